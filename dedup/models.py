@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class DedupTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    STAFF = "staff", "Staff"
+    SHELL = "shell", "Shell"
+
+
+class DedupStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (another run was in progress)"
+
+
+class DedupRun(models.Model):
+    trigger = models.CharField(max_length=16, choices=DedupTrigger.choices)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=DedupStatus.choices, default=DedupStatus.PENDING
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    people_scanned = models.PositiveIntegerField(default=0)
+    groups_found = models.PositiveIntegerField(default=0)
+    groups_merged = models.PositiveIntegerField(default=0)
+    people_merged = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Dry-run report (and summary for real runs): one entry per group.
+    report = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("run_dedup", "Can run deduplication")]
+        constraints = [
+            # The database guard against overlap: at most one run is running at a time.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="running"),
+                name="dedup_one_running_run",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        kind = "Dry run" if self.dry_run else "Run"
+        return f"{kind} #{self.pk} ({self.get_status_display()})"
+
+
+class DedupConflict(models.Model):
+    """A same-email group holding different user IDs: never merged, listed for review."""
+
+    run = models.ForeignKey(DedupRun, on_delete=models.CASCADE, related_name="conflict_rows")
+    email_normalized = models.CharField(max_length=254)
+    person_ids = models.JSONField(default=list)
+    user_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email_normalized"]
+
+    def __str__(self) -> str:
+        return f"Conflict on {self.email_normalized}"
+
+
+class DedupSchedule(models.Model):
+    name = models.CharField(max_length=100, default="Nightly dedup")
+    enabled = models.BooleanField(default=True)
+    every_days = models.PositiveIntegerField(
+        default=1, help_text="Run every N days (1, 7, 30 or any interval)."
+    )
+    local_time = models.TimeField(default="02:00")
+    time_zone = models.CharField(max_length=64, default="Europe/Paris")
+    dry_run = models.BooleanField(default=False)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run = models.ForeignKey(
+        DedupRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.name}: every {self.every_days} day(s) at {self.local_time} {self.time_zone}"

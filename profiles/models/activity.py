@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from profiles.models.person import Person
+from profiles.models.site import Site
+
+
+class ActivityKind(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    EVENT = "event", "Event"
+    CHAT_MESSAGE = "chat_message", "Chat message"
+    EMAIL_SENT = "email_sent", "Email sent"
+    EMAIL_OPENED = "email_opened", "Email opened"
+    EMAIL_CLICKED = "email_clicked", "Email clicked"
+    PURCHASE = "purchase", "Purchase"
+    DEAL = "deal", "Deal"
+    NOTE = "note", "Note"
+    TAG_ADDED = "tag_added", "Tag added"
+    SEGMENT_ENTERED = "segment_entered", "Segment entered"
+    SEGMENT_LEFT = "segment_left", "Segment left"
+    IDENTIFY = "identify", "Identified"
+    MERGED = "merged", "Merged"
+
+
+class ActivitySource(models.TextChoices):
+    WEB = "web", "Web"
+    CHAT = "chat", "Chat"
+    EMAIL = "email", "Email"
+    IMPORT = "import", "Import"
+    ADMIN = "admin", "Admin"
+    SYSTEM = "system", "System"
+
+
+class Conversation(models.Model):
+    """A chat conversation. It follows the person through merges, so it continues anywhere."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="conversations")
+    original_person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_index=True
+    )
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_message_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "-last_message_at"], name="conv_person_idx")]
+
+    def __str__(self) -> str:
+        return f"Conversation #{self.pk}"
+
+
+class Deal(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="deals")
+    original_person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_index=True
+    )
+    title = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    stage = models.CharField(max_length=32, default="open")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Activity(models.Model):
+    """The timeline, append-only. `original_person` is who the row was first recorded for."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="activities")
+    original_person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_index=True
+    )
+    kind = models.CharField(max_length=32, choices=ActivityKind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(
+        max_length=16, choices=ActivitySource.choices, default=ActivitySource.WEB
+    )
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL)
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    # Set by the website for retried events: the same message_id is recorded once.
+    message_id = models.CharField(max_length=128, null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["person", "-occurred_at"], name="activity_timeline_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"],
+                condition=Q(message_id__isnull=False),
+                name="activity_message_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"

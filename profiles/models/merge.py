@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from profiles.models.person import Person
+
+
+class MergeReason(models.TextChoices):
+    MANUAL = "manual", "Manual (staff)"
+    IDENTIFY = "identify", "Identify"
+    DEDUP = "dedup", "Scheduled dedup"
+    API = "api", "API"
+
+
+class MergeRecord(models.Model):
+    """The journal of one merge: enough to show what happened and to undo it exactly."""
+
+    base = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merge_records")
+    merged_ids = models.JSONField(default=list, help_text="IDs of the people merged into base")
+    reason = models.CharField(max_length=16, choices=MergeReason.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    dedup_run = models.ForeignKey(
+        "dedup.DedupRun", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="merge_records",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Field values of every participant before the merge, keyed by person id.
+    snapshot = models.JSONField(default=dict)
+    # Which original owners' rows moved, per merged person, and the counts per table.
+    moved = models.JSONField(default=dict)
+    # Per field: the surviving value, whose it was and which rule chose it.
+    decisions = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = []
+        indexes = [models.Index(fields=["base", "-created_at"], name="merge_base_idx")]
+
+    def __str__(self) -> str:
+        return f"Merge #{self.pk} into {self.base_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None
