@@ -62,7 +62,11 @@ class Person(models.Model):
     visits = models.PositiveIntegerField(default=0)
 
     tags = models.ManyToManyField(
-        Tag, through="PersonTag", through_fields=("person", "tag"), related_name="people", blank=True
+        Tag,
+        through="PersonTag",
+        through_fields=("person", "tag"),
+        related_name="people",
+        blank=True,
     )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_people"
@@ -106,6 +110,9 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("admin:profiles_person_change", args=[self.pk])
+
     @property
     def display_name(self) -> str:
         return self.name or self.email or self.user_id or f"Person #{self.pk}"
@@ -121,9 +128,6 @@ class Person(models.Model):
     @property
     def avatar_url(self) -> str:
         return avatar_data_uri(self.avatar_seed or str(self.pk or self.name))
-
-    def get_absolute_url(self) -> str:
-        return reverse("admin:profiles_person_change", args=[self.pk])
 
 
 class PersonTag(models.Model):
