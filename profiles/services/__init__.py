@@ -13,6 +13,7 @@ _EXPORTS = {
     "normalize_identity_value": "profiles.services.normalize",
     "create_person": "profiles.services.people",
     "resolve_live": "profiles.services.people",
+    "apply_staff_edit": "profiles.services.people",
     # Merging engine (profiles/services/merging/)
     "MergeRefused": "profiles.services.merging",
     "MergePreview": "profiles.services.merging",

@@ -45,3 +45,18 @@ def resolve_live(person: Person) -> Person:
         seen.add(person.pk)
         person = Person.objects.get(pk=person.merged_into_id)
     return person
+
+
+def apply_staff_edit(
+    *, person: Person, changed_fields: list[str] | None, actor: Any = None
+) -> Person:
+    """Save a staff edit: an email set by staff makes the person a user; history says who."""
+    email_changed = changed_fields is None or "email" in changed_fields
+    if email_changed and person.email.strip():
+        person.status = PersonStatus.USER
+    person.updated_at = timezone.now()
+    person._change_reason = "edited by staff"
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        person._history_user = actor
+    person.save()
+    return person

@@ -1,0 +1,29 @@
+"""Person search that stays on indexes at a million people: exact and prefix matches only."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from profiles.models import Identity, Person
+from profiles.services.normalize import normalize_email
+
+
+def person_search_q(term: str) -> Q:
+    """Match a name or email prefix, an exact user ID, ID number or any identity value."""
+    term = term.strip()
+    if not term:
+        return Q()
+    lowered = normalize_email(term)
+    query = (
+        Q(name__istartswith=term)
+        | Q(email_normalized__startswith=lowered)
+        | Q(user_id=term)
+        | Q(pk__in=Identity.objects.filter(value__in={term, lowered}).values("person_id"))
+    )
+    if term.isdigit() and len(term) < 19:
+        query |= Q(pk=int(term))
+    return query
+
+
+def search_people(queryset: QuerySet[Person], term: str) -> QuerySet[Person]:
+    return queryset.filter(person_search_q(term))
