@@ -1,0 +1,97 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, F
+
+from profiles.demo.reference import build_reference_set, email_variant, plan_groups
+from profiles.models import Activity, Conversation, Deal, Identity, Person, PersonTag
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def showcase_ids(output: str, case: str) -> list[int]:
+    line = next(line for line in output.splitlines() if line.strip().startswith(case + ":"))
+    return [int(token.strip(" #,")) for token in line.split(":", 1)[1].split()]
+
+
+def test_seed_demo_shows_every_case_it_promises():
+    output = seed("--people", "0")
+
+    visitor = Person.objects.get(pk=showcase_ids(output, "anonymous_with_chat")[0])
+    assert visitor.is_anonymous and visitor.status == "visitor" and visitor.name
+    assert Conversation.objects.filter(person=visitor).exists()
+    assert Activity.objects.filter(person=visitor, kind="page_view").count() == 3
+
+    two_devices = Person.objects.get(pk=showcase_ids(output, "one_person_two_devices")[0])
+    assert two_devices.identities.filter(kind="anonymous_id").count() == 2
+
+    variants = Person.objects.filter(pk__in=showcase_ids(output, "same_email_case_and_whitespace"))
+    assert len({p.email for p in variants}) == 3
+    assert len({p.email_normalized for p in variants}) == 1
+
+    conflict = Person.objects.filter(pk__in=showcase_ids(output, "same_email_different_user_ids"))
+    assert len({p.email_normalized for p in conflict}) == 1
+    assert len({p.user_id for p in conflict}) == 2
+
+    rules = Person.objects.filter(pk__in=showcase_ids(output, "visitor_vs_user_last_updated"))
+    assert {p.status for p in rules} == {"visitor", "user"}
+    assert len({p.updated_at for p in rules}) == 3
+
+    buyer = Person.objects.get(pk=showcase_ids(output, "purchases_and_email_offers")[0])
+    kinds = set(Activity.objects.filter(person=buyer).values_list("kind", flat=True))
+    assert {"purchase", "email_sent", "email_opened", "email_clicked"} <= kinds
+    assert Activity.objects.filter(person=buyer, kind="purchase", source="import").exists()
+    assert Deal.objects.filter(person=buyer).exists()
+    assert PersonTag.objects.filter(person=buyer).exists()
+
+
+def test_bulk_people_have_duplicate_groups_activities_and_identities():
+    stats = build_reference_set(people=1000, seed=7, chunk_size=300)
+    assert Person.objects.count() == 1000
+    assert Activity.objects.count() == 10_000 == stats.activities
+    assert 1.3 <= Identity.objects.count() / 1000 <= 1.8
+    groups = (
+        Person.objects.exclude(email_normalized="")
+        .values("email_normalized").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    in_groups = sum(group["n"] for group in groups)
+    assert groups.count() == stats.duplicate_groups
+    assert 90 <= in_groups <= 110
+    assert all(2 <= group["n"] <= 5 for group in groups)
+    assert Activity.objects.filter(person_id=F("original_person_id")).count() == 10_000
+    assert Person.history.count() == 1000
+
+
+def test_bulk_ids_continue_after_existing_rows_and_new_rows_still_save():
+    seed("--people", "50")
+    build_reference_set(people=50, seed=8)
+    assert Person.objects.count() >= 100
+    Person.objects.create(name="after seeding")  # the id sequence moved past the COPY'd rows
+
+
+def test_if_empty_does_nothing_when_people_exist():
+    seed("--people", "10")
+    count = Person.objects.count()
+    assert "nothing seeded" in seed("--people", "10", "--if-empty")
+    assert Person.objects.count() == count
+
+
+def test_negative_people_is_a_command_error():
+    with pytest.raises(CommandError):
+        seed("--people", "-1")
+
+
+def test_plan_groups_and_variants():
+    import random
+
+    sizes = plan_groups(random.Random(1), 1000, 0.1)
+    assert all(2 <= size <= 5 for size in sizes) and 100 <= sum(sizes) <= 105
+    variants = {email_variant("a@b.co", i) for i in range(5)}
+    assert len(variants) == 5 and {v.strip().lower() for v in variants} == {"a@b.co"}
