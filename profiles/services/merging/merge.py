@@ -1,0 +1,160 @@
+"""merge_people: one transaction that folds duplicates into a base (PRODUCT.md §2 Merging)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from profiles.models import (
+    Activity,
+    ActivityKind,
+    ActivitySource,
+    MergeReason,
+    MergeRecord,
+    Person,
+)
+from profiles.services.merging.errors import MergeRefused
+from profiles.services.merging.journal import decisions_json, save_with_history
+from profiles.services.merging.locking import lock_people
+from profiles.services.merging.moves import move_rows
+from profiles.services.merging.rules import (
+    apply_decisions,
+    clean_overrides,
+    plan_fields,
+    rank_key,
+)
+from profiles.services.merging.state import snapshot_person
+
+
+def person_id(person: Person | int) -> int:
+    return int(getattr(person, "pk", person))
+
+
+def participant_ids(base: Person | int, others: Iterable[Person | int]) -> tuple[int, list[int]]:
+    """Check the request itself (before touching the database): ids, without repeats."""
+    if base is None:
+        raise MergeRefused("Choose the person to merge into.", code="empty")
+    base_id = person_id(base)
+    other_ids = list(dict.fromkeys(person_id(other) for other in others or ()))
+    if not other_ids:
+        raise MergeRefused("Choose at least one other person to merge.", code="empty")
+    if base_id in other_ids:
+        raise MergeRefused(
+            "Person #%(id)s cannot be merged into itself.", code="self", params={"id": base_id}
+        )
+    return base_id, other_ids
+
+
+def _live_end(person: Person) -> Person:
+    from profiles.services.people import resolve_live
+
+    return resolve_live(person)
+
+
+def check_mergeable(base: Person, others: list[Person]) -> None:
+    """The rules that refuse a merge, checked on freshly locked rows."""
+    for person in [base, *others]:
+        if person.merged_into_id is None:
+            continue
+        live = _live_end(person)
+        if person is not base and live.pk == base.pk:
+            raise MergeRefused(
+                "Person #%(id)s is already merged into #%(base)s.",
+                code="already_merged", params={"id": person.pk, "base": base.pk},
+            )
+        raise MergeRefused(
+            "Person #%(id)s was merged into #%(live)s: merge the live profile instead.",
+            code="tombstone", params={"id": person.pk, "live": live.pk},
+        )
+    user_ids = sorted({person.user_id for person in [base, *others] if person.user_id})
+    if len(user_ids) > 1:
+        raise MergeRefused(
+            "People with different user IDs are never merged (%(ids)s).",
+            code="different_user_ids", params={"ids": ", ".join(user_ids)},
+        )
+
+
+def lock_participants(base_id: int, other_ids: list[int]) -> tuple[Person, list[Person]]:
+    people = lock_people([base_id, *other_ids])
+    missing = sorted({base_id, *other_ids} - people.keys())
+    if missing:
+        raise MergeRefused(
+            "No person #%(ids)s.", code="missing",
+            params={"ids": ", #".join(str(pk) for pk in missing)},
+        )
+    others = sorted((people[pk] for pk in other_ids), key=rank_key)
+    return people[base_id], others
+
+
+def merge_people(
+    *,
+    base: Person | int,
+    others: Iterable[Person | int],
+    actor: Any = None,
+    reason: str = MergeReason.MANUAL,
+    overrides: Mapping[str, Person | int] | None = None,
+    dedup_run: Any = None,
+) -> MergeRecord:
+    """Merge `others` into `base` and return the journal entry (see docs/merging.md)."""
+    if reason not in MergeReason.values:
+        raise MergeRefused("Unknown merge reason %(reason)r.", code="invalid_reason",
+                           params={"reason": reason})
+    base_id, other_ids = participant_ids(base, others)
+    try:
+        with transaction.atomic():
+            return _merge(base_id, other_ids, actor, str(reason), overrides, dedup_run)
+    except IntegrityError as exc:
+        # Only a concurrent writer that skipped the person lock can get here; nothing was
+        # written (the transaction rolled back), so asking to retry is honest.
+        raise MergeRefused(
+            "The people changed while merging; nothing was merged. Try again.",
+            code="conflict",
+        ) from exc
+
+
+def _merge(base_id, other_ids, actor, reason, overrides, dedup_run) -> MergeRecord:
+    base, others = lock_participants(base_id, other_ids)
+    check_mergeable(base, others)
+    people = [base, *others]
+    chosen = clean_overrides(overrides, people)
+    now = timezone.now()
+    decisions = plan_fields(base=base, others=others, overrides=chosen, now=now)
+    snapshot = {str(person.pk): snapshot_person(person) for person in people}
+    moved = move_rows(base_id=base.pk, other_ids=[other.pk for other in others])
+    record = MergeRecord.objects.create(
+        base=base,
+        merged_ids=[other.pk for other in others],
+        reason=reason,
+        actor=actor,
+        dedup_run=dedup_run,
+        created_at=now,
+        snapshot=snapshot,
+        moved=moved,
+        decisions=decisions_json(decisions),
+    )
+    change_reason = f"merge #{record.pk} ({reason})"
+    # Tombstones first: the base may take over a user ID that must stay unique among the live.
+    for other in others:
+        other.merged_into = base
+        other.merged_at = now
+        save_with_history(other, actor=actor, reason=change_reason)
+    apply_decisions(base, decisions)
+    save_with_history(base, actor=actor, reason=change_reason)
+    Activity.objects.create(
+        person=base,
+        original_person=base,
+        kind=ActivityKind.MERGED,
+        source=ActivitySource.SYSTEM,
+        occurred_at=now,
+        recorded_at=now,
+        properties={
+            "merge_record": record.pk,
+            "merged_ids": record.merged_ids,
+            "reason": reason,
+            "actor": getattr(actor, "get_username", lambda: None)(),
+        },
+    )
+    return record

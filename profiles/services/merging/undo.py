@@ -1,0 +1,132 @@
+"""undo_merge: put a merge back exactly, or refuse and say why (PRODUCT.md §2 Undo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
+from profiles.services.merging.errors import UndoRefused
+from profiles.services.merging.journal import merge_of, save_with_history
+from profiles.services.merging.locking import lock_people
+from profiles.services.merging.moves import move_back
+from profiles.services.merging.rules import ATTRIBUTES_PREFIX, SUM_FIELDS
+from profiles.services.merging.state import python_value, restore_snapshot
+
+
+def undo_merge(*, record: MergeRecord | int, actor: Any = None) -> None:
+    """Restore the merged people, their values and exactly the rows the merge moved."""
+    record_id = int(getattr(record, "pk", record))
+    try:
+        with transaction.atomic():
+            _undo(record_id, actor)
+    except IntegrityError as exc:
+        raise UndoRefused(
+            "The people changed while undoing; nothing was undone. Try again.", code="conflict"
+        ) from exc
+
+
+def _undo(record_id: int, actor: Any) -> None:
+    record = MergeRecord.objects.select_for_update().filter(pk=record_id).first()
+    if record is None:
+        raise UndoRefused("No merge #%(id)s.", code="missing", params={"id": record_id})
+    people = lock_people([record.base_id, *record.merged_ids])
+    base = people[record.base_id]
+    check_undoable(record, base, people)
+    reason = f"undo merge #{record.pk}"
+    restore_base(base, record)
+    # The base first: it may give back a user ID that the restored person takes again.
+    save_with_history(base, actor=actor, reason=reason)
+    moved = {}
+    for merged_id in record.merged_ids:
+        person = people[merged_id]
+        restore_snapshot(person, record.snapshot[str(merged_id)])
+        save_with_history(person, actor=actor, reason=reason)
+        origins = record.moved.get("origins", {}).get(str(merged_id), [])
+        moved[str(merged_id)] = move_back(base_id=base.pk, person_id=merged_id, origins=origins)
+    now = timezone.now()
+    record.undone_at = now
+    record.undone_by = actor
+    record.save(update_fields=["undone_at", "undone_by"])
+    Activity.objects.create(
+        person=base, original_person=base, kind=ActivityKind.NOTE,
+        source=ActivitySource.SYSTEM, occurred_at=now, recorded_at=now,
+        properties={"text": f"Merge #{record.pk} undone", "undone_merge": record.pk,
+                    "restored_ids": record.merged_ids, "moved_back": moved},
+    )
+
+
+def check_undoable(record: MergeRecord, base: Person, people: dict[int, Person]) -> None:
+    """Refuse when the restore could not be exact, naming what to undo first."""
+    if record.undone_at is not None:
+        raise UndoRefused(
+            "Merge #%(id)s was already undone.", code="already_undone", params={"id": record.pk}
+        )
+    if base.merged_into_id is not None:
+        later = merge_of(base)
+        raise UndoRefused(
+            "Person #%(base)s was since merged into #%(into)s%(by)s: undo that first.",
+            code="base_merged",
+            params={"base": base.pk, "into": base.merged_into_id,
+                    "by": f" (merge #{later.pk})" if later else ""},
+        )
+    later = (
+        MergeRecord.objects.filter(base_id=base.pk, undone_at__isnull=True)
+        .filter(created_at__gte=record.created_at).exclude(pk=record.pk)
+        .filter(pk__gt=record.pk).order_by("-pk").first()
+    )
+    if later is not None:
+        raise UndoRefused(
+            "Merge #%(later)s into #%(base)s came later and is not undone: undo that first.",
+            code="later_merge", params={"later": later.pk, "base": base.pk},
+        )
+    for merged_id in record.merged_ids:
+        person = people.get(merged_id)
+        if person is None or person.merged_into_id != base.pk:
+            raise UndoRefused(
+                "Person #%(id)s is no longer merged into #%(base)s, so this merge cannot be "
+                "undone exactly.", code="person_changed", params={"id": merged_id, "base": base.pk},
+            )
+    _check_user_ids(record, base)
+
+
+def _check_user_ids(record: MergeRecord, base: Person) -> None:
+    for merged_id in record.merged_ids:
+        user_id = record.snapshot[str(merged_id)].get("user_id")
+        if not user_id:
+            continue
+        taken = Person.objects.filter(user_id=user_id, merged_into__isnull=True).exclude(
+            pk=base.pk
+        )
+        gives_back = base.user_id == user_id and record.decisions.get("user_id", {}).get(
+            "winner"
+        ) == merged_id
+        if taken.exists() or (base.user_id == user_id and not gives_back):
+            raise UndoRefused(
+                "User ID %(user_id)s now belongs to another live person.",
+                code="user_id_taken", params={"user_id": user_id},
+            )
+
+
+def restore_base(base: Person, record: MergeRecord) -> None:
+    """Put back the base's own values wherever the merge's value is still there."""
+    before = record.snapshot[str(base.pk)]
+    merged = [record.snapshot[str(pk)] for pk in record.merged_ids]
+    attributes = dict(base.attributes or {})
+    for name, decision in record.decisions.items():
+        if name in SUM_FIELDS:
+            added = sum(snapshot[name] for snapshot in merged)
+            setattr(base, name, max(0, getattr(base, name) - added))
+        elif name.startswith(ATTRIBUTES_PREFIX):
+            key = name[len(ATTRIBUTES_PREFIX):]
+            if attributes.get(key) != decision["value"]:
+                continue  # changed since the merge: the newer value stays
+            if key in (before["attributes"] or {}):
+                attributes[key] = before["attributes"][key]
+            else:
+                attributes.pop(key, None)
+        elif getattr(base, name) == python_value(name, decision["value"]):
+            setattr(base, name, python_value(name, before[name]))
+    base.attributes = attributes

@@ -1,0 +1,267 @@
+"""merge_people: rows move, tombstones, sums and dates, conservation, journal and history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from profiles.models import Activity, ActivityKind, Identity, MergeRecord, Person
+from profiles.services import MergeRefused, merge_people
+from profiles.services.merging.invariants import (
+    conservation_problems,
+    invariant_problems,
+    rows_by_relation,
+)
+from tests.factories import (
+    ActivityFactory,
+    AnonymousPersonFactory,
+    ConversationFactory,
+    DealFactory,
+    IdentityFactory,
+    PersonFactory,
+    PersonTagFactory,
+    TagFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def with_rows(person: Person, activities: int = 3) -> Person:
+    ActivityFactory.create_batch(activities, person=person)
+    IdentityFactory(person=person)
+    ConversationFactory(person=person)
+    DealFactory(person=person)
+    PersonTagFactory(person=person)
+    return person
+
+
+def test_every_row_of_the_merged_person_moves_to_the_base():
+    base, other = with_rows(PersonFactory()), with_rows(AnonymousPersonFactory(), 5)
+
+    merge_people(base=base, others=[other])
+
+    assert Activity.objects.filter(person=other).count() == 0
+    assert Activity.objects.filter(person=base, original_person=other).count() == 5
+    assert base.conversations.count() == 2
+    assert base.deals.count() == 2
+    assert base.identities.count() == 2
+    assert base.person_tags.count() == 2
+
+
+def test_merged_person_becomes_a_tombstone_of_the_base():
+    base, other = PersonFactory(), AnonymousPersonFactory()
+
+    merge_people(base=base, others=[other])
+
+    other.refresh_from_db()
+    assert other.merged_into_id == base.pk
+    assert other.merged_at is not None
+    base.refresh_from_db()
+    assert base.merged_into_id is None
+
+
+def test_conservation_holds_for_every_relation():
+    base, first, second = PersonFactory(), with_rows(PersonFactory()), with_rows(PersonFactory())
+    with_rows(base)
+    shared = TagFactory(name="vip")
+    for person in (base, first, second):
+        PersonTagFactory(person=person, tag=shared)
+        IdentityFactory(person=person, kind="email", value="same@example.com")
+    before = rows_by_relation()
+
+    merge_people(base=base, others=[first, second])
+
+    assert conservation_problems(before) == []
+    assert invariant_problems() == []
+
+
+def test_tags_are_unioned_and_a_tag_the_base_has_stays_parked_on_the_tombstone():
+    vip, new = TagFactory(name="vip"), TagFactory(name="new")
+    base, other = PersonFactory(), PersonFactory()
+    PersonTagFactory(person=base, tag=vip)
+    parked = PersonTagFactory(person=other, tag=vip)
+    PersonTagFactory(person=other, tag=new)
+
+    record = merge_people(base=base, others=[other])
+
+    assert set(base.tags.values_list("name", flat=True)) == {"vip", "new"}
+    parked.refresh_from_db()
+    assert parked.person_id == other.pk
+    assert record.moved["parked"] == {"profiles.persontag": [parked.pk]}
+
+
+def test_same_email_identity_on_both_sides_is_kept_once_on_the_base():
+    base, other = PersonFactory(), PersonFactory()
+    IdentityFactory(person=base, kind="email", value="a@example.com")
+    IdentityFactory(person=other, kind="email", value="a@example.com")
+    IdentityFactory(person=other, kind="email", value="b@example.com")
+
+    merge_people(base=base, others=[other])
+
+    assert sorted(base.identities.values_list("value", flat=True)) == [
+        "a@example.com", "b@example.com"
+    ]
+
+
+def test_sums_counters_and_keeps_most_recent_and_earliest_dates():
+    now = timezone.now()
+    base = PersonFactory(
+        page_views=3, visits=1, last_seen=now - timedelta(days=5), first_seen=now,
+        created_at=now, last_contacted=None, last_heard_from=now - timedelta(days=1),
+    )
+    other = PersonFactory(
+        page_views=4, visits=2, last_seen=now, first_seen=now - timedelta(days=9),
+        created_at=now - timedelta(days=9), last_contacted=now - timedelta(days=2),
+        last_heard_from=now - timedelta(days=3),
+    )
+
+    merge_people(base=base, others=[other])
+
+    base.refresh_from_db()
+    assert (base.page_views, base.visits) == (7, 3)
+    assert base.last_seen == now
+    assert base.last_contacted == now - timedelta(days=2)
+    assert base.last_heard_from == now - timedelta(days=1)
+    assert base.first_seen == now - timedelta(days=9)
+    assert base.created_at == now - timedelta(days=9)
+
+
+def test_base_takes_the_user_id_of_the_merged_person():
+    base = AnonymousPersonFactory(updated_at=timezone.now() - timedelta(days=1))
+    other = PersonFactory(user_id="u-1")
+
+    merge_people(base=base, others=[other])
+
+    base.refresh_from_db()
+    assert base.user_id == "u-1"
+    assert Person.objects.filter(user_id="u-1", merged_into__isnull=True).get() == base
+
+
+def test_journal_records_people_snapshot_rows_and_decisions():
+    staff = UserFactory()
+    base, other = PersonFactory(name="", city="Paris"), with_rows(PersonFactory(name="Ann"))
+
+    record = merge_people(base=base, others=[other], actor=staff, reason="manual")
+
+    record = MergeRecord.objects.get(pk=record.pk)
+    assert record.base_id == base.pk and record.merged_ids == [other.pk]
+    assert record.actor == staff and record.reason == "manual"
+    assert record.snapshot[str(other.pk)]["name"] == "Ann"
+    assert record.snapshot[str(base.pk)]["name"] == ""
+    assert record.decisions["name"]["value"] == "Ann"
+    assert record.decisions["name"]["winner"] == other.pk
+    assert record.moved["counts"]["profiles.activity"] == {str(other.pk): 3}
+    assert record.moved["origins"] == {str(other.pk): [other.pk]}
+
+
+def test_history_rows_name_the_actor_and_the_merge():
+    staff = UserFactory()
+    base, other = PersonFactory(), PersonFactory()
+
+    record = merge_people(base=base, others=[other], actor=staff, reason="identify")
+
+    for person in (base, other):
+        latest = person.history.latest()
+        assert latest.history_user == staff
+        assert latest.history_change_reason == f"merge #{record.pk} (identify)"
+    assert other.history.latest().merged_into_id == base.pk
+
+
+def test_a_merged_activity_is_written_on_the_base():
+    base, other = PersonFactory(), PersonFactory()
+
+    record = merge_people(base=base, others=[other], reason="dedup")
+
+    note = Activity.objects.get(person=base, kind=ActivityKind.MERGED)
+    assert note.source == "system" and note.original_person_id == base.pk
+    assert note.properties["merge_record"] == record.pk
+    assert note.properties["merged_ids"] == [other.pk]
+
+
+def test_identity_moves_are_listed_in_the_journal():
+    base, other = PersonFactory(), PersonFactory()
+    identity = IdentityFactory(person=other)
+
+    record = merge_people(base=base, others=[other])
+
+    assert record.moved["rows"]["profiles.identity"] == {str(other.pk): [identity.pk]}
+    assert Identity.objects.get(pk=identity.pk).person_id == base.pk
+
+
+def test_merging_into_itself_is_refused():
+    person = PersonFactory()
+    with pytest.raises(MergeRefused) as refused:
+        merge_people(base=person, others=[person])
+    assert refused.value.code == "self"
+
+
+def test_empty_list_is_refused():
+    with pytest.raises(MergeRefused) as refused:
+        merge_people(base=PersonFactory(), others=[])
+    assert refused.value.code == "empty"
+
+
+def test_a_tombstone_cannot_be_merged_or_merged_into():
+    base, other, third = PersonFactory(), PersonFactory(), PersonFactory()
+    merge_people(base=base, others=[other])
+
+    with pytest.raises(MergeRefused) as as_other:
+        merge_people(base=third, others=[other])
+    with pytest.raises(MergeRefused) as as_base:
+        merge_people(base=other, others=[third])
+
+    assert as_other.value.code == "tombstone" and as_base.value.code == "tombstone"
+    assert f"#{base.pk}" in str(as_other.value)
+
+
+def test_merging_again_what_is_already_merged_is_refused_and_changes_nothing():
+    base, other = PersonFactory(), PersonFactory()
+    merge_people(base=base, others=[other])
+    records = MergeRecord.objects.count()
+
+    with pytest.raises(MergeRefused) as refused:
+        merge_people(base=base, others=[other])
+
+    assert refused.value.code == "already_merged"
+    assert MergeRecord.objects.count() == records
+
+
+def test_a_refused_merge_writes_nothing():
+    base, other = PersonFactory(user_id="a"), with_rows(PersonFactory(user_id="b"))
+    before = rows_by_relation()
+
+    with pytest.raises(MergeRefused):
+        merge_people(base=base, others=[other])
+
+    assert rows_by_relation() == before
+    assert MergeRecord.objects.count() == 0
+    other.refresh_from_db()
+    assert other.merged_into_id is None
+
+
+def test_chain_of_merges_resolves_to_the_latest_base():
+    first, second, third = PersonFactory(), PersonFactory(), PersonFactory()
+    ActivityFactory(person=first)
+    merge_people(base=second, others=[first])
+    merge_people(base=third, others=[second])
+
+    assert Activity.objects.get(original_person=first).person_id == third.pk
+    assert Person.objects.get(pk=first.pk).merged_into_id == second.pk
+    assert invariant_problems() == []
+
+
+def test_ids_are_accepted_instead_of_people():
+    base, other = PersonFactory(), PersonFactory()
+
+    record = merge_people(base=base.pk, others=[other.pk])
+
+    assert record.base_id == base.pk
+
+
+def test_unknown_person_is_refused():
+    with pytest.raises(MergeRefused) as refused:
+        merge_people(base=PersonFactory(), others=[999_999])
+    assert refused.value.code == "missing"
