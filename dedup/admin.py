@@ -1,0 +1,136 @@
+"""Dedup in the admin: runs (read-only, with report and progress), conflicts, the schedule,
+and the "Run dedup now" / "Dry run now" buttons (views in dedup.admin_views)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html, format_html_join
+
+from dedup import admin_views
+from dedup.models import DedupConflict, DedupRun, DedupSchedule, DedupStatus
+from dedup.services import reschedule
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Runs and conflicts are records of what happened: nobody edits or adds them by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(DedupRun)
+class DedupRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__", "trigger", "status", "started_at", "duration_display", "progress",
+        "people_scanned", "groups_found", "groups_merged", "people_merged", "conflicts",
+    ]
+    list_filter = ["status", "dry_run", "trigger"]
+    change_list_template = "admin/dedup/deduprun/change_list.html"
+    change_form_template = "admin/dedup/deduprun/change_form.html"
+    fields = [
+        "status", "dry_run", "trigger", "actor", "created_at", "started_at", "finished_at",
+        "duration_display", "heartbeat_at", "progress", "people_scanned", "groups_found",
+        "groups_merged", "people_merged", "conflicts", "rows_moved", "error",
+    ]
+    readonly_fields = fields
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            "dedup.run_dedup"
+        )
+
+    @admin.display(description="duration")
+    def duration_display(self, obj: DedupRun) -> str:
+        duration = obj.duration
+        return "—" if duration is None else f"{duration.total_seconds():.1f} s"
+
+    @admin.display(description="progress")
+    def progress(self, obj: DedupRun) -> str:
+        if not obj.chunks_total:
+            return "—"
+        return f"{obj.chunks_done}/{obj.chunks_total} chunks"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("run-now/", view(admin_views.RunNowView.as_view(model_admin=self)),
+                 name="dedup_deduprun_run_now"),
+            path("<int:run_id>/report/", view(admin_views.report_view(self)),
+                 name="dedup_deduprun_report"),
+            path("<int:run_id>/report.csv", view(admin_views.report_csv_view(self)),
+                 name="dedup_deduprun_report_csv"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra = {
+            "running": run is not None and run.status in (DedupStatus.PENDING, DedupStatus.RUNNING),
+            "conflict_rows": run.conflict_rows.all()[:50] if run else [],
+            "conflict_total": run.conflict_rows.count() if run else 0,
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_run_dedup": request.user.has_perm("dedup.run_dedup")}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
+
+def merge_url(person_id: int) -> str:
+    """The merge engine's admin view for this person; its page if that view is not there."""
+    try:
+        return reverse("admin:profiles_person_merge", args=[person_id])
+    except NoReverseMatch:
+        return reverse("admin:profiles_person_change", args=[person_id])
+
+
+@admin.register(DedupConflict)
+class DedupConflictAdmin(ReadOnlyAdmin):
+    list_display = ["email_normalized", "people", "user_ids_display", "run_link", "created_at"]
+    list_filter = ["run__dry_run"]
+    search_fields = ["email_normalized"]
+    list_select_related = ["run"]
+
+    @admin.display(description="people (merge by hand)")
+    def people(self, obj: DedupConflict) -> str:
+        return format_html_join(
+            " ", '<a href="{}">#{}</a> (<a href="{}">merge…</a>)',
+            ((reverse("admin:profiles_person_change", args=[pk]), pk, merge_url(pk))
+             for pk in obj.person_ids),
+        )
+
+    @admin.display(description="user IDs")
+    def user_ids_display(self, obj: DedupConflict) -> str:
+        return ", ".join(obj.user_ids)
+
+    @admin.display(description="run")
+    def run_link(self, obj: DedupConflict) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:dedup_deduprun_change", args=[obj.run_id]),
+            obj.run,
+        )
+
+
+@admin.register(DedupSchedule)
+class DedupScheduleAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "enabled", "every_days", "local_time", "time_zone", "dry_run", "last_run_at",
+        "next_run_at",
+    ]
+    fields = [
+        "name", "enabled", "every_days", "local_time", "time_zone", "dry_run", "last_run_at",
+        "next_run_at", "last_run",
+    ]
+    readonly_fields = ["last_run_at", "next_run_at", "last_run"]
+
+    def save_model(self, request, obj: DedupSchedule, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        reschedule(schedule=obj)

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -38,9 +42,15 @@ class DedupRun(models.Model):
     groups_merged = models.PositiveIntegerField(default=0)
     people_merged = models.PositiveIntegerField(default=0)
     conflicts = models.PositiveIntegerField(default=0)
+    rows_moved = models.PositiveBigIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    # Written by whoever works on the run; a `running` run whose heartbeat is old and whose
+    # advisory lock nobody holds is dead (its worker was killed) and the next run takes over.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
-    # Dry-run report (and summary for real runs): one entry per group.
-    report = models.JSONField(default=list, blank=True)
+    # The per-group report lives on the run's chunks (DedupChunk.report), written with each
+    # chunk's transaction: see dedup.services.report.
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -57,6 +67,47 @@ class DedupRun(models.Model):
     def __str__(self) -> str:
         kind = "Dry run" if self.dry_run else "Run"
         return f"{kind} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (DedupStatus.SUCCEEDED, DedupStatus.FAILED, DedupStatus.SKIPPED)
+
+    @property
+    def duration(self):  # -> timedelta | None
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+
+class DedupChunk(models.Model):
+    """A slice of a run: the duplicate groups whose email lies in [first_email, last_email].
+
+    A chunk is merged in one transaction that also marks it done, so a chunk is either fully
+    applied or not at all, and a redelivered chunk task sees `done` and does nothing.
+    """
+
+    run = models.ForeignKey(DedupRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_email = models.CharField(max_length=254)
+    last_email = models.CharField(max_length=254)
+    groups_planned = models.PositiveIntegerField(default=0)
+    done = models.BooleanField(default=False)
+    groups_merged = models.PositiveIntegerField(default=0)
+    people_merged = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    rows_moved = models.PositiveBigIntegerField(default=0)
+    # One entry per group: email, base, merged people, field winners, conflict, journal id.
+    report = models.JSONField(default=list, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="dedup_chunk_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.index} of run #{self.run_id}"
 
 
 class DedupConflict(models.Model):
@@ -75,14 +126,25 @@ class DedupConflict(models.Model):
         return f"Conflict on {self.email_normalized}"
 
 
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"Unknown time zone {value!r} (use an IANA name).") from exc
+
+
 class DedupSchedule(models.Model):
     name = models.CharField(max_length=100, default="Nightly dedup")
     enabled = models.BooleanField(default=True)
     every_days = models.PositiveIntegerField(
-        default=1, help_text="Run every N days (1, 7, 30 or any interval)."
+        default=1, validators=[MinValueValidator(1)],
+        help_text="Run every N days (1, 7, 30 or any interval).",
     )
     local_time = models.TimeField(default="02:00")
-    time_zone = models.CharField(max_length=64, default="Europe/Paris")
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Paris", validators=[validate_time_zone],
+        help_text="IANA name, e.g. Europe/Paris (CET/CEST).",
+    )
     dry_run = models.BooleanField(default=False)
     last_run_at = models.DateTimeField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,165 @@
+"""Row moves for a whole chunk of groups: one UPDATE per related table.
+
+Same result as the merge engine's `move_rows` called group by group (profiles/services/merging/
+moves.py), including its journal part (`origins`, `counts`, `parked`, `rows`), but with one
+statement per table for up to DEDUP_CHUNK_GROUPS groups instead of several per group:
+
+- tables without a unique rule on the person (activities, conversations, deals): one
+  `UPDATE … FROM unnest(dup[], base[]) … RETURNING` inside a CTE that also counts, per
+  duplicate, the rows moved by original owner;
+- tables with one (tags, identities): the clash plan is computed in Python from one read of
+  every participant's rows (the engine's rule: base first, then the others in rule order; a
+  row whose key is already taken is parked on its tombstone), then one UPDATE by row id.
+
+On a database other than PostgreSQL the engine's own `move_rows` runs per group.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.db import connection
+
+from dedup.services.groups import Group
+from profiles.services.merging.moves import move_rows
+from profiles.services.merging.relations import PersonRelation, person_relations
+
+
+class GroupMoves:
+    """The `moved` journal part of one group, built table by table."""
+
+    def __init__(self) -> None:
+        self.origins: dict[str, set[int]] = defaultdict(set)
+        self.counts: dict[str, dict[str, int]] = {}
+        self.parked: dict[str, list[int]] = {}
+        self.rows: dict[str, dict[str, list[int]]] = {}
+
+    def add(self, label: str, person: int, origin: int, n: int) -> None:
+        self.origins[str(person)].add(origin)
+        table = self.counts.setdefault(label, {})
+        table[str(person)] = table.get(str(person), 0) + n
+
+    def as_json(self) -> dict:
+        return {
+            "origins": {person: sorted(found) for person, found in self.origins.items()},
+            "counts": self.counts,
+            "parked": self.parked,
+            "rows": self.rows,
+        }
+
+    @property
+    def total(self) -> int:
+        return sum(sum(per_person.values()) for per_person in self.counts.values())
+
+
+def move_chunk_rows(groups: Sequence[Group]) -> list[dict]:
+    """Move every row of every group's others to its base; each group's `moved` journal."""
+    if connection.vendor != "postgresql":
+        return [
+            move_rows(base_id=group.base.pk, other_ids=[o.pk for o in group.others])
+            for group in groups
+        ]
+    moves = [GroupMoves() for _ in groups]
+    for relation in person_relations():
+        if relation.unique_keys:
+            _move_keyed(relation, groups, moves)
+        else:
+            _move_plain(relation, groups, moves)
+    return [move.as_json() for move in moves]
+
+
+def _move_plain(relation: PersonRelation, groups: Sequence[Group], moves: list[GroupMoves]):
+    dups, bases, group_of = [], [], {}
+    for index, group in enumerate(groups):
+        for other in group.others:
+            dups.append(other.pk)
+            bases.append(group.base.pk)
+            group_of[other.pk] = index
+    table = connection.ops.quote_name(relation.model._meta.db_table)
+    column = connection.ops.quote_name(relation.column)
+    origin = connection.ops.quote_name(relation.origin_column)
+    sql = (
+        f"WITH m AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS m(dup, base)), "
+        f"u AS (UPDATE {table} t SET {column} = m.base FROM m WHERE t.{column} = m.dup "
+        f"RETURNING m.dup AS dup, t.{origin} AS origin) "
+        f"SELECT dup, origin, count(*) FROM u GROUP BY dup, origin"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [dups, bases])
+        for dup, origin_id, n in cursor.fetchall():
+            moves[group_of[dup]].add(relation.label, dup, origin_id, n)
+
+
+def _key_columns(relation: PersonRelation) -> list[str]:
+    names = sorted({name for key in relation.unique_keys for name in key.fields})
+    return [relation.model._meta.get_field(name).attname for name in names]
+
+
+def _move_keyed(relation: PersonRelation, groups: Sequence[Group], moves: list[GroupMoves]):
+    everyone = [p.pk for group in groups for p in (group.base, *group.others)]
+    manager = relation.model._base_manager
+    rows_by_person: dict[int, list[dict]] = defaultdict(list)
+    for row in manager.filter(**{f"{relation.column}__in": everyone}).values(
+        "pk", relation.column, relation.origin_column, *_key_columns(relation)
+    ):
+        rows_by_person[row[relation.column]].append(row)
+    conditional = {
+        index: set(
+            manager.filter(key.condition)
+            .filter(**{f"{relation.column}__in": everyone})
+            .values_list("pk", flat=True)
+        )
+        for index, key in enumerate(relation.unique_keys)
+        if key.condition is not None
+    }
+    row_ids, targets = [], []
+    for group, move in zip(groups, moves, strict=True):
+        moving = _plan_group(relation, group, rows_by_person, conditional, move)
+        for row in moving:
+            row_ids.append(row["pk"])
+            targets.append(group.base.pk)
+            move.add(relation.label, row[relation.column], row[relation.origin_column], 1)
+    if row_ids:
+        table = connection.ops.quote_name(relation.model._meta.db_table)
+        column = connection.ops.quote_name(relation.column)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} t SET {column} = m.base "
+                f"FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, base) WHERE t.id = m.id",
+                [row_ids, targets],
+            )
+
+
+def _plan_group(relation, group: Group, rows_by_person, conditional, move: GroupMoves):
+    """The engine's clash rule (merging.moves.plan_clashes) for one group, on rows in hand."""
+    taken: set[tuple] = set()
+    parked: set[int] = set()
+    moving: list[dict] = []
+    for person in (group.base, *group.others):
+        for row in rows_by_person.get(person.pk, ()):
+            keys = _row_keys(relation, row, conditional)
+            if person.pk != group.base.pk and taken.intersection(keys):
+                parked.add(row["pk"])
+                continue
+            taken.update(keys)
+            if person.pk != group.base.pk:
+                moving.append(row)
+    if parked:
+        move.parked[relation.label] = sorted(parked)
+    ids: dict[str, list[int]] = defaultdict(list)
+    for row in moving:
+        ids[str(row[relation.column])].append(row["pk"])
+    if ids:
+        move.rows[relation.label] = {person: sorted(pks) for person, pks in ids.items()}
+    return moving
+
+
+def _row_keys(relation: PersonRelation, row: dict, conditional: dict) -> list[tuple]:
+    keys = []
+    for index, key in enumerate(relation.unique_keys):
+        if key.condition is not None and row["pk"] not in conditional[index]:
+            continue  # a partial unique rule that does not apply to this row
+        columns = [relation.model._meta.get_field(name).attname for name in key.fields]
+        keys.append((index, *(row[column] for column in columns)))
+    return keys

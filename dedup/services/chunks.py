@@ -1,0 +1,94 @@
+"""One chunk of a run: the duplicate groups of an email range, in one transaction.
+
+The transaction merges every group of the chunk, writes its report and conflicts, marks the
+chunk done and bumps the run's counters; so a killed worker leaves each group fully merged or
+untouched, and a redelivered chunk task finds `done` and does nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from django.db import OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from dedup.models import DedupChunk, DedupConflict, DedupRun, DedupStatus
+from dedup.services import conf, guard
+from dedup.services.detection import group_members
+
+DEADLOCK_RETRIES = 3
+
+
+@dataclass
+class ChunkOutcome:
+    groups_merged: int = 0
+    people_merged: int = 0
+    rows_moved: int = 0
+    report: list[dict] = field(default_factory=list)
+    conflicts: list[DedupConflict] = field(default_factory=list)
+
+
+def process_chunk(*, chunk_id: int) -> bool:
+    """Merge one chunk; True if this call did the work. Retries a deadlock a few times."""
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return _process_chunk_once(chunk_id)
+        except OperationalError as exc:
+            if "deadlock" not in str(exc).lower() or attempt == DEADLOCK_RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    return False  # pragma: no cover
+
+
+def _process_chunk_once(chunk_id: int) -> bool:
+    with transaction.atomic():
+        chunk = DedupChunk.objects.select_for_update().get(pk=chunk_id)
+        if chunk.done:
+            return False
+        guard.hold_run_lock(chunk.run_id)
+        # Re-read after the lock: a run taken over (marked failed) must not merge any more.
+        run = DedupRun.objects.get(pk=chunk.run_id)
+        if run.status != DedupStatus.RUNNING:
+            return False
+        delay = float(conf.get("DEDUP_CHUNK_DELAY_SECONDS"))
+        if delay:
+            time.sleep(delay)
+        outcome = _merge_or_preview(run, chunk)
+        _record(run, chunk, outcome)
+    return True
+
+
+def _merge_or_preview(run: DedupRun, chunk: DedupChunk) -> ChunkOutcome:
+    # Imported here: the strategies import the merge engine, which imports many models.
+    from dedup.services import strategies
+
+    groups = list(
+        group_members(first=chunk.first_email, last=chunk.last_email, lock=not run.dry_run)
+    )
+    if run.dry_run:
+        return strategies.preview_groups(run=run, groups=groups)
+    if conf.get("DEDUP_STRATEGY") == "per_group":
+        return strategies.merge_groups_one_by_one(run=run, groups=groups)
+    return strategies.merge_groups_in_bulk(run=run, groups=groups)
+
+
+def _record(run: DedupRun, chunk: DedupChunk, outcome: ChunkOutcome) -> None:
+    now = timezone.now()
+    DedupConflict.objects.bulk_create(outcome.conflicts)
+    chunk.done, chunk.finished_at, chunk.report = True, now, outcome.report
+    chunk.groups_merged = outcome.groups_merged
+    chunk.people_merged = outcome.people_merged
+    chunk.conflicts = len(outcome.conflicts)
+    chunk.rows_moved = outcome.rows_moved
+    chunk.save()
+    # Last statement of the transaction: the run row stays locked only until the commit.
+    DedupRun.objects.filter(pk=run.pk).update(
+        groups_merged=F("groups_merged") + outcome.groups_merged,
+        people_merged=F("people_merged") + outcome.people_merged,
+        conflicts=F("conflicts") + len(outcome.conflicts),
+        rows_moved=F("rows_moved") + outcome.rows_moved,
+        chunks_done=F("chunks_done") + 1,
+        heartbeat_at=now,
+    )

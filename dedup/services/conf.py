@@ -1,0 +1,32 @@
+"""Dedup knobs: a Django setting wins, then an environment variable, then the default.
+
+The environment fallback lets a test start a Celery worker with, say, a chunk delay, without a
+settings change.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+DEFAULTS: dict[str, float | int | str] = {
+    # Groups per chunk = per transaction: bounds lock time and the work lost to a crash.
+    "DEDUP_CHUNK_GROUPS": 1000,
+    # A running run with no heartbeat for this long, whose lock nobody holds, is taken over.
+    "DEDUP_STALE_AFTER_SECONDS": 120,
+    # Test-only: sleep inside each chunk transaction so a test can kill a worker mid-run.
+    "DEDUP_CHUNK_DELAY_SECONDS": 0,
+    # "bulk" (set-based chunk merge) or "per_group" (merge_people per group).
+    "DEDUP_STRATEGY": "bulk",
+}
+
+
+def get(name: str) -> float | int | str:
+    default = DEFAULTS[name]
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name)
+    if value is None:
+        return default
+    return type(default)(value)

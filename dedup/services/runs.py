@@ -1,0 +1,98 @@
+"""A dedup run from start to finish: create, claim, plan chunks, merge them, finish.
+
+The same functions serve the shell/command (the whole run in one process) and Celery (a task
+claims and plans, chunk tasks spread over the workers, the last chunk finishes the run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from dedup.models import DedupChunk, DedupRun, DedupStatus, DedupTrigger
+from dedup.services import conf, guard
+from dedup.services.chunks import process_chunk
+from dedup.services.detection import live_with_email, plan_chunks
+
+Progress = Callable[[DedupRun], None]
+
+
+def create_run(*, dry_run: bool = False, actor=None, trigger: str = DedupTrigger.SHELL) -> DedupRun:
+    return DedupRun.objects.create(dry_run=dry_run, actor=actor, trigger=trigger)
+
+
+def run_dedup(
+    *, dry_run: bool = False, actor=None, trigger: str = DedupTrigger.SHELL,
+    progress: Progress | None = None,
+) -> DedupRun:
+    """Scan live people, group by normalized email, merge each group; returns the run.
+
+    A run that finds another one in progress records itself `skipped` and returns at once.
+    """
+    run = create_run(dry_run=dry_run, actor=actor, trigger=trigger)
+    execute_run(run_id=run.pk, progress=progress)
+    run.refresh_from_db()
+    return run
+
+
+def execute_run(*, run_id: int, progress: Progress | None = None) -> None:
+    """Do the whole run in this process (a single worker, the shell, the command)."""
+    try:
+        for chunk_id in start_run(run_id=run_id):
+            process_chunk(chunk_id=chunk_id)
+            if progress is not None:
+                progress(DedupRun.objects.get(pk=run_id))
+        finish_if_complete(run_id=run_id)
+    except Exception as exc:
+        fail_run(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def start_run(*, run_id: int) -> list[int]:
+    """Claim the run and plan its chunks; the ids of the chunks still to do (safe to repeat)."""
+    run = DedupRun.objects.get(pk=run_id)
+    if run.is_finished or not guard.claim(run):
+        return []
+    if not run.chunks.exists():
+        _plan(run)
+    pending = list(run.chunks.filter(done=False).order_by("index").values_list("pk", flat=True))
+    if not pending:
+        finish_if_complete(run_id=run_id)
+    return pending
+
+
+def _plan(run: DedupRun) -> None:
+    with transaction.atomic():
+        scanned = live_with_email().count()
+        found, plans = plan_chunks(chunk_groups=int(conf.get("DEDUP_CHUNK_GROUPS")))
+        DedupChunk.objects.bulk_create(
+            DedupChunk(
+                run=run, index=i, first_email=p.first_email, last_email=p.last_email,
+                groups_planned=p.groups,
+            )
+            for i, p in enumerate(plans)
+        )
+        DedupRun.objects.filter(pk=run.pk).update(
+            people_scanned=scanned, groups_found=found, chunks_total=len(plans),
+            heartbeat_at=timezone.now(),
+        )
+
+
+def finish_if_complete(*, run_id: int) -> bool:
+    """Mark the run succeeded once every chunk is done (whoever gets here last wins)."""
+    with transaction.atomic():
+        run = DedupRun.objects.select_for_update().get(pk=run_id)
+        if run.status != DedupStatus.RUNNING or run.chunks.filter(done=False).exists():
+            return False
+        now = timezone.now()
+        run.status, run.finished_at, run.heartbeat_at = DedupStatus.SUCCEEDED, now, now
+        run.save(update_fields=["status", "finished_at", "heartbeat_at"])
+        return True
+
+
+def fail_run(*, run_id: int, error: str) -> None:
+    DedupRun.objects.filter(pk=run_id, status=DedupStatus.RUNNING).update(
+        status=DedupStatus.FAILED, error=error[:10_000], finished_at=timezone.now()
+    )
