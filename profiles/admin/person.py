@@ -32,6 +32,9 @@ class PersonAdmin(MergeAdminMixin, SimpleHistoryAdmin):
     list_per_page = 50
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    # Facet counts would count the whole table once per filter choice.
+    show_facets = admin.ShowFacets.NEVER
+    view_on_site = False
     change_form_template = "admin/profiles/person/change_form.html"
     readonly_fields = [
         "avatar", "email_normalized", "created_at", "updated_at", "first_seen", "last_seen",

@@ -161,8 +161,8 @@ HISTORY_COLUMNS = (*PERSON_COLUMNS, "history_date", "history_change_reason", "hi
 
 def _person_row(rng: random.Random, pid: int, plan: dict, now: datetime) -> tuple:
     created = now - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86_400))
-    updated = created + timedelta(days=rng.randint(0, 60))
-    last_seen = updated + timedelta(hours=rng.randint(0, 500))
+    updated = min(created + timedelta(days=rng.randint(0, 60)), now)
+    last_seen = min(updated + timedelta(hours=rng.randint(0, 500)), now)
     email = plan["email"]
     status = "user" if email and rng.random() < 0.7 else "visitor"
     city = rng.randrange(len(CITIES))
