@@ -1,0 +1,1 @@
+"""Admin merge flow pieces: pick, preview/confirm, suspected duplicates, selective delete."""

@@ -1,0 +1,78 @@
+"""Suspected duplicates: people who look like the same real person.
+
+Every lookup is on an indexed column (email_normalized, phone, name), among live people only,
+so the sidebar and the suspected-duplicates view stay fast at a million people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, QuerySet
+
+from profiles.models import Person
+
+SIDEBAR_LIMIT = 10
+
+# Group kinds of the suspected-duplicates view: a label, and the Person column grouped on.
+GROUP_KINDS = {"email": ("Same email", "email_normalized"), "phone": ("Same phone", "phone")}
+
+
+@dataclass
+class Suspect:
+    """Another live person and why they look like a duplicate (e.g. ["same email"])."""
+
+    person: Person
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DuplicateGroup:
+    kind: str
+    key: str
+    people: list[Person]
+
+
+def live_people() -> QuerySet[Person]:
+    return Person.objects.filter(merged_into__isnull=True)
+
+
+def suspected_duplicates_of(person: Person, *, limit: int = SIDEBAR_LIMIT) -> list[Suspect]:
+    """Live people sharing the normalized email, the phone, or the name and city of `person`."""
+    others = live_people().exclude(pk=person.pk).order_by("id")
+    lookups: list[tuple[str, QuerySet[Person]]] = []
+    if person.email_normalized:
+        lookups.append(("same email", others.filter(email_normalized=person.email_normalized)))
+    if person.phone.strip():
+        lookups.append(("same phone", others.filter(phone=person.phone)))
+    if person.name.strip() and person.city.strip():
+        # Name first: the name index narrows it down, the city check runs on a few rows.
+        lookups.append(("same name and city", others.filter(name=person.name, city=person.city)))
+    found: dict[int, Suspect] = {}
+    for reason, queryset in lookups:
+        for other in queryset[:limit]:
+            found.setdefault(other.pk, Suspect(person=other)).reasons.append(reason)
+    return sorted(found.values(), key=lambda suspect: suspect.person.pk)[:limit]
+
+
+def duplicate_keys(kind: str) -> QuerySet:
+    """Values of `kind`'s column held by two or more live people (GROUP BY … HAVING > 1)."""
+    column = GROUP_KINDS[kind][1]
+    return (
+        live_people()
+        .exclude(**{column: ""})
+        .values(column)
+        .annotate(size=Count("id"))
+        .filter(size__gt=1)
+        .order_by(column)
+        .values_list(column, flat=True)
+    )
+
+
+def duplicate_groups(kind: str, keys: list[str]) -> list[DuplicateGroup]:
+    """The live people of each key (one page of `duplicate_keys`), in key order."""
+    column = GROUP_KINDS[kind][1]
+    members: dict[str, list[Person]] = {key: [] for key in keys}
+    for person in live_people().filter(**{f"{column}__in": keys}).order_by("id"):
+        members[getattr(person, column)].append(person)
+    return [DuplicateGroup(kind=kind, key=key, people=people) for key, people in members.items()]

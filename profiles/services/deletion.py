@@ -1,0 +1,189 @@
+"""Selective delete of people staff believe are duplicates (PRODUCT.md §2 Delete).
+
+A live person is deleted together with everything that is theirs:
+- the rows pointing at them (activities, identities, conversations, deals, tags, …: CASCADE);
+- the tombstones merged into them, recursively. A tombstone is the same real person as its
+  base, and `merged_into` is PROTECT, so deleting the base alone is impossible. We delete them
+  deliberately, deepest first, rather than re-pointing them somewhere arbitrary;
+- the merge journal entries whose base is one of those people (MergeRecord.base is PROTECT):
+  an entry about people who no longer exist cannot be undone. The summary lists them.
+
+Rows of OTHER people must not go with them: a row's `original_person` (CASCADE) may be a
+deleted person while the row now lives on someone else (it moved there before an undo or a
+later merge). Those rows are re-pointed to their current owner first, so nothing of a person
+who stays is lost.
+
+Tombstones themselves are not deletable on their own: delete the live person they point to.
+Deletion of a Person writes a simple-history deletion row carrying the actor and reason; the
+admin adds the LogEntry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Count, F
+
+from profiles.models import MergeRecord, Person
+
+
+@dataclass
+class PersonDeletion:
+    """One live person to delete and what goes with them (counts by verbose_name_plural)."""
+
+    person: Person
+    tombstones: list[Person] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DeletionSummary:
+    deleted: list[PersonDeletion]
+    merge_records_deleted: list[int]
+    rows_repointed: int
+
+    @property
+    def people_count(self) -> int:
+        return sum(1 + len(item.tombstones) for item in self.deleted)
+
+
+def _person_relations() -> list[models.ForeignKey]:
+    """Foreign keys to Person that own rows (not history, tombstone pointers or the journal)."""
+    skipped = {"merged_into", "base"}
+    return [
+        rel.field
+        for rel in Person._meta.related_objects
+        if rel.one_to_many and rel.field.name not in skipped
+        and not rel.field.name.startswith("original_")
+        and not rel.related_model.__name__.startswith("Historical")
+    ]
+
+
+def _origin_fields() -> list[tuple[models.ForeignKey, str]]:
+    """Every `original_<x>` foreign key to Person, with its current-owner companion `<x>`.
+
+    Their reverse relations are hidden (related_name="+"), so they are found model by model.
+    """
+    found = []
+    for model in apps.get_models():
+        names = {f.name for f in model._meta.concrete_fields}
+        for f in model._meta.concrete_fields:
+            owner = f.name.removeprefix("original_")
+            if f.is_relation and f.related_model is Person and owner != f.name and owner in names:
+                found.append((f, owner))
+    return found
+
+
+def _tombstones_by_root(root_ids: Iterable[int]) -> dict[int, list[Person]]:
+    """All people merged into each root, recursively, deepest last (one query per level)."""
+    result: dict[int, list[Person]] = {pk: [] for pk in root_ids}
+    root_of = {pk: pk for pk in result}
+    frontier = list(result)
+    while frontier:
+        level = list(Person.objects.filter(merged_into__in=frontier).order_by("id"))
+        for tomb in level:
+            root_of[tomb.pk] = root_of[tomb.merged_into_id]
+            result[root_of[tomb.pk]].append(tomb)
+        frontier = [tomb.pk for tomb in level]
+    return result
+
+
+def _related_counts(owner_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per person id: rows of each related table that point at them (one query per table)."""
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in owner_ids}
+    for fk in _person_relations():
+        label = str(fk.model._meta.verbose_name_plural)
+        rows = (
+            fk.model._default_manager.filter(**{f"{fk.attname}__in": owner_ids})
+            .values(fk.attname).annotate(n=Count("pk")).order_by()
+        )
+        for row in rows:
+            counts[row[fk.attname]][label] = row["n"]
+    return counts
+
+
+def plan_deletion(*, people: Iterable[Person]) -> list[PersonDeletion]:
+    """What deleting `people` takes with it: their tombstones and related rows (read only)."""
+    people = sorted(people, key=lambda person: person.pk)
+    tombstones = _tombstones_by_root([person.pk for person in people])
+    counts = _related_counts([person.pk for person in people])
+    plan = []
+    for person in people:
+        item = PersonDeletion(person=person, tombstones=tombstones[person.pk])
+        item.counts = {label: n for label, n in sorted(counts[person.pk].items()) if n}
+        if item.tombstones:
+            item.counts["merged profiles (tombstones)"] = len(item.tombstones)
+        journal = MergeRecord.objects.filter(base__in=[person, *item.tombstones]).count()
+        if journal:
+            item.counts["merge journal entries"] = journal
+        plan.append(item)
+    return plan
+
+
+def _lock_and_check(ids: list[int]) -> list[Person]:
+    locked = list(Person.objects.select_for_update().filter(pk__in=ids).order_by("id"))
+    missing = set(ids) - {person.pk for person in locked}
+    if missing:
+        raise ValidationError(
+            f"Already deleted: #{', #'.join(map(str, sorted(missing)))}.", code="missing"
+        )
+    for person in locked:
+        if person.merged_into_id is not None:
+            raise ValidationError(
+                f"{person.display_name} (#{person.pk}) was merged into #{person.merged_into_id}:"
+                " delete the surviving profile instead.",
+                code="tombstone",
+            )
+    return locked
+
+
+def _repoint_foreign_rows(doomed: set[int]) -> int:
+    """Rows first recorded for a doomed person but now owned by someone who stays."""
+    moved = 0
+    for origin, owner in _origin_fields():
+        moved += (
+            origin.model._default_manager.filter(**{f"{origin.attname}__in": doomed})
+            .exclude(**{f"{owner}_id__in": doomed})
+            .update(**{origin.attname: F(f"{owner}_id")})
+        )
+    return moved
+
+
+def _delete_with_history(person: Person, *, actor: Any, reason: str) -> None:
+    person._change_reason = reason
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        person._history_user = actor
+    person.delete()
+
+
+@transaction.atomic
+def delete_people(*, people: Iterable[Person], actor: Any = None, reason: str) -> DeletionSummary:
+    """Delete live people with their tombstones and rows; refuse tombstones and vanished ids."""
+    ids = sorted({person.pk for person in people})
+    if not ids:
+        raise ValidationError("Select at least one person to delete.", code="empty")
+    planned = _tombstones_by_root(ids)
+    every_id = sorted({*ids, *(t.pk for tombs in planned.values() for t in tombs)})
+    _lock_and_check(ids)
+    # Lock the tombstones too (id order, like the merge engine, so the two never deadlock).
+    list(Person.objects.select_for_update().filter(pk__in=every_id).order_by("id").values("id"))
+    plan = plan_deletion(people=Person.objects.filter(pk__in=ids))
+    if {t.pk for item in plan for t in item.tombstones} != set(every_id) - set(ids):
+        # A merge into one of them committed between our two reads: start from a clean state.
+        raise ValidationError("These people changed while deleting; please try again.")
+    doomed = set(every_id)
+    repointed = _repoint_foreign_rows(doomed)
+    records = list(
+        MergeRecord.objects.filter(base_id__in=doomed).order_by("id").values_list("id", flat=True)
+    )
+    MergeRecord.objects.filter(pk__in=records).delete()
+    for item in plan:
+        for tomb in reversed(item.tombstones):  # deepest first: merged_into is PROTECT
+            _delete_with_history(tomb, actor=actor, reason=reason)
+        _delete_with_history(item.person, actor=actor, reason=reason)
+    return DeletionSummary(deleted=plan, merge_records_deleted=records, rows_repointed=repointed)
