@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "simple_history",
     "profiles",
     "dedup",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +94,17 @@ def database_config(url: str | None) -> dict:
 
 DATABASES = {"default": database_config(env("DATABASE_URL", default=None))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (API rate limits) -------------------------------------------------------------------
+# Per-process memory by default; CACHE_URL=redis://127.0.0.1:6379/2 shares rate-limit counters
+# between web processes and machines.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- Website API ----------------------------------------------------------------------------
+# The demo shop (/demo/) is served in debug or when ONEFOLD_DEMO=true.
+ONEFOLD_DEMO = env.bool("ONEFOLD_DEMO", default=DEBUG)
+# Dotted path to an enrichment provider class (see docs/api.md); empty = enrichment off.
+ONEFOLD_ENRICHMENT_PROVIDER = env("ONEFOLD_ENRICHMENT_PROVIDER", default="")
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,0 +1,62 @@
+"""Write keys of sites: issued once (only a prefix and a hash are stored), checked, revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from profiles.models import Site
+
+KEY_PREFIX_LENGTH = 12  # "ofk_" + 8 random characters: the part stored in clear to find a key
+
+
+def hash_key(key: str) -> str:
+    # A 32-byte random key cannot be guessed, so a fast hash is enough (no password stretching).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    return "ofk_" + secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def issue_site_key(*, site: Site, key: str | None = None) -> str:
+    """Give the site a new write key (replacing any old one) and return it: shown once."""
+    key = key or new_key()
+    site.key_prefix = key[:KEY_PREFIX_LENGTH]
+    site.key_hash = hash_key(key)
+    site.revoked_at = None
+    if not site.verification_secret:
+        site.verification_secret = secrets.token_hex(32)
+    site.save()
+    return key
+
+
+def revoke_site_key(*, site: Site) -> None:
+    """Refuse the site's key from now on (idempotent)."""
+    Site.objects.filter(pk=site.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    site.refresh_from_db(fields=["revoked_at"])
+
+
+def site_for_key(key: str) -> Site | None:
+    """The site this key belongs to (revoked or not), or None for an unknown key."""
+    if not key.startswith("ofk_") or len(key) > 200:
+        return None
+    site = Site.objects.filter(key_prefix=key[:KEY_PREFIX_LENGTH]).first()
+    if site is None or not hmac.compare_digest(site.key_hash, hash_key(key)):
+        return None
+    return site
+
+
+def user_hash(*, site: Site, user_id: str) -> str:
+    """The identity-verification HMAC the customer's server puts in its pages."""
+    return hmac.new(site.verification_secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_user_hash(*, site: Site, user_id: str, given: object) -> bool:
+    expected = user_hash(site=site, user_id=user_id)
+    return isinstance(given, str) and hmac.compare_digest(expected, given)

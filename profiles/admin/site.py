@@ -1,0 +1,57 @@
+"""Site admin: websites that write through the HTTP API. Keys are shown once, then only hashed."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from api.keys import issue_site_key, revoke_site_key
+from profiles.models import Site
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "key_prefix", "is_active_display", "require_identity_verification",
+                    "rate_limit_per_minute", "created_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "require_identity_verification"]
+    search_fields = ["name", "=key_prefix"]
+    fields = ["name", "allowed_origins", "require_identity_verification",
+              "rate_limit_per_minute", "key_prefix", "created_at", "revoked_at"]
+    readonly_fields = ["key_prefix", "created_at", "revoked_at"]
+    actions = ["revoke_keys", "issue_new_keys"]
+
+    @admin.display(boolean=True, description="active")
+    def is_active_display(self, obj: Site) -> bool:
+        return obj.is_active
+
+    def save_model(self, request, obj: Site, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._show_new_key(request, obj, issue_site_key(site=obj))
+
+    def _show_new_key(self, request, site: Site, key: str) -> None:
+        # Only the hash is stored: this message is the one chance to copy the key.
+        self.message_user(
+            request,
+            format_html(
+                "Write key for “{}” (shown once — copy it now): <code>{}</code><br>"
+                "Identity verification secret (server side only, for user_hash = "
+                "HMAC-SHA256(secret, user_id)): <code>{}</code>",
+                site.name, key, site.verification_secret,
+            ),
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the write key of the selected sites")
+    def revoke_keys(self, request, queryset) -> None:
+        for site in queryset.filter(revoked_at__isnull=True):
+            revoke_site_key(site=site)
+            self.log_change(request, site, "Revoked the write key.")
+        self.message_user(request, "The selected keys are revoked: requests using them get 401.")
+
+    @admin.action(description="Issue a new write key (the old one stops working)")
+    def issue_new_keys(self, request, queryset) -> None:
+        for site in queryset:
+            key = issue_site_key(site=site)
+            self.log_change(request, site, "Issued a new write key.")
+            self._show_new_key(request, site, key)

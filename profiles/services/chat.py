@@ -1,0 +1,151 @@
+"""chat_message(): a visitor's chat message, in the conversation that follows the person.
+
+The conversation belongs to the person, not the device: once two devices are stitched (identify)
+the merge moves both conversations to one profile and the next message, from either device,
+continues the most recent one. An email address written in the chat becomes the profile's email
+when it has none (status stays as the rules say: chat is not identify) and triggers enrichment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from profiles.models import (
+    Activity,
+    ActivityKind,
+    ActivitySource,
+    Conversation,
+    IdentityKind,
+    Person,
+    Site,
+)
+from profiles.services import enrichment
+from profiles.services.events import Event, record_events
+from profiles.services.normalize import normalize_email
+from profiles.services.resolution import add_identity, atomic_with_retry, person_for_event
+from profiles.services.validation import (
+    EMAIL_RE,
+    InvalidInput,
+    clean_id,
+    clean_message_id,
+    clean_text,
+    clean_timestamp,
+)
+
+# Loose on purpose: candidates are then checked with the strict EMAIL_RE.
+EMAIL_IN_TEXT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def email_in_text(text: str) -> str | None:
+    """The first valid email address written in a message, if any."""
+    for candidate in EMAIL_IN_TEXT.findall(text):
+        candidate = candidate.rstrip(".")
+        if EMAIL_RE.match(candidate) and len(candidate) <= 254:
+            return candidate
+    return None
+
+
+def chat_message(
+    *,
+    anonymous_id: str | None = None,
+    user_id: str | None = None,
+    text: str,
+    occurred_at: dt.datetime | str | None = None,
+    message_id: str | None = None,
+    site: Site | None = None,
+) -> Activity:
+    """Record a visitor's message in their conversation (started on their first message)."""
+    cleaned = clean_chat(
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        text=text,
+        occurred_at=occurred_at,
+        message_id=message_id,
+    )
+    return atomic_with_retry(lambda: chat_in_transaction(**cleaned, site=site))
+
+
+def clean_chat(
+    *,
+    anonymous_id: Any = None,
+    user_id: Any = None,
+    text: Any,
+    occurred_at: Any = None,
+    message_id: Any = None,
+) -> dict[str, Any]:
+    cleaned = {
+        "anonymous_id": clean_id("anonymous_id", anonymous_id),
+        "user_id": clean_id("user_id", user_id),
+        "text": clean_text("text", text),
+        "occurred_at": clean_timestamp("occurred_at", occurred_at),
+        "message_id": clean_message_id(message_id),
+    }
+    if not cleaned["anonymous_id"] and not cleaned["user_id"]:
+        raise InvalidInput("anonymous_id", "an anonymous_id or a user_id is required")
+    return cleaned
+
+
+def chat_in_transaction(
+    *,
+    anonymous_id: str | None,
+    user_id: str | None,
+    text: str,
+    occurred_at: dt.datetime,
+    message_id: str | None,
+    site: Site | None,
+) -> Activity:
+    if message_id:
+        existing = Activity.objects.filter(message_id=message_id).first()
+        if existing is not None:
+            return existing  # a retried message: recorded once
+    person = person_for_event(anonymous_id=anonymous_id, user_id=user_id)
+    conversation = _conversation_for(person, site=site, at=occurred_at)
+    [activity] = record_events(
+        person=person,
+        events=[
+            Event(
+                kind=ActivityKind.CHAT_MESSAGE,
+                occurred_at=occurred_at,
+                properties={"text": text, "author": "visitor"},
+                source=ActivitySource.CHAT,
+                message_id=message_id,
+                conversation=conversation,
+            )
+        ],
+        site=site,
+    )
+    email = email_in_text(text)
+    if email:
+        _learn_email(person, email)
+    return activity
+
+
+def _conversation_for(person: Person, *, site: Site | None, at: dt.datetime) -> Conversation:
+    """The person's latest conversation (any device, any site), or a new one."""
+    conversation = person.conversations.order_by("-last_message_at", "-id").first()
+    if conversation is None:
+        return Conversation.objects.create(
+            person=person, original_person=person, site=site, started_at=at, last_message_at=at
+        )
+    if at > conversation.last_message_at:
+        conversation.last_message_at = at
+        conversation.save(update_fields=["last_message_at"])
+    return conversation
+
+
+def _learn_email(person: Person, email: str) -> None:
+    """Keep the address as an identity; make it the profile's email when it has none."""
+    add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(email))
+    if person.email:
+        return
+    person.email = email
+    person.updated_at = timezone.now()
+    person._change_reason = "email left in chat"
+    person.save(update_fields=["email", "updated_at"])
+    person_id = person.pk
+    transaction.on_commit(lambda: enrichment.enrich_person(person_id=person_id))

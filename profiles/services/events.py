@@ -1,0 +1,155 @@
+"""The one recording path: every website event becomes an Activity here, then updates the profile.
+
+`record_events` writes the activities of one locked, live person and runs the registered profile
+updaters over them (counters and dates, referral source, products viewed, email responsiveness…).
+A later profiling rule is one more function passed to `register_updater`.
+
+Counters, dates and the profiling attributes are derived from the timeline, which is itself the
+audit, so they are written with one UPDATE and no history row; a history row is written when a
+visit starts or another field changes, with the reason naming the event that caused it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from profiles.models import Activity, ActivityKind, ActivitySource, Conversation, Person, Site
+
+# A new visit starts after half an hour without activity (the usual web analytics session).
+VISIT_GAP = dt.timedelta(minutes=30)
+# Fields derived from the timeline: updated without a history row (see module docstring).
+DERIVED_FIELDS = frozenset(
+    {
+        "first_seen", "last_seen", "last_heard_from", "last_contacted", "page_views", "visits",
+        "attributes",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event to record, already validated."""
+
+    kind: str
+    occurred_at: dt.datetime
+    properties: dict[str, Any] = field(default_factory=dict)
+    source: str = ActivitySource.WEB
+    message_id: str | None = None
+    conversation: Conversation | None = None
+
+
+@dataclass
+class ProfileChange:
+    """What the updaters changed on the person while recording a set of activities."""
+
+    fields: set[str] = field(default_factory=set)
+    new_visit: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+    def set(self, person: Person, name: str, value: Any) -> None:
+        if getattr(person, name) != value:
+            setattr(person, name, value)
+            self.fields.add(name)
+
+    @property
+    def needs_history(self) -> bool:
+        return self.new_visit or bool(self.fields - DERIVED_FIELDS)
+
+
+ProfileUpdater = Callable[[Person, Activity, ProfileChange], None]
+_UPDATERS: list[ProfileUpdater] = []
+
+
+def register_updater(updater: ProfileUpdater) -> ProfileUpdater:
+    """Add a profiling rule run after every recorded activity (usable as a decorator)."""
+    if updater not in _UPDATERS:
+        _UPDATERS.append(updater)
+    return updater
+
+
+def record_events(*, person: Person, events: Iterable[Event], site: Site | None = None) -> list[
+    Activity
+]:
+    """Record activities for a live person the caller has locked, and update its profile."""
+    now = timezone.now()
+    rows = [
+        Activity(
+            person=person,
+            original_person=person,
+            kind=event.kind,
+            occurred_at=event.occurred_at,
+            properties=event.properties,
+            source=event.source,
+            site=site,
+            conversation=event.conversation,
+            message_id=event.message_id,
+            recorded_at=now,
+        )
+        for event in events
+    ]
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    elif rows:
+        Activity.objects.bulk_create(rows)
+    apply_updaters(person=person, activities=rows)
+    return rows
+
+
+def apply_updaters(*, person: Person, activities: list[Activity]) -> ProfileChange:
+    change = ProfileChange()
+    # In time order, so a batch's visits and "latest" values come out as if sent one by one.
+    for activity in sorted(activities, key=lambda activity: activity.occurred_at):
+        for updater in _UPDATERS:
+            updater(person, activity, change)
+    save_profile_change(person=person, change=change)
+    return change
+
+
+def save_profile_change(*, person: Person, change: ProfileChange) -> None:
+    if not change.fields:
+        return
+    if change.needs_history:
+        person._change_reason = "; ".join(dict.fromkeys(change.reasons)) or "tracked event"
+        person.save(update_fields=sorted(change.fields))
+    else:
+        values = {name: getattr(person, name) for name in change.fields}
+        Person.objects.filter(pk=person.pk).update(**values)
+
+
+# --- Core updaters: dates and counters ------------------------------------------------------
+
+
+@register_updater
+def update_seen(person: Person, activity: Activity, change: ProfileChange) -> None:
+    """first/last seen, visits (a gap of VISIT_GAP starts a new one) and page views."""
+    at = activity.occurred_at
+    if activity.source == ActivitySource.SYSTEM:
+        return
+    if person.last_seen is None or at - person.last_seen > VISIT_GAP:
+        change.set(person, "visits", person.visits + 1)
+        change.new_visit = True
+        change.reasons.append(f"visit started ({activity.kind})")
+    if person.first_seen is None or at < person.first_seen:
+        change.set(person, "first_seen", at)
+    if person.last_seen is None or at > person.last_seen:
+        change.set(person, "last_seen", at)
+    if activity.kind == ActivityKind.PAGE_VIEW:
+        change.set(person, "page_views", person.page_views + 1)
+
+
+@register_updater
+def update_heard_from(person: Person, activity: Activity, change: ProfileChange) -> None:
+    """A visitor's chat message is them reaching us."""
+    if activity.kind == ActivityKind.CHAT_MESSAGE and (
+        person.last_heard_from is None or activity.occurred_at > person.last_heard_from
+    ):
+        change.set(person, "last_heard_from", activity.occurred_at)
+
+
+# The profiling updaters (referral, products, purchases, email offers) register on import.
+from profiles.services import profiling  # noqa: E402,F401

@@ -1,0 +1,193 @@
+"""identify(): a visitor logs in or signs up — stitch the device's profile to the user's.
+
+PRODUCT.md §2 Identify. The device's anonymous profile is merged into the user's live profile
+(through the merge engine, reason "identify"), or promoted to be the user's profile when the user
+is new. Two different user IDs are never merged: a device already used by another user (a shared
+computer) is left as it is.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Site
+from profiles.services.events import Event, record_events
+from profiles.services.merging import merge_people
+from profiles.services.normalize import normalize_email
+from profiles.services.resolution import (
+    add_identity,
+    atomic_with_retry,
+    create_anonymous,
+    create_identified,
+    find_by_anonymous_id,
+    find_by_user_id,
+)
+from profiles.services.validation import (
+    InvalidInput,
+    clean_email,
+    clean_id,
+    clean_object,
+)
+
+# Traits that are person fields; every other trait is a custom attribute.
+FIELD_TRAITS = {"name": 255, "phone": 64, "company": 255, "city": 128, "country": 128,
+                "os": 64, "browser": 64}
+
+
+@dataclass(frozen=True)
+class IdentifyInput:
+    anonymous_id: str | None
+    user_id: str | None
+    email: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def clean_identify(
+    *, anonymous_id: Any = None, user_id: Any = None, email: Any = None, traits: Any = None
+) -> IdentifyInput:
+    """Validate an identify call; raises InvalidInput naming the field."""
+    anonymous_id = clean_id("anonymous_id", anonymous_id)
+    user_id = clean_id("user_id", user_id)
+    traits = dict(clean_object("traits", traits))
+    if email is None and "email" in traits:
+        email, field_name = traits.pop("email"), "traits.email"
+    else:
+        traits.pop("email", None)
+        field_name = "email"
+    email = clean_email(field_name, email)
+    if not user_id and not (anonymous_id and email):
+        raise InvalidInput("user_id", "is required (or an anonymous_id with an email)")
+    for reserved in ("user_id", "anonymous_id"):
+        if reserved in traits:
+            raise InvalidInput(f"traits.{reserved}", "is not a trait: send it at the top level")
+    fields: dict[str, str] = {}
+    for name, max_length in FIELD_TRAITS.items():
+        if name in traits:
+            value = traits.pop(name)
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"traits.{name}", "must be a string")
+            if value and len(value) > max_length:
+                raise InvalidInput(f"traits.{name}", f"must be at most {max_length} characters")
+            if value and value.strip():
+                fields[name] = value.strip()
+    return IdentifyInput(
+        anonymous_id=anonymous_id, user_id=user_id, email=email, fields=fields, attributes=traits
+    )
+
+
+def identify(
+    *,
+    anonymous_id: str | None = None,
+    user_id: str | None = None,
+    email: str | None = None,
+    traits: dict[str, Any] | None = None,
+    site: Site | None = None,
+) -> Person:
+    """Identify the visitor behind `anonymous_id` as `user_id`; returns the live person."""
+    data = clean_identify(
+        anonymous_id=anonymous_id, user_id=user_id, email=email, traits=traits
+    )
+    return atomic_with_retry(lambda: identify_in_transaction(data, site=site))
+
+
+def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person:
+    """The identify rules, in the caller's transaction (the batch endpoint shares one)."""
+    device = find_by_anonymous_id(data.anonymous_id) if data.anonymous_id else None
+    if data.user_id:
+        person = _person_for_user(data, device)
+    else:
+        person = device or create_anonymous(anonymous_id=data.anonymous_id)
+    _apply_profile(person, data)
+    record_events(
+        person=person,
+        events=[
+            Event(
+                kind=ActivityKind.IDENTIFY,
+                occurred_at=timezone.now(),
+                properties={
+                    key: value
+                    for key, value in (
+                        ("user_id", data.user_id),
+                        ("anonymous_id", data.anonymous_id),
+                        ("email", data.email),
+                    )
+                    if value
+                },
+            )
+        ],
+        site=site,
+    )
+    return person
+
+
+def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
+    user = find_by_user_id(data.user_id)
+    if user is None:
+        if device is not None and not device.user_id:
+            return _promote(device, user_id=data.user_id)
+        # A new device (or one a different user logged in on): a new profile for this user.
+        fresh_device = data.anonymous_id if device is None else None
+        return create_identified(user_id=data.user_id, anonymous_id=fresh_device)
+    if device is None and data.anonymous_id:
+        add_identity(user, kind=IdentityKind.ANONYMOUS_ID, value=data.anonymous_id)
+    elif device is not None and device.pk != user.pk and not device.user_id:
+        merge_people(base=user, others=[device], reason="identify")
+        user = Person.objects.get(pk=user.pk)  # counters and fields as the merge left them
+    # Otherwise the device belongs to another user (a shared computer): it is left as it is.
+    return user
+
+
+def _promote(person: Person, *, user_id: str) -> Person:
+    person.user_id = user_id
+    person.status = PersonStatus.USER
+    person.updated_at = timezone.now()
+    person._change_reason = "identify: anonymous profile promoted to user"
+    person.save(update_fields=["user_id", "status", "updated_at"])
+    add_identity(person, kind=IdentityKind.USER_ID, value=user_id)
+    return person
+
+
+def _apply_profile(person: Person, data: IdentifyInput) -> None:
+    """Email, status and traits from the website; saved with a history row when they change."""
+    changed: list[str] = []
+
+    def assign(name: str, value: Any) -> None:
+        if getattr(person, name) != value:
+            setattr(person, name, value)
+            changed.append(name)
+
+    if data.email:
+        assign("email", data.email)
+        add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(data.email))
+    if data.email or data.user_id:
+        assign("status", PersonStatus.USER)  # identified through the website API
+    for name, value in data.fields.items():
+        assign(name, value)
+    if data.attributes:
+        merged = {**(person.attributes or {}), **data.attributes}
+        assign("attributes", merged)
+    if changed:
+        person.updated_at = timezone.now()
+        person._change_reason = "identify: traits from the website"
+        person.save(update_fields=[*changed, "updated_at"])
+
+
+class _CallableModule(types.ModuleType):
+    """`profiles.services.identify` is both this module and the re-exported function.
+
+    Once this module is imported, Python binds the package attribute `identify` to the module,
+    shadowing the lazy re-export of the function; making the module callable keeps
+    `from profiles.services import identify; identify(user_id=…)` working either way.
+    """
+
+    def __call__(self, **kwargs: Any) -> Person:
+        return identify(**kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,128 @@
+"""Real-time profiling rules (PRODUCT.md §2): what each event teaches us about the person.
+
+Each rule is a profile updater registered with the recording path in `events.py`; they keep
+their findings in the person's custom `attributes`, under the keys below, so staff see them in
+the admin and the merge engine fills them key by key like any other attribute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from profiles.models import Activity, ActivityKind, Person
+from profiles.services.events import ProfileChange, register_updater
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+AD_CLICK_KEYS = ("gclid", "fbclid", "msclkid")
+SEARCH_ENGINES = {"google": "q", "bing": "q", "duckduckgo": "q", "yahoo": "p", "ecosia": "q"}
+# Bounded so a bot browsing the whole catalogue cannot grow a profile without limit.
+MAX_TRACKED_ITEMS = 50
+
+
+def _attributes(person: Person, change: ProfileChange) -> dict[str, Any]:
+    change.fields.add("attributes")
+    if not isinstance(person.attributes, dict):
+        person.attributes = {}
+    return person.attributes
+
+
+def _search_keywords(referrer: str) -> str:
+    parts = urlsplit(referrer)
+    host = (parts.hostname or "").removeprefix("www.")
+    engine = host.split(".")[0]
+    param = SEARCH_ENGINES.get(engine)
+    return (parse_qs(parts.query).get(param) or [""])[0] if param else ""
+
+
+def touch_from(activity: Activity) -> dict[str, Any]:
+    """Where a visit came from: referrer, UTM tags, ad click, search keywords, landing page."""
+    props = activity.properties
+    touch: dict[str, Any] = {"at": activity.occurred_at.isoformat()}
+    referrer = str(props.get("referrer") or "")
+    if referrer:
+        touch["referrer"] = referrer
+        keywords = _search_keywords(referrer)
+        if keywords:
+            touch["search_keywords"] = keywords
+    for key in UTM_KEYS:
+        if props.get(key):
+            touch[key] = str(props[key])
+    for key in AD_CLICK_KEYS:
+        if props.get(key):
+            touch["ad"] = f"{key}={props[key]}"
+    if props.get("url") or props.get("path"):
+        touch["landing_page"] = str(props.get("url") or props.get("path"))
+    return touch
+
+
+@register_updater
+def update_referral(person: Person, activity: Activity, change: ProfileChange) -> None:
+    """First and latest referral source and landing page (set when a visit starts)."""
+    if activity.kind != ActivityKind.PAGE_VIEW:
+        return
+    attributes = _attributes(person, change)
+    page = activity.properties.get("url") or activity.properties.get("path")
+    if page:
+        attributes["exit_page"] = str(page)  # the latest page: the exit page once they leave
+    if not change.new_visit and "first_touch" in attributes:
+        return
+    touch = touch_from(activity)
+    attributes.setdefault("first_touch", touch)
+    attributes["latest_touch"] = touch
+
+
+def _count(attributes: dict[str, Any], key: str, item: Any) -> None:
+    counts = attributes.setdefault(key, {})
+    name = str(item)[:200]
+    if name in counts or len(counts) < MAX_TRACKED_ITEMS:
+        counts[name] = counts.get(name, 0) + 1
+
+
+@register_updater
+def update_catalogue(person: Person, activity: Activity, change: ProfileChange) -> None:
+    """Products and sections/categories viewed, counted."""
+    props = activity.properties
+    if activity.kind not in (ActivityKind.PAGE_VIEW, ActivityKind.EVENT):
+        return
+    if not (props.get("product") or props.get("category")):
+        return
+    attributes = _attributes(person, change)
+    if props.get("product"):
+        _count(attributes, "products_viewed", props["product"])
+    if props.get("category"):
+        _count(attributes, "categories_viewed", props["category"])
+
+
+@register_updater
+def update_purchases(person: Person, activity: Activity, change: ProfileChange) -> None:
+    """Purchases (online from the website, offline from import): count and revenue."""
+    if activity.kind != ActivityKind.PURCHASE:
+        return
+    attributes = _attributes(person, change)
+    summary = attributes.setdefault("purchases", {"count": 0, "revenue": 0})
+    summary["count"] = summary.get("count", 0) + 1
+    amount = activity.properties.get("amount", activity.properties.get("revenue"))
+    if isinstance(amount, int | float) and not isinstance(amount, bool):
+        summary["revenue"] = round(summary.get("revenue", 0) + amount, 2)
+    summary["last_at"] = activity.occurred_at.isoformat()
+
+
+EMAIL_KINDS = {
+    ActivityKind.EMAIL_SENT: "sent",
+    ActivityKind.EMAIL_OPENED: "opened",
+    ActivityKind.EMAIL_CLICKED: "clicked",
+}
+
+
+@register_updater
+def update_email_responsiveness(
+    person: Person, activity: Activity, change: ProfileChange
+) -> None:
+    """Responsiveness to email offers: sent/opened/clicked counters."""
+    counter = EMAIL_KINDS.get(activity.kind)
+    if counter is None:
+        return
+    attributes = _attributes(person, change)
+    stats = attributes.setdefault("email_offers", {"sent": 0, "opened": 0, "clicked": 0})
+    stats[counter] = stats.get(counter, 0) + 1

@@ -1,0 +1,123 @@
+"""Finding (or creating) the live person behind an ID, locked, and retrying lost races.
+
+Every website write (identify, track, chat) locks the live person row before it writes, so a
+merge running at the same moment either finishes first (and the write follows the tombstone to
+the base) or waits for the write (and then moves the new row with the rest).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import IntegrityError, OperationalError, transaction
+
+from profiles.models import Identity, IdentityKind, Person, PersonStatus
+from profiles.services.merging import lock_live_person
+from profiles.services.people import create_person
+from profiles.services.validation import InvalidInput
+
+T = TypeVar("T")
+RETRY_ATTEMPTS = 5
+
+
+class ConflictError(Exception):
+    """A race that kept being lost after several retries (HTTP 409; safe to resend)."""
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True  # a unique race: another request created the same person or event first
+    cause = getattr(exc, "__cause__", None)
+    name = type(cause).__name__ if cause else ""
+    text = str(exc).lower()
+    return name in {"DeadlockDetected", "SerializationFailure"} or "database is locked" in text
+
+
+def atomic_with_retry(work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run `work` in a transaction (a savepoint when nested); redo it when it lost a race.
+
+    A unique-constraint race (two requests creating the person for one new ID) or a deadlock
+    rolls back only this unit; the retry then finds what the winner committed.
+    """
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return work()
+        except (IntegrityError, OperationalError) as exc:
+            if not _retryable(exc) or attempt == attempts - 1:
+                raise ConflictError(str(exc)) from exc
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+    raise AssertionError("unreachable")
+
+
+def lock_live(person_id: int) -> Person:
+    """Lock a person row; when it is a tombstone, follow `merged_into` and lock the base."""
+    return lock_live_person(person_id)
+
+
+def _lock_one(queryset) -> Person | None:
+    # FOR NO KEY UPDATE, as the merge engine's lock_live_person: it waits for a merge in
+    # progress but not for other inserters' foreign-key checks on the same person.
+    person = queryset.select_for_update(no_key=True, of=("self",)).first()
+    if person is not None and person.merged_into_id is not None:
+        return lock_live(person.merged_into_id)
+    return person
+
+
+def find_by_user_id(user_id: str) -> Person | None:
+    """The live person with this user ID, locked."""
+    return _lock_one(Person.objects.filter(user_id=user_id, merged_into__isnull=True))
+
+
+def find_by_anonymous_id(anonymous_id: str) -> Person | None:
+    """The live person this device ID resolves to (through tombstones), locked."""
+    return _lock_one(
+        Person.objects.filter(
+            identities__kind=IdentityKind.ANONYMOUS_ID, identities__value=anonymous_id
+        ).order_by()
+    )
+
+
+def add_identity(person: Person, *, kind: str, value: str) -> Identity:
+    """Record an identity on its first owner (idempotent per person)."""
+    identity, _ = Identity.objects.get_or_create(
+        person=person, kind=kind, value=value, defaults={"original_person": person}
+    )
+    return identity
+
+
+def _new_identity(person: Person, *, kind: str, value: str) -> Identity:
+    # A plain INSERT: when another request took the ID first, the unique constraint fails and
+    # atomic_with_retry runs the whole unit again, which then finds the winner's person.
+    return Identity.objects.create(person=person, original_person=person, kind=kind, value=value)
+
+
+def create_identified(*, user_id: str, anonymous_id: str | None = None) -> Person:
+    """A new person for a user ID never seen before (the unique constraints guard races)."""
+    person = create_person(user_id=user_id, status=PersonStatus.USER)
+    _new_identity(person, kind=IdentityKind.USER_ID, value=user_id)
+    if anonymous_id:
+        _new_identity(person, kind=IdentityKind.ANONYMOUS_ID, value=anonymous_id)
+    return person
+
+
+def create_anonymous(*, anonymous_id: str) -> Person:
+    """First contact from a device: a visitor with a friendly name, avatar and ID number."""
+    person = create_person()
+    _new_identity(person, kind=IdentityKind.ANONYMOUS_ID, value=anonymous_id)
+    return person
+
+
+def person_for_event(*, anonymous_id: str | None, user_id: str | None) -> Person:
+    """The live, locked person an event belongs to, created on first contact.
+
+    A user ID wins over the device ID: stitching the two is identify's job, not track's.
+    """
+    if user_id:
+        return find_by_user_id(user_id) or create_identified(user_id=user_id)
+    if not anonymous_id:
+        raise InvalidInput("anonymous_id", "an anonymous_id or a user_id is required")
+    return find_by_anonymous_id(anonymous_id) or create_anonymous(anonymous_id=anonymous_id)

@@ -1,0 +1,155 @@
+"""track(): page views and named events from the website, recorded on the right person at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from profiles.models import Activity, ActivityKind, Site
+from profiles.services.events import Event, record_events
+from profiles.services.resolution import atomic_with_retry, person_for_event
+from profiles.services.validation import (
+    InvalidInput,
+    clean_id,
+    clean_message_id,
+    clean_object,
+    clean_text,
+    clean_timestamp,
+)
+
+# What a website may record through track; the rest of the timeline is written by Onefold.
+TRACK_KINDS = frozenset(
+    {
+        ActivityKind.PAGE_VIEW,
+        ActivityKind.EVENT,
+        ActivityKind.PURCHASE,
+        ActivityKind.EMAIL_SENT,
+        ActivityKind.EMAIL_OPENED,
+        ActivityKind.EMAIL_CLICKED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class TrackInput:
+    """A validated track call: who (one of the two IDs) and what."""
+
+    anonymous_id: str | None
+    user_id: str | None
+    event: Event
+
+    @property
+    def person_key(self) -> tuple[str, str]:
+        return ("user_id", self.user_id) if self.user_id else ("anonymous_id", self.anonymous_id)
+
+
+def clean_track(
+    *,
+    anonymous_id: Any = None,
+    user_id: Any = None,
+    kind: Any,
+    properties: Any = None,
+    occurred_at: Any = None,
+    message_id: Any = None,
+) -> TrackInput:
+    """Validate a track call; raises InvalidInput naming the field."""
+    anonymous_id = clean_id("anonymous_id", anonymous_id)
+    user_id = clean_id("user_id", user_id)
+    if not anonymous_id and not user_id:
+        raise InvalidInput("anonymous_id", "an anonymous_id or a user_id is required")
+    if not isinstance(kind, str) or kind not in TRACK_KINDS:
+        raise InvalidInput("kind", f"must be one of: {', '.join(sorted(TRACK_KINDS))}")
+    properties = clean_object("properties", properties)
+    if kind == ActivityKind.EVENT:
+        clean_text("properties.name", properties.get("name"), max_length=200)
+    event = Event(
+        kind=kind,
+        occurred_at=clean_timestamp("occurred_at", occurred_at),
+        properties=properties,
+        message_id=clean_message_id(message_id),
+    )
+    return TrackInput(anonymous_id=anonymous_id, user_id=user_id, event=event)
+
+
+def track(
+    *,
+    anonymous_id: str | None = None,
+    user_id: str | None = None,
+    kind: str,
+    properties: dict[str, Any] | None = None,
+    occurred_at: dt.datetime | str | None = None,
+    message_id: str | None = None,
+    site: Site | None = None,
+) -> Activity:
+    """Record one event for the person behind the IDs (created on first contact).
+
+    A `message_id` seen before returns the activity already recorded and changes nothing.
+    """
+    item = clean_track(
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        kind=kind,
+        properties=properties,
+        occurred_at=occurred_at,
+        message_id=message_id,
+    )
+    return atomic_with_retry(lambda: record_tracked([item], site=site)[0][0])
+
+
+def record_tracked(
+    items: list[TrackInput], *, site: Site | None
+) -> list[tuple[Activity, bool]]:
+    """Record validated track calls in the caller's transaction: (activity, was_duplicate) each.
+
+    Events are grouped per person, so a batch costs one lock, one insert and one profile update
+    per person rather than per event.
+    """
+    results: list[tuple[Activity, bool] | None] = [None] * len(items)
+    fresh, twins = _split_retries(items, results)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index in fresh:
+        groups[items[index].person_key].append(index)
+    # A stable order of locking keeps two concurrent batches from waiting on each other.
+    for key in sorted(groups):
+        indexes = groups[key]
+        first = items[indexes[0]]
+        person = person_for_event(anonymous_id=first.anonymous_id, user_id=first.user_id)
+        rows = record_events(
+            person=person, events=[items[i].event for i in indexes], site=site
+        )
+        for index, row in zip(indexes, rows, strict=True):
+            results[index] = (row, False)
+    for index, twin in twins.items():
+        results[index] = (results[twin][0], True)
+    return results  # type: ignore[return-value]
+
+
+def _split_retries(
+    items: list[TrackInput], results: list[tuple[Activity, bool] | None]
+) -> tuple[list[int], dict[int, int]]:
+    """Fill results for events already recorded (same message_id).
+
+    Returns the indexes still to record, and in-batch repeats mapped to their first occurrence.
+    """
+    wanted = {item.event.message_id for item in items if item.event.message_id}
+    known = (
+        {row.message_id: row for row in Activity.objects.filter(message_id__in=wanted)}
+        if wanted
+        else {}
+    )
+    fresh: list[int] = []
+    first_index: dict[str, int] = {}
+    twins: dict[int, int] = {}
+    for index, item in enumerate(items):
+        message_id = item.event.message_id
+        if message_id in known:
+            results[index] = (known[message_id], True)
+        elif message_id in first_index:
+            twins[index] = first_index[message_id]
+        else:
+            if message_id:
+                first_index[message_id] = index
+            fresh.append(index)
+    return fresh, twins

@@ -1,0 +1,156 @@
+"""Validation of what websites send: every check raises `InvalidInput` naming the field.
+
+The website API and the Python services share these checks, so a bad event is refused the same
+way from the shell and over HTTP, and always before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+# Values that browsers and SDKs send when a variable was never set: never a real identity.
+JUNK_IDS = frozenset(
+    {
+        "anonymous", "null", "undefined", "0", "-1", "[object object]", "none", "nan", "nil",
+        "false", "true", "guest", "unknown", "n/a", "na", "{}", "[]", "''", '""',
+    }
+)
+MAX_ID_LENGTH = 255
+MAX_MESSAGE_ID_LENGTH = 128
+MAX_EMAIL_LENGTH = 254
+MAX_TEXT_LENGTH = 10_000
+MAX_DEPTH = 5
+# Clocks drift; an event stamped more than a day ahead is a bug in the sender, not a fact.
+MAX_FUTURE = dt.timedelta(days=1)
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+class InvalidInput(ValidationError):
+    """Bad input from a website or a caller: `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str, *, status: int = 400) -> None:
+        super().__init__({field: [message]})
+        self.field = field
+        self.text = message
+        self.status = status
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.text}"
+
+
+def _plain_text(field: str, value: str) -> str:
+    if "\x00" in value:
+        raise InvalidInput(field, "must not contain NUL bytes")
+    return value
+
+
+def clean_id(field: str, value: Any, *, required: bool = False) -> str | None:
+    """A user or anonymous ID: a non-junk string (integers are accepted and stringified)."""
+    if value is None:
+        if required:
+            raise InvalidInput(field, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInput(field, "must be a string")
+    text = _plain_text(field, str(value)).strip()
+    if not text:
+        raise InvalidInput(field, "must not be empty or whitespace")
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidInput(field, f"must be at most {MAX_ID_LENGTH} characters")
+    if text.lower() in JUNK_IDS:
+        raise InvalidInput(field, f"{text!r} is not a real ID (placeholder value refused)")
+    return text
+
+
+def clean_email(field: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be a string")
+    text = _plain_text(field, value).strip()
+    if len(text) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(text):
+        raise InvalidInput(field, "is not a valid email address")
+    return text
+
+
+def clean_text(field: str, value: Any, *, max_length: int = MAX_TEXT_LENGTH) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be a string")
+    text = _plain_text(field, value)
+    if not text.strip():
+        raise InvalidInput(field, "must not be empty")
+    if len(text) > max_length:
+        raise InvalidInput(field, f"must be at most {max_length} characters")
+    return text
+
+
+def clean_message_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("message_id", "must be a string")
+    text = _plain_text("message_id", value).strip()
+    if not text or len(text) > MAX_MESSAGE_ID_LENGTH:
+        raise InvalidInput(
+            "message_id", f"must be 1 to {MAX_MESSAGE_ID_LENGTH} characters"
+        )
+    return text
+
+
+def clean_timestamp(field: str, value: Any) -> dt.datetime:
+    """An ISO 8601 time (or a datetime), not far in the future; now when absent."""
+    now = timezone.now()
+    if value is None:
+        return now
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = parse_datetime(_plain_text(field, value).strip())
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise InvalidInput(field, "must be an ISO 8601 date and time")
+    else:
+        raise InvalidInput(field, "must be an ISO 8601 string")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, dt.UTC)
+    if moment > now + MAX_FUTURE:
+        raise InvalidInput(field, "is too far in the future")
+    if moment < EARLIEST:
+        raise InvalidInput(field, "is before the year 2000")
+    return moment
+
+
+def clean_object(field: str, value: Any, *, max_depth: int = MAX_DEPTH) -> dict:
+    """A JSON object of JSON values: no NUL bytes, nesting at most `max_depth` levels."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(field, "must be an object")
+    _check_json(field, value, depth=1, max_depth=max_depth)
+    return value
+
+
+def _check_json(field: str, value: Any, *, depth: int, max_depth: int) -> None:
+    if isinstance(value, dict | list):
+        if depth > max_depth:
+            raise InvalidInput(field, f"is nested deeper than {max_depth} levels")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                _plain_text(field, key)
+            _check_json(field, item, depth=depth + 1, max_depth=max_depth)
+    elif isinstance(value, str):
+        _plain_text(field, value)
+    elif isinstance(value, float) and value != value:  # NaN is not JSON
+        raise InvalidInput(field, "must not contain NaN")
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise InvalidInput(field, "must contain only JSON values")
