@@ -52,8 +52,18 @@ def lock_live_person(person_id: int, *, shared: bool = False) -> Person:
         )
     current = person_id
     for _ in range(MAX_CHAIN):
-        person = _lock_one(current, shared=shared)
+        # Each hop locks inside a savepoint: a tombstone's lock is released (savepoint
+        # rollback) before the next hop, so we never hold a tombstone while waiting for its
+        # base, which a merge locking both in id order could otherwise deadlock with.
+        savepoint = transaction.savepoint()
+        try:
+            person = _lock_one(current, shared=shared)
+        except Exception:
+            transaction.savepoint_rollback(savepoint)
+            raise
         if person.merged_into_id is None:
+            transaction.savepoint_commit(savepoint)
             return person
+        transaction.savepoint_rollback(savepoint)
         current = person.merged_into_id
     raise RuntimeError(f"Tombstone chain from person #{person_id} is longer than {MAX_CHAIN}.")
