@@ -1,0 +1,114 @@
+"""The website API endpoints: identify, track, chat, batch — the happy paths and idempotency."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiles.models import Activity, Conversation, MergeRecord, Person, PersonStatus
+from tests.api.conftest import row_counts
+
+pytestmark = pytest.mark.django_db
+
+
+def test_track_creates_an_anonymous_profile(post, site):
+    response = post("track", {"anonymous_id": "dev-1", "kind": "page_view",
+                              "properties": {"path": "/"}})
+
+    assert response.status_code == 200
+    body = response.json()
+    person = Person.objects.get(pk=body["person_id"])
+    assert person.is_anonymous and person.page_views == 1
+    activity = Activity.objects.get(pk=body["activity_id"])
+    assert activity.site_id == site.pk and body["duplicate"] is False
+
+
+def test_track_message_id_makes_a_retry_idempotent(post):
+    event = {"anonymous_id": "dev-1", "kind": "page_view", "message_id": "m-1"}
+    first = post("track", event).json()
+    retry = post("track", event).json()
+
+    assert retry["activity_id"] == first["activity_id"] and retry["duplicate"] is True
+    assert Activity.objects.count() == 1 and Person.objects.get().page_views == 1
+
+
+def test_identify_stitches_two_devices(post):
+    post("track", {"anonymous_id": "phone", "kind": "page_view"})
+    post("track", {"anonymous_id": "laptop", "kind": "page_view"})
+
+    first = post("identify", {"anonymous_id": "phone", "user_id": "u-1",
+                              "email": "ann@example.com", "traits": {"name": "Ann"}})
+    second = post("identify", {"anonymous_id": "laptop", "user_id": "u-1"})
+
+    assert first.status_code == second.status_code == 200
+    assert first.json()["person_id"] == second.json()["person_id"]
+    assert first.json()["status"] == PersonStatus.USER
+    live = Person.objects.get(merged_into__isnull=True)
+    assert live.page_views == 2 and live.name == "Ann"
+    assert MergeRecord.objects.get().reason == "identify"
+
+
+def test_chat_endpoint_records_in_a_conversation(post):
+    response = post("chat", {"anonymous_id": "dev-1", "text": "hello, I'm a@example.com"})
+
+    body = response.json()
+    assert response.status_code == 200
+    assert Conversation.objects.get().pk == body["conversation_id"]
+    assert Person.objects.get().email == "a@example.com"
+
+
+def test_trailing_slash_is_accepted(post):
+    assert post("track/", {"anonymous_id": "d", "kind": "page_view"}).status_code == 200
+
+
+def test_batch_runs_events_in_order_and_reports_each_by_index(post):
+    response = post("batch", {"batch": [
+        {"type": "track", "anonymous_id": "d", "kind": "page_view", "message_id": "b-1"},
+        {"type": "track", "anonymous_id": "d", "kind": "page_view", "message_id": "b-1"},
+        {"type": "chat", "anonymous_id": "d", "text": "hi"},
+        {"type": "identify", "anonymous_id": "d", "user_id": "u-9"},
+        {"type": "track", "user_id": "u-9", "kind": "event", "properties": {"name": "Paid"}},
+    ]})
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 5
+    assert results[1] == {**results[0], "duplicate": True}
+    person = Person.objects.get(user_id="u-9")
+    assert {r["person_id"] for r in results} == {person.pk}
+    assert person.page_views == 1
+    assert person.activities.count() == 4  # page view, chat, identify, event
+
+
+def test_batch_groups_many_people(post):
+    events = [{"type": "track", "anonymous_id": f"d{n % 10}", "kind": "page_view"}
+              for n in range(100)]
+
+    response = post("batch", {"batch": events})
+
+    assert response.status_code == 200
+    assert Person.objects.count() == 10
+    assert sorted(Person.objects.values_list("page_views", flat=True)) == [10] * 10
+
+
+def test_batch_with_one_bad_event_is_rejected_whole(post):
+    post("track", {"anonymous_id": "d", "kind": "page_view"})
+    before = row_counts()
+
+    response = post("batch", {"batch": [
+        {"type": "track", "anonymous_id": "d", "kind": "page_view"},
+        {"type": "identify", "anonymous_id": "d", "user_id": "undefined"},
+    ]})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "batch[1].user_id"
+    assert row_counts() == before
+
+
+def test_demo_site_is_created_once_with_its_known_key(post):
+    from api.demo import DEMO_WRITE_KEY, ensure_demo_site
+
+    site, key = ensure_demo_site()
+    again, _ = ensure_demo_site()
+
+    assert key == DEMO_WRITE_KEY and site.pk == again.pk
+    assert post("track", {"anonymous_id": "d", "kind": "page_view"}, key=key).status_code == 200

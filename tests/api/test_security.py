@@ -1,0 +1,192 @@
+"""Write keys (hashed, revocable), identity verification (HMAC), CORS and the rate limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.keys import hash_key, issue_site_key, revoke_site_key, user_hash
+from profiles.models import Person
+from tests.api.conftest import row_counts
+from tests.factories import SiteFactory
+
+pytestmark = pytest.mark.django_db
+TRACK = {"anonymous_id": "dev-1", "kind": "page_view"}
+
+
+def test_key_is_stored_only_as_a_hash(site):
+    site.refresh_from_db()
+    assert site.plain_key not in (site.key_prefix, site.key_hash)
+    assert site.key_hash == hash_key(site.plain_key)
+    assert site.plain_key.startswith(site.key_prefix)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("", "missing"), ("ofk_nottherightkeyatall", "unknown"), ("garbage", "unknown")],
+)
+def test_missing_or_unknown_key_is_refused_with_401(post, key, message):
+    before = row_counts()
+
+    response = post("track", TRACK, key=key)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["field"] == "authorization"
+    assert message in response.json()["error"]["message"]
+    assert row_counts() == before
+
+
+def test_x_onefold_key_header_is_accepted(client, site):
+    response = client.post("/api/v1/track", TRACK, content_type="application/json",
+                           HTTP_X_ONEFOLD_KEY=site.plain_key)
+    assert response.status_code == 200
+
+
+def test_revoked_key_is_refused(post, site):
+    assert post("track", TRACK).status_code == 200
+    revoke_site_key(site=site)
+    before = row_counts()
+
+    response = post("track", TRACK)
+
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+    assert row_counts() == before
+
+
+def test_a_new_key_replaces_the_old_one(post, site):
+    old = site.plain_key
+    new = issue_site_key(site=site)
+
+    assert post("track", TRACK, key=old).status_code == 401
+    assert post("track", TRACK, key=new).status_code == 200
+
+
+@pytest.fixture
+def verified_site(site):
+    site.require_identity_verification = True
+    site.save()
+    return site
+
+
+def test_identity_verification_accepts_the_right_hmac(post, verified_site):
+    signed = user_hash(site=verified_site, user_id="u-1")
+
+    response = post("identify", {"user_id": "u-1", "user_hash": signed})
+
+    assert response.status_code == 200
+    assert Person.objects.get().user_id == "u-1"
+
+
+@pytest.mark.parametrize("given", [None, "", "0" * 64, "not-hex"])
+def test_identity_verification_refuses_a_missing_or_wrong_hmac(post, verified_site, given):
+    body = {"anonymous_id": "d", "user_id": "u-1"}
+    if given is not None:
+        body["user_hash"] = given
+    before = row_counts()
+
+    response = post("identify", body)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "user_hash"
+    assert row_counts() == before
+
+
+def test_hmac_of_another_user_does_not_verify(post, verified_site):
+    other = user_hash(site=verified_site, user_id="someone-else")
+
+    response = post("identify", {"user_id": "u-1", "user_hash": other})
+
+    assert response.status_code == 403
+
+
+def test_verification_also_guards_track_and_chat_by_user_id(post, verified_site):
+    assert post("track", {"user_id": "u-1", "kind": "page_view"}).status_code == 403
+    assert post("chat", {"user_id": "u-1", "text": "hi"}).status_code == 403
+    assert post("track", TRACK).status_code == 200  # anonymous events need no signature
+
+
+def test_verification_in_a_batch_names_the_index(post, verified_site):
+    response = post("batch", {"batch": [{"type": "track", **TRACK},
+                                        {"type": "identify", "user_id": "u-1"}]})
+
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "batch[1].user_hash"
+
+
+def test_preflight_allows_a_listed_origin(client, site):
+    response = client.options("/api/v1/track", HTTP_ORIGIN="https://shop.example",
+                              HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "Authorization" in response["Access-Control-Allow-Headers"]
+    assert "POST" in response["Access-Control-Allow-Methods"]
+
+
+def test_preflight_gives_an_unlisted_origin_nothing(client, site):
+    response = client.options("/api/v1/track", HTTP_ORIGIN="https://evil.example")
+
+    assert response.status_code == 204
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_post_from_a_listed_origin_gets_cors_headers(post):
+    response = post("track", TRACK, origin="https://shop.example")
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example"
+
+
+def test_post_from_an_unlisted_origin_is_refused(post):
+    before = row_counts()
+
+    response = post("track", TRACK, origin="https://evil.example")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "origin"
+    assert "Access-Control-Allow-Origin" not in response
+    assert row_counts() == before
+
+
+def test_same_origin_pages_need_no_listing(post):
+    assert post("track", TRACK, origin="http://testserver").status_code == 200
+
+
+def test_wildcard_origin(post, site):
+    site.allowed_origins = "*"
+    site.save()
+    assert post("track", TRACK, origin="https://anywhere.example").status_code == 200
+
+
+def test_rate_limit_returns_429_with_retry_after(post, site):
+    site.rate_limit_per_minute = 3
+    site.save()
+    statuses = [post("track", TRACK).status_code for _ in range(3)]
+    before = row_counts()
+
+    response = post("track", TRACK)
+
+    assert statuses == [200, 200, 200]
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert row_counts() == before
+
+
+def test_rate_limit_counts_events_in_a_batch(post, site):
+    site.rate_limit_per_minute = 10
+    site.save()
+
+    response = post("batch", {"batch": [{"type": "track", **TRACK}] * 11})
+
+    assert response.status_code == 429
+
+
+def test_rate_limits_are_per_key(post, site):
+    site.rate_limit_per_minute = 1
+    site.save()
+    other = SiteFactory()
+    other_key = issue_site_key(site=other)
+
+    assert post("track", TRACK).status_code == 200
+    assert post("track", TRACK).status_code == 429
+    assert post("track", TRACK, key=other_key).status_code == 200

@@ -1,0 +1,73 @@
+"""Site admin (key shown once, revoke), the snippet and the demo shop page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import override_settings
+from django.urls import reverse
+
+from api.keys import hash_key
+from profiles.models import Site
+
+pytestmark = pytest.mark.django_db
+
+
+def test_adding_a_site_shows_its_key_once_and_stores_only_the_hash(admin_client):
+    response = admin_client.post(
+        reverse("admin:profiles_site_add"),
+        {"name": "Shop", "allowed_origins": "https://shop.example", "rate_limit_per_minute": 100},
+    )
+
+    assert response.status_code == 302
+    text = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    key = re.search(r"(ofk_[\w-]+)", text).group(1)
+    site = Site.objects.get(name="Shop")
+    assert site.key_hash == hash_key(key) and key not in site.key_hash
+    change_url = reverse("admin:profiles_site_change", args=[site.pk])
+    admin_client.get(change_url)  # the page the message is displayed on, once
+    assert key not in admin_client.get(change_url).content.decode()
+
+
+def test_revoke_action_revokes_and_logs(admin_client, site):
+    response = admin_client.post(
+        reverse("admin:profiles_site_changelist"),
+        {"action": "revoke_keys", "_selected_action": [site.pk]},
+    )
+
+    assert response.status_code == 302
+    site.refresh_from_db()
+    assert site.revoked_at is not None
+    from django.contrib.admin.models import LogEntry
+
+    assert LogEntry.objects.filter(object_id=str(site.pk)).exists()
+
+
+def test_site_changelist_renders(admin_client, site):
+    assert admin_client.get(reverse("admin:profiles_site_changelist")).status_code == 200
+
+
+def test_snippet_is_served_as_javascript(client):
+    response = client.get("/onefold.js")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert b"window.onefold" in response.content
+
+
+@override_settings(ONEFOLD_DEMO=True)
+def test_demo_shop_page_uses_the_demo_key(client):
+    from api.demo import DEMO_WRITE_KEY
+
+    response = client.get("/demo/?product=mug-otter")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert DEMO_WRITE_KEY in html and "Otter mug" in html and 'src="/onefold.js"' in html
+
+
+@override_settings(ONEFOLD_DEMO=False, DEBUG=False)
+def test_demo_shop_is_off_outside_debug(client):
+    assert client.get("/demo/").status_code == 404
