@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import update_wrapper
 
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path
 
 from profiles.admin.duplicates import duplicates_view
@@ -60,6 +61,15 @@ class MergeAdminMixin:
     @admin.action(permissions=["delete"], description="Delete selected people")
     def delete_selected_people(self, request, queryset):
         return delete_confirmation(self, request, list(queryset.order_by("id")))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """The page behind "Delete": ours, so tombstones and journal entries go deliberately."""
+        person = self.get_object(request, object_id)
+        if person is None:
+            raise Http404("No person with this ID.")
+        if not self.has_delete_permission(request, person):
+            raise PermissionDenied
+        return delete_confirmation(self, request, [person])
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from profiles.models import MergeRecord, Person
 
@@ -28,19 +33,48 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
+def _field_label(field: str) -> str:
+    if field.startswith("attributes."):
+        return f"{field.removeprefix('attributes.')} (custom attribute)"
+    try:
+        return capfirst(str(Person._meta.get_field(field).verbose_name))
+    except FieldDoesNotExist:
+        return field
+
+
+def _field_order(field: str) -> tuple[int, str]:
+    """Person's own field order (as on the person page), custom attributes after."""
+    names = [f.name for f in Person._meta.concrete_fields]
+    return (names.index(field), "") if field in names else (len(names), field)
+
+
+def _journal_value(value: Any) -> str:
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            return f"{timezone.localtime(parsed):%Y-%m-%d %H:%M}"
+    return show_value(value)
+
+
 def decision_rows(record: MergeRecord) -> list[tuple[str, str, str, str]]:
-    """(field, surviving value, from whom, rule) from the journal's `decisions` JSON."""
+    """(field, surviving value, whose, rule) from the journal's `decisions` JSON.
+
+    JSON objects come back from PostgreSQL in its own key order: sort by the person page's.
+    """
     decisions = record.decisions or {}
-    items = decisions.items() if isinstance(decisions, dict) else enumerate(decisions)
+    names = {
+        int(pk): (snap.get("name") or snap.get("email") or f"Person #{pk}")
+        for pk, snap in (record.snapshot or {}).items() if isinstance(snap, dict)
+    }
     rows = []
-    for key, decision in items:
+    for field in sorted(decisions, key=_field_order):
+        decision = decisions[field]
         if not isinstance(decision, dict):
-            rows.append((str(key), show_value(decision), "", ""))
+            rows.append((_field_label(field), show_value(decision), "", ""))
             continue
-        field = decision.get("field", key)
-        winner = decision.get("winner", decision.get("winner_id"))
-        rows.append((str(field), show_value(decision.get("value")),
-                     f"#{winner}" if winner is not None else "everyone",
+        winner = decision.get("winner")
+        whose = f"{names.get(winner, 'Person')} (#{winner})" if winner is not None else "everyone"
+        rows.append((_field_label(field), _journal_value(decision.get("value")), whose,
                      str(decision.get("rule", ""))))
     return rows
 
@@ -51,5 +85,13 @@ def moved_rows(record: MergeRecord) -> list[tuple[str, str]]:
     rows = []
     for table, per_person in sorted(counts.items()):
         total = sum(per_person.values()) if isinstance(per_person, dict) else per_person
-        rows.append((table, str(total)))
+        rows.append((_table_label(table), str(total)))
     return rows
+
+
+def _table_label(label: str) -> str:
+    """"profiles.activity" -> "activities" (the label itself for a model removed since)."""
+    try:
+        return str(apps.get_model(label)._meta.verbose_name_plural)
+    except (LookupError, ValueError):
+        return label
