@@ -19,6 +19,7 @@ from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Si
 from profiles.services.events import Event, record_events
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
+from profiles.services.profiling import combine_profiles
 from profiles.services.resolution import (
     add_identity,
     atomic_with_retry,
@@ -137,8 +138,13 @@ def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
     if device is None and data.anonymous_id:
         add_identity(user, kind=IdentityKind.ANONYMOUS_ID, value=data.anonymous_id)
     elif device is not None and device.pk != user.pk and not device.user_id:
+        profile = combine_profiles([user, device])  # before the merge: each one's own counts
         merge_people(base=user, others=[device], reason="identify")
         user = Person.objects.get(pk=user.pk)  # counters and fields as the merge left them
+        if profile:
+            user.attributes = {**(user.attributes or {}), **profile}
+            user._change_reason = "identify: profiling of the stitched profiles combined"
+            user.save(update_fields=["attributes"])
     # Otherwise the device belongs to another user (a shared computer): it is left as it is.
     return user
 

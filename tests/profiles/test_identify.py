@@ -195,3 +195,17 @@ def test_bad_input_is_refused_and_nothing_is_written(arguments, field):
 
     assert caught.value.field == field
     assert Person.objects.count() == 0 and Identity.objects.count() == 0
+
+
+def test_profiling_of_stitched_devices_is_added_up():
+    track(anonymous_id="phone", kind="page_view", properties={"product": "mug", "url": "/m"})
+    identify(anonymous_id="phone", user_id="u-1")
+    track(anonymous_id="laptop", kind="page_view", properties={"product": "mug", "url": "/m"})
+    track(anonymous_id="laptop", kind="page_view", properties={"product": "lamp", "url": "/l"})
+
+    person = identify(anonymous_id="laptop", user_id="u-1")
+
+    person.refresh_from_db()
+    assert person.attributes["products_viewed"] == {"mug": 2, "lamp": 1}
+    assert person.attributes["exit_page"] == "/l"
+    assert person.attributes["first_touch"]["landing_page"] == "/m"
