@@ -60,3 +60,26 @@ def test_merge_with_override_then_undo(admin_page, live_server, artifacts_dir):
     assert page.input_value("#id_city") == "Lyon"
     dup.refresh_from_db()
     assert dup.merged_into_id is None and dup.activities.filter(kind="page_view").count() == 3
+
+
+def test_suspected_duplicates_delete_one_after_confirmation(admin_page, live_server,
+                                                             artifacts_dir):
+    page = admin_page
+    keep = PersonFactory(name="Bob Stone", email="bob@example.com", user_id="u-9")
+    spam = PersonFactory(name="Bob S", email="BOB@example.com")
+    ActivityFactory.create_batch(2, person=spam)
+
+    page.goto(f"{live_server.url}/admin/")
+    page.click("#profiles-shortcuts a:has-text('Suspected duplicates')")
+    page.wait_for_selector(".dup-group")
+    page.screenshot(path=str(artifacts_dir / "suspected-duplicates.png"), full_page=True)
+    page.check(f'input[name="ids"][value="{spam.pk}"]')
+    page.click("#delete-selected-duplicates")
+    page.wait_for_selector("#deletion-plan")
+    assert "Activities: 2" in page.locator("#deletion-plan").inner_text()
+    page.screenshot(path=str(artifacts_dir / "delete-confirmation.png"), full_page=True)
+    page.click("#confirm-delete")
+    page.wait_for_selector(".messagelist")
+    assert "Deleted 1 person" in page.locator(".messagelist").inner_text()
+    assert not Person.objects.filter(pk=spam.pk).exists()
+    assert Person.objects.filter(pk=keep.pk).exists()

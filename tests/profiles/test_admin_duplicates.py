@@ -157,3 +157,9 @@ def test_person_delete_page_is_the_deletion_confirmation(admin_client):
     assert response.status_code == 200 and 'id="confirm-delete"' in response.content.decode()
     admin_client.post(DELETE, {"ids": [base.pk], "post": "yes"})
     assert not Person.objects.filter(pk__in=[base.pk, dup.pk]).exists()
+
+
+def test_linked_from_the_admin_index(admin_client):
+    content = admin_client.get(reverse("admin:index")).content.decode()
+    assert f'href="{DUPLICATES}"' in content
+    assert 'id="profiles-shortcuts"' in content and "app-profiles" in content  # apps still listed

@@ -43,7 +43,8 @@ def delete_confirmation(modeladmin, request, people: list[Person]):
         **modeladmin.admin_site.each_context(request),
         "title": "Are you sure?",
         "opts": modeladmin.opts,
-        "plan": plan_deletion(people=live),
+        "plan": (plan := plan_deletion(people=live)),
+        "has_tombstones": any(item.tombstones for item in plan),
         "next": _next_url(request),
         "action_url": reverse("admin:profiles_person_delete_people"),
     })
