@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, Identity, MergeRecord, Person
@@ -14,6 +15,7 @@ from profiles.services.merging.invariants import (
     invariant_problems,
     rows_by_relation,
 )
+from profiles.services.merging.moves import move_rows, move_rows_orm
 from tests.factories import (
     ActivityFactory,
     AnonymousPersonFactory,
@@ -265,3 +267,24 @@ def test_unknown_person_is_refused():
     with pytest.raises(MergeRefused) as refused:
         merge_people(base=PersonFactory(), others=[999_999])
     assert refused.value.code == "missing"
+
+
+@pytest.mark.postgres
+def test_the_single_statement_path_moves_exactly_like_the_portable_path():
+    tags = [TagFactory(name=f"t{index}") for index in range(3)]
+    base, *others = [with_rows(PersonFactory()) for _ in range(4)]
+    merge_people(base=others[0], others=[with_rows(PersonFactory())])  # rows of a tombstone
+    for index, person in enumerate([base, *others]):
+        PersonTagFactory(person=person, tag=tags[index % 3])
+        IdentityFactory(person=person, kind="email", value=f"e{index % 2}@example.com")
+    ids = [other.pk for other in others]
+
+    savepoint = transaction.savepoint()
+    portable = move_rows_orm(base_id=base.pk, other_ids=ids)
+    portable_rows = rows_by_relation()
+    transaction.savepoint_rollback(savepoint)
+    fast = move_rows(base_id=base.pk, other_ids=ids)
+
+    assert fast == portable
+    assert rows_by_relation() == portable_rows
+    assert fast["parked"]  # the scenario does exercise clashes

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from profiles.models import MergeRecord, Person
 from profiles.services.merging.rules import Decision
-from profiles.services.merging.state import json_value
+from profiles.services.merging.state import SNAPSHOT_FIELDS, json_value
 
 
 def save_with_history(person: Person, *, actor: Any, reason: str) -> None:
@@ -15,6 +16,26 @@ def save_with_history(person: Person, *, actor: Any, reason: str) -> None:
     person._history_user = actor
     person._change_reason = reason
     person.save()
+
+
+def write_merged_people(
+    *, base: Person, tombstones: list[Person], actor: Any, reason: str, now: datetime
+) -> None:
+    """Three statements whatever the number of people: tombstones, base, history rows.
+
+    Tombstones are written first: the base may take over a user ID that must stay unique
+    among live people. QuerySet.update() writes no history, so the rows are written here.
+    """
+    Person.objects.filter(pk__in=[person.pk for person in tombstones]).update(
+        merged_into=base.pk, merged_at=now
+    )
+    Person.objects.filter(pk=base.pk).update(
+        **{name: getattr(base, Person._meta.get_field(name).attname) for name in SNAPSHOT_FIELDS}
+    )
+    Person.history.bulk_history_create(
+        [*tombstones, base], update=True, default_user=actor,
+        default_change_reason=reason, default_date=now,
+    )
 
 
 def decisions_json(decisions: Iterable[Decision]) -> dict[str, dict]:

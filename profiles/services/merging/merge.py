@@ -17,7 +17,7 @@ from profiles.models import (
     Person,
 )
 from profiles.services.merging.errors import MergeRefused
-from profiles.services.merging.journal import decisions_json, save_with_history
+from profiles.services.merging.journal import decisions_json, write_merged_people
 from profiles.services.merging.locking import lock_people
 from profiles.services.merging.moves import move_rows
 from profiles.services.merging.rules import (
@@ -135,14 +135,14 @@ def _merge(base_id, other_ids, actor, reason, overrides, dedup_run) -> MergeReco
         moved=moved,
         decisions=decisions_json(decisions),
     )
-    change_reason = f"merge #{record.pk} ({reason})"
-    # Tombstones first: the base may take over a user ID that must stay unique among the live.
     for other in others:
         other.merged_into = base
         other.merged_at = now
-        save_with_history(other, actor=actor, reason=change_reason)
     apply_decisions(base, decisions)
-    save_with_history(base, actor=actor, reason=change_reason)
+    write_merged_people(
+        base=base, tombstones=others, actor=actor, reason=f"merge #{record.pk} ({reason})",
+        now=now,
+    )
     Activity.objects.create(
         person=base,
         original_person=base,
