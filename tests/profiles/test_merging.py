@@ -288,3 +288,46 @@ def test_the_single_statement_path_moves_exactly_like_the_portable_path():
     assert fast == portable
     assert rows_by_relation() == portable_rows
     assert fast["parked"]  # the scenario does exercise clashes
+
+
+def test_lock_live_person_follows_tombstones_to_the_live_base():
+    from profiles.services.merging import lock_live_person
+
+    first, second, third = PersonFactory(), PersonFactory(), PersonFactory()
+    merge_people(base=second, others=[first])
+    merge_people(base=third, others=[second])
+
+    with transaction.atomic():
+        assert lock_live_person(first.pk) == third
+        assert lock_live_person(third.pk, shared=True) == third
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lock_live_person_needs_a_transaction():
+    from django.db.transaction import TransactionManagementError
+
+    from profiles.services.merging import lock_live_person
+
+    with pytest.raises(TransactionManagementError):
+        lock_live_person(PersonFactory().pk)
+
+
+def test_lock_live_person_of_an_unknown_id_raises_does_not_exist():
+    from profiles.services.merging import lock_live_person
+
+    with transaction.atomic(), pytest.raises(Person.DoesNotExist):
+        lock_live_person(987_654)
+
+
+def test_an_anonymous_actor_is_recorded_as_nobody():
+    from django.contrib.auth.models import AnonymousUser
+
+    base, other = PersonFactory(), PersonFactory()
+    record = merge_people(base=base, others=[other], actor=AnonymousUser())
+    assert record.actor is None
+
+
+def test_unknown_reason_is_refused():
+    with pytest.raises(MergeRefused) as refused:
+        merge_people(base=PersonFactory(), others=[PersonFactory()], reason="whim")
+    assert refused.value.code == "invalid_reason"

@@ -103,6 +103,8 @@ def merge_people(
         raise MergeRefused("Unknown merge reason %(reason)r.", code="invalid_reason",
                            params={"reason": reason})
     base_id, other_ids = participant_ids(base, others)
+    if actor is not None and getattr(actor, "pk", None) is None:
+        actor = None  # an AnonymousUser: recorded as the system, like identify and dedup
     try:
         with transaction.atomic():
             return _merge(base_id, other_ids, actor, str(reason), overrides, dedup_run)

@@ -19,6 +19,8 @@ from profiles.services.merging.state import python_value, restore_snapshot
 def undo_merge(*, record: MergeRecord | int, actor: Any = None) -> None:
     """Restore the merged people, their values and exactly the rows the merge moved."""
     record_id = int(getattr(record, "pk", record))
+    if actor is not None and getattr(actor, "pk", None) is None:
+        actor = None  # an AnonymousUser
     try:
         with transaction.atomic():
             _undo(record_id, actor)
