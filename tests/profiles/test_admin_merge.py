@@ -108,6 +108,7 @@ def test_confirm_merges_with_a_staff_override_and_links_the_journal(admin_client
     assert reverse("admin:profiles_mergerecord_change", args=[record.pk]) in message
     assert reverse("admin:profiles_mergerecord_undo", args=[record.pk]) in message
     assert LogEntry.objects.filter(object_id=str(base.pk), action_flag=CHANGE).exists()
+    assert LogEntry.objects.filter(object_id=str(dup.pk), action_flag=CHANGE).exists()
     assert record.actor.is_superuser and record.reason == "manual"
 
 

@@ -152,6 +152,9 @@ def _confirm(modeladmin, request, base: Person, others: list[Person], data):
             merged = ", ".join(f"#{other.pk}" for other in others)
             modeladmin.log_change(request, base, f"Merged {merged} into this person "
                                                  f"(merge #{record.pk}).")
+            for other in others:
+                modeladmin.log_change(request, other, f"Merged into #{base.pk} "
+                                                      f"(merge #{record.pk}).")
     except MergeRefused as refusal:
         return _refused(modeladmin, request, base, refusal)
     journal = reverse("admin:profiles_mergerecord_change", args=[record.pk])
