@@ -331,3 +331,33 @@ def test_unknown_reason_is_refused():
     with pytest.raises(MergeRefused) as refused:
         merge_people(base=PersonFactory(), others=[PersonFactory()], reason="whim")
     assert refused.value.code == "invalid_reason"
+
+
+def test_a_unique_race_becomes_a_conflict_refusal_with_nothing_written(monkeypatch):
+    from django.db import IntegrityError
+
+    def clash(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr("profiles.services.merging.merge.move_rows", clash)
+    base, other = PersonFactory(), PersonFactory()
+
+    with pytest.raises(MergeRefused) as refused:
+        merge_people(base=base, others=[other])
+
+    assert refused.value.code == "conflict"
+    assert MergeRecord.objects.count() == 0
+
+
+def test_user_id_moves_to_the_base_from_any_of_several_others():
+    base = AnonymousPersonFactory()
+    plain, owner = AnonymousPersonFactory(), PersonFactory(user_id="u-5")
+    ActivityFactory(person=owner)
+
+    record = merge_people(base=base, others=[plain, owner])
+
+    base.refresh_from_db()
+    assert base.user_id == "u-5" and record.decisions["user_id"]["winner"] == owner.pk
+    assert set(Person.objects.filter(merged_into=base).values_list("pk", flat=True)) == {
+        plain.pk, owner.pk
+    }
