@@ -154,11 +154,25 @@ def _repoint_foreign_rows(doomed: set[int]) -> int:
     return moved
 
 
-def _delete_with_history(person: Person, *, actor: Any, reason: str) -> None:
-    person._change_reason = reason
+def _delete_with_history(obj: models.Model, *, actor: Any, reason: str) -> None:
+    """Delete one row; simple-history's deletion row carries the actor and the reason."""
+    obj._change_reason = reason
     if actor is not None and getattr(actor, "is_authenticated", False):
-        person._history_user = actor
-    person.delete()
+        obj._history_user = actor
+    obj.delete()
+
+
+def _delete_tracked_rows(doomed: set[int], *, actor: Any, reason: str) -> None:
+    """Rows of history-tracked tables (identities) one by one, so their history says who.
+
+    A cascade would write those history rows too, but without the actor or the reason.
+    People hold a handful of identities, so per-row deletes cost little here.
+    """
+    for fk in _person_relations():
+        if not hasattr(fk.model, "history"):
+            continue
+        for row in fk.model._default_manager.filter(**{f"{fk.attname}__in": doomed}):
+            _delete_with_history(row, actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -182,6 +196,7 @@ def delete_people(*, people: Iterable[Person], actor: Any = None, reason: str) -
         MergeRecord.objects.filter(base_id__in=doomed).order_by("id").values_list("id", flat=True)
     )
     MergeRecord.objects.filter(pk__in=records).delete()
+    _delete_tracked_rows(doomed, actor=actor, reason=reason)
     for item in plan:
         for tomb in reversed(item.tombstones):  # deepest first: merged_into is PROTECT
             _delete_with_history(tomb, actor=actor, reason=reason)

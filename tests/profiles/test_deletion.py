@@ -104,7 +104,10 @@ def test_a_refusal_writes_nothing():
 def test_deletion_writes_history_with_who_and_why():
     user = UserFactory()
     person = PersonFactory()
+    identity = IdentityFactory(person=person)
     delete_people(people=[person], actor=user, reason="fake signup")
     row = Person.history.filter(id=person.pk).latest("history_date")
     assert row.history_type == "-"
     assert row.history_user == user and row.history_change_reason == "fake signup"
+    gone = Identity.history.get(id=identity.pk, history_type="-")
+    assert gone.history_user == user and gone.history_change_reason == "fake signup"
