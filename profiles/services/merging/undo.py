@@ -74,10 +74,10 @@ def check_undoable(record: MergeRecord, base: Person, people: dict[int, Person])
             params={"base": base.pk, "into": base.merged_into_id,
                     "by": f" (merge #{later.pk})" if later else ""},
         )
+    # Merges into one base are serialized by its lock, so a higher id means a later merge.
     later = (
-        MergeRecord.objects.filter(base_id=base.pk, undone_at__isnull=True)
-        .filter(created_at__gte=record.created_at).exclude(pk=record.pk)
-        .filter(pk__gt=record.pk).order_by("-pk").first()
+        MergeRecord.objects.filter(base_id=base.pk, undone_at__isnull=True, pk__gt=record.pk)
+        .order_by("-pk").first()
     )
     if later is not None:
         raise UndoRefused(
