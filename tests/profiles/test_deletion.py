@@ -111,3 +111,53 @@ def test_deletion_writes_history_with_who_and_why():
     assert row.history_user == user and row.history_change_reason == "fake signup"
     gone = Identity.history.get(id=identity.pk, history_type="-")
     assert gone.history_user == user and gone.history_change_reason == "fake signup"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("dup_first", [True, False])
+def test_delete_racing_a_merge_into_it_ends_clean(dup_first):
+    """Delete B while X merges into B: one wins, the other refuses; nothing half done."""
+    import threading
+
+    from django.db import connections
+
+    from profiles.services.merging.invariants import invariant_problems
+
+    if dup_first:  # id order decides who locks what first
+        dup = with_rows(PersonFactory())
+        base = with_rows(PersonFactory(user_id="u-1"))
+    else:
+        base = with_rows(PersonFactory(user_id="u-1"))
+        dup = with_rows(PersonFactory())
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def run(name, call):
+        try:
+            barrier.wait()
+            results[name] = call()
+        except Exception as exc:  # asserted below
+            results[name] = exc
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=("merge", lambda: merge_people(base=base, others=[dup]))),
+        threading.Thread(target=run, args=("delete", lambda: delete_people(
+            people=[base], actor=None, reason="race"))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    errors = [r for r in results.values() if isinstance(r, Exception)]
+    assert all(isinstance(error, ValidationError) for error in errors), results  # no crash
+    assert len(errors) <= 1, results  # at least one of them went through
+    if Person.objects.filter(pk=base.pk).exists():  # the merge won, the delete refused
+        assert Person.objects.get(pk=dup.pk).merged_into_id == base.pk
+    else:  # the delete won: the duplicate is either untouched or deleted with its base
+        assert not Person.objects.filter(pk=dup.pk, merged_into__isnull=False).exists()
+    assert invariant_problems() == []
+    # No row points at a person who no longer exists.
+    assert not Activity.objects.exclude(person_id__in=Person.objects.values("pk")).exists()
