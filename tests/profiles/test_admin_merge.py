@@ -205,3 +205,21 @@ def test_merge_action_not_offered_without_permission(client, pair):
     client.force_login(staff_with("view_person", "change_person"))
     response = client.get(reverse("admin:profiles_person_changelist"))
     assert "merge_selected" not in response.content.decode()
+
+
+def test_three_people_merge_with_a_value_from_the_third(admin_client):
+    base = PersonFactory(name="Ann", user_id="u-1", company="")
+    second = PersonFactory(name="Ann B", company="Acme")
+    third = PersonFactory(name="Ann C", company="Globex")
+    preview = admin_client.get(PREVIEW, {"ids": [third.pk, second.pk, base.pk]})
+    company = next(row for row in preview.context["rows"] if row.field == "company")
+    assert len(company.cells) == 3 and company.choosable
+    default = company.default_id
+    response = admin_client.post(PREVIEW, {
+        "ids": [base.pk, second.pk, third.pk], "base": base.pk, "post": "yes",
+        "choice:company": third.pk, "default:company": default,
+    })
+    assert response.status_code == 302
+    base.refresh_from_db()
+    assert base.company == "Globex"
+    assert set(MergeRecord.objects.get().merged_ids) == {second.pk, third.pk}
