@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Model
 
 from profiles.models import (
@@ -56,21 +58,22 @@ def canonical_state(people: list[Person], *, domain: str) -> dict:
     for pk in ids:
         p = fresh[pk]
         row = {f: getattr(p, f) for f in PERSON_FIELDS}
-        row["email"] = row["email"].replace(domain, "DOMAIN")
+        row["email"] = _undomain(row["email"], domain)
+        row["user_id"] = row["user_id"] and _undomain(row["user_id"], domain)
         row["merged_into"] = pos(p.merged_into_id)
         row["merged_at_set"] = p.merged_at is not None
         state["people"].append(row)
     for model in (Activity, Identity, PersonTag, Conversation, Deal):
         rows = model._base_manager.filter(original_person_id__in=ids).order_by("pk")
         state[model._meta.label] = [
-            (pos(r.person_id), pos(r.original_person_id), _payload(model, r, domain))
+            (pos(r.person_id), pos(r.original_person_id), _payload(model, r, domain, pos))
             for r in rows
         ]
     state["records"] = sorted(
         (
             pos(r.base_id), [pos(i) for i in r.merged_ids], r.reason, r.dedup_run_id is not None,
-            _canon_snapshot(r.snapshot, pos), _canon_moved(r.moved, pos),
-            _canon_decisions(r.decisions, pos),
+            _canon_snapshot(r.snapshot, pos, domain), _canon_moved(r.moved, pos),
+            _canon_decisions(r.decisions, pos, domain),
         )
         for r in MergeRecord.objects.filter(base_id__in=ids)
     )
@@ -82,19 +85,24 @@ def canonical_state(people: list[Person], *, domain: str) -> dict:
     return state
 
 
-def _payload(model, row, domain):
+def _payload(model, row, domain, pos):
     if model is Activity:
         props = dict(row.properties)
-        for key in ("merge_record",):
-            props.pop(key, None)
+        props.pop("merge_record", None)
+        if "merged_ids" in props:
+            props["merged_ids"] = [pos(pk) for pk in props["merged_ids"]]
         return (row.kind, row.source, repr(sorted(props.items())))
     if model is Identity:
-        return (row.kind, row.value.replace(domain, "DOMAIN"))
+        return (row.kind, _undomain(row.value, domain))
     if model is PersonTag:
         return (row.tag_id,)
     if model is Deal:
         return (row.title,)
     return ()
+
+
+def _undomain(text: str, domain: str) -> str:
+    return re.sub(re.escape(domain), "DOMAIN", text, flags=re.IGNORECASE)
 
 
 def _reason(text: str | None) -> str | None:
@@ -103,13 +111,14 @@ def _reason(text: str | None) -> str | None:
     return text
 
 
-def _canon_snapshot(snapshot: dict, pos) -> list:
+def _canon_snapshot(snapshot: dict, pos, domain: str) -> list:
     out = []
     for pk, fields in snapshot.items():
         fields = dict(fields)
-        fields.pop("updated_at", None)
-        fields.pop("email", None)
-        out.append((pos(int(pk)), sorted((k, repr(v)) for k, v in fields.items())))
+        fields["merged_into"] = pos(fields.get("merged_into"))
+        out.append(
+            (pos(int(pk)), sorted((k, _undomain(repr(v), domain)) for k, v in fields.items()))
+        )
     return sorted(out)
 
 
@@ -129,10 +138,9 @@ def _canon_moved(moved: dict, pos) -> tuple:
     return (repr(origins), repr(counts), repr(parked), repr(rows))
 
 
-def _canon_decisions(decisions: dict, pos) -> list:
+def _canon_decisions(decisions: dict, pos, domain: str) -> list:
     out = []
     for field, info in decisions.items():
-        if field in ("updated_at", "email"):
-            continue
-        out.append((field, repr(info["value"]), pos(info["winner"]), info["rule"]))
+        value = "now" if field == "updated_at" else _undomain(repr(info["value"]), domain)
+        out.append((field, value, pos(info["winner"]), info["rule"]))
     return sorted(out)
