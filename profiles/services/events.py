@@ -76,49 +76,77 @@ def record_events(*, person: Person, events: Iterable[Event], site: Site | None 
     Activity
 ]:
     """Record activities for a live person the caller has locked, and update its profile."""
+    return record_for_people([(person, list(events))], site=site)[0]
+
+
+def record_for_people(
+    work: list[tuple[Person, list[Event]]], *, site: Site | None = None
+) -> list[list[Activity]]:
+    """Record events for several locked, live people: one INSERT and one profile UPDATE in all.
+
+    Returns each person's activities, in the order of their events.
+    """
     now = timezone.now()
-    rows = [
-        Activity(
-            person=person,
-            original_person=person,
-            kind=event.kind,
-            occurred_at=event.occurred_at,
-            properties=event.properties,
-            source=event.source,
-            site=site,
-            conversation=event.conversation,
-            message_id=event.message_id,
-            recorded_at=now,
-        )
-        for event in events
+    per_person = [
+        [_activity(person, event, site=site, now=now) for event in events]
+        for person, events in work
     ]
+    rows = [row for person_rows in per_person for row in person_rows]
     if len(rows) == 1:
         rows[0].save(force_insert=True)
     elif rows:
         Activity.objects.bulk_create(rows)
-    apply_updaters(person=person, activities=rows)
-    return rows
+    changes = [
+        (person, collect_changes(person=person, activities=person_rows))
+        for (person, _), person_rows in zip(work, per_person, strict=True)
+    ]
+    save_profile_changes(changes)
+    return per_person
 
 
-def apply_updaters(*, person: Person, activities: list[Activity]) -> ProfileChange:
+def _activity(person: Person, event: Event, *, site: Site | None, now: dt.datetime) -> Activity:
+    return Activity(
+        person=person,
+        original_person=person,
+        kind=event.kind,
+        occurred_at=event.occurred_at,
+        properties=event.properties,
+        source=event.source,
+        site=site,
+        conversation=event.conversation,
+        message_id=event.message_id,
+        recorded_at=now,
+    )
+
+
+def collect_changes(*, person: Person, activities: list[Activity]) -> ProfileChange:
+    """Run the updaters over the activities, changing `person` in memory only."""
     change = ProfileChange()
     # In time order, so a batch's visits and "latest" values come out as if sent one by one.
     for activity in sorted(activities, key=lambda activity: activity.occurred_at):
         for updater in _UPDATERS:
             updater(person, activity, change)
-    save_profile_change(person=person, change=change)
     return change
 
 
-def save_profile_change(*, person: Person, change: ProfileChange) -> None:
-    if not change.fields:
-        return
-    if change.needs_history:
-        person._change_reason = "; ".join(dict.fromkeys(change.reasons)) or "tracked event"
-        person.save(update_fields=sorted(change.fields))
-    else:
+def save_profile_changes(changes: list[tuple[Person, ProfileChange]]) -> None:
+    """Persist what the updaters changed: a save with history where it is due, else one UPDATE."""
+    quiet: list[tuple[Person, ProfileChange]] = []
+    for person, change in changes:
+        if not change.fields:
+            continue
+        if change.needs_history:
+            person._change_reason = "; ".join(dict.fromkeys(change.reasons)) or "tracked event"
+            person.save(update_fields=sorted(change.fields))
+        else:
+            quiet.append((person, change))
+    if len(quiet) == 1:
+        person, change = quiet[0]
         values = {name: getattr(person, name) for name in change.fields}
         Person.objects.filter(pk=person.pk).update(**values)
+    elif quiet:
+        fields = sorted({name for _, change in quiet for name in change.fields})
+        Person.objects.bulk_update([person for person, _ in quiet], fields)
 
 
 # --- Core updaters: dates and counters ------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -21,6 +22,12 @@ from profiles.services.validation import InvalidInput
 
 T = TypeVar("T")
 RETRY_ATTEMPTS = 5
+_retrying: ContextVar[bool] = ContextVar("onefold_retrying", default=False)
+
+
+def is_retry() -> bool:
+    """True inside atomic_with_retry's second and later attempts (a race was lost)."""
+    return _retrying.get()
 
 
 class ConflictError(Exception):
@@ -43,6 +50,7 @@ def atomic_with_retry(work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) 
     rolls back only this unit; the retry then finds what the winner committed.
     """
     for attempt in range(attempts):
+        token = _retrying.set(attempt > 0 or _retrying.get())
         try:
             with transaction.atomic():
                 return work()
@@ -50,6 +58,8 @@ def atomic_with_retry(work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) 
             if not _retryable(exc) or attempt == attempts - 1:
                 raise ConflictError(str(exc)) from exc
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        finally:
+            _retrying.reset(token)
     raise AssertionError("unreachable")
 
 
@@ -121,3 +131,50 @@ def person_for_event(*, anonymous_id: str | None, user_id: str | None) -> Person
     if not anonymous_id:
         raise InvalidInput("anonymous_id", "an anonymous_id or a user_id is required")
     return find_by_anonymous_id(anonymous_id) or create_anonymous(anonymous_id=anonymous_id)
+
+
+def people_for_events(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Person]:
+    """The live, locked person of each ("user_id" | "anonymous_id", value) key, for a batch.
+
+    Two queries find and lock every known person (in id order, so concurrent batches queue
+    instead of deadlocking); people met for the first time are then created one by one.
+    Keys that resolve to one person share one Person object.
+    """
+    owners = _owners(keys)
+    locked = {
+        person.pk: person
+        for person in Person.objects.select_for_update(no_key=True)
+        .filter(pk__in=set(owners.values()))
+        .order_by("pk")
+    }
+    found: dict[tuple[str, str], Person] = {}
+    for key in sorted(set(keys)):
+        person = locked.get(owners.get(key, -1))
+        if person is None or person.merged_into_id is not None or (
+            key[0] == IdentityKind.USER_ID and person.user_id != key[1]
+        ):
+            # Unknown, or changed by a merge since the lookup: resolve it the exact way.
+            kind, value = key
+            person = person_for_event(
+                anonymous_id=value if kind == IdentityKind.ANONYMOUS_ID else None,
+                user_id=value if kind == IdentityKind.USER_ID else None,
+            )
+        found[key] = locked.setdefault(person.pk, person)
+    return found
+
+
+def _owners(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    user_ids = {value for kind, value in keys if kind == IdentityKind.USER_ID}
+    devices = {value for kind, value in keys if kind == IdentityKind.ANONYMOUS_ID}
+    owners: dict[tuple[str, str], int] = {}
+    if user_ids:
+        for pk, user_id in Person.objects.filter(
+            user_id__in=user_ids, merged_into__isnull=True
+        ).values_list("pk", "user_id"):
+            owners[(IdentityKind.USER_ID, user_id)] = pk
+    if devices:
+        for value, pk in Identity.objects.filter(
+            kind=IdentityKind.ANONYMOUS_ID, value__in=devices
+        ).values_list("value", "person_id"):
+            owners[(IdentityKind.ANONYMOUS_ID, value)] = pk
+    return owners

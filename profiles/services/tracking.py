@@ -8,8 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from profiles.models import Activity, ActivityKind, Site
-from profiles.services.events import Event, record_events
-from profiles.services.resolution import atomic_with_retry, person_for_event
+from profiles.services.events import Event, record_for_people
+from profiles.services.resolution import (
+    atomic_with_retry,
+    is_retry,
+    people_for_events,
+    person_for_event,
+)
 from profiles.services.validation import (
     InvalidInput,
     clean_id,
@@ -103,22 +108,28 @@ def record_tracked(
 ) -> list[tuple[Activity, bool]]:
     """Record validated track calls in the caller's transaction: (activity, was_duplicate) each.
 
-    Events are grouped per person, so a batch costs one lock, one insert and one profile update
-    per person rather than per event.
+    A batch is grouped per person: a few queries find and lock everyone, one INSERT writes
+    every activity and one UPDATE the profiles, however many events and people it holds.
     """
     results: list[tuple[Activity, bool] | None] = [None] * len(items)
     fresh, twins = _split_retries(items, results)
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for index in fresh:
-        groups[items[index].person_key].append(index)
-    # A stable order of locking keeps two concurrent batches from waiting on each other.
-    for key in sorted(groups):
-        indexes = groups[key]
-        first = items[indexes[0]]
+    keys = {items[index].person_key for index in fresh}
+    if not keys:
+        people: dict[tuple[str, str], Any] = {}
+    elif len(keys) == 1:  # the common single-event case: one query finds and locks the person
+        first = items[fresh[0]]
         person = person_for_event(anonymous_id=first.anonymous_id, user_id=first.user_id)
-        rows = record_events(
-            person=person, events=[items[i].event for i in indexes], site=site
-        )
+        people = {first.person_key: person}
+    else:
+        people = people_for_events(list(keys))
+    groups: dict[int, list[int]] = defaultdict(list)
+    for index in fresh:
+        groups[people[items[index].person_key].pk].append(index)
+    work = [(people[items[indexes[0]].person_key], indexes) for indexes in groups.values()]
+    recorded = record_for_people(
+        [(person, [items[i].event for i in indexes]) for person, indexes in work], site=site
+    )
+    for (_, indexes), rows in zip(work, recorded, strict=True):
         for index, row in zip(indexes, rows, strict=True):
             results[index] = (row, False)
     for index, twin in twins.items():
@@ -134,9 +145,12 @@ def _split_retries(
     Returns the indexes still to record, and in-batch repeats mapped to their first occurrence.
     """
     wanted = {item.event.message_id for item in items if item.event.message_id}
+    # A single event skips the look-up: a repeat then fails the unique constraint, and the
+    # retry (is_retry) finds the recorded row. That saves a query on every ordinary event.
+    look_up = wanted and (len(items) > 1 or is_retry())
     known = (
         {row.message_id: row for row in Activity.objects.filter(message_id__in=wanted)}
-        if wanted
+        if look_up
         else {}
     )
     fresh: list[int] = []

@@ -112,3 +112,24 @@ def test_demo_site_is_created_once_with_its_known_key(post):
 
     assert key == DEMO_WRITE_KEY and site.pk == again.pk
     assert post("track", {"anonymous_id": "d", "kind": "page_view"}, key=key).status_code == 200
+
+
+def test_batch_for_several_ids_of_one_stitched_person_counts_on_that_person(post):
+    post("identify", {"anonymous_id": "phone", "user_id": "u-1"})
+    post("track", {"anonymous_id": "laptop", "kind": "page_view"})
+    post("identify", {"anonymous_id": "laptop", "user_id": "u-1"})
+    person = Person.objects.get(user_id="u-1")
+    before = person.page_views
+
+    response = post("batch", {"batch": [
+        {"type": "track", "anonymous_id": "phone", "kind": "page_view"},
+        {"type": "track", "anonymous_id": "laptop", "kind": "page_view"},
+        {"type": "track", "user_id": "u-1", "kind": "page_view"},
+        {"type": "track", "anonymous_id": "new-tablet", "kind": "page_view"},
+    ]})
+
+    assert response.status_code == 200
+    person.refresh_from_db()
+    assert person.page_views == before + 3
+    assert {r["person_id"] for r in response.json()["results"][:3]} == {person.pk}
+    assert Person.objects.filter(merged_into__isnull=True).count() == 2

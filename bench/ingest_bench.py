@@ -1,0 +1,295 @@
+"""Ingestion benchmark: the website API through the production HTTP stack on PostgreSQL.
+
+    .venv/bin/python bench/ingest_bench.py [--workers 3] [--threads 4] [--clients 8]
+
+What it does (about a minute on 2 cores):
+1. Recreates its own database (default `onefold_bench_api`) and migrates it.
+2. Starts gunicorn (gthread workers, keep-alive) on `crm.wsgi` with DEBUG off.
+3. Single-event `POST /api/v1/track` from concurrent keep-alive clients (http.client), then
+   `POST /api/v1/batch` with 100 events per request; prints events/s next to a `bulk_create`
+   floor: the same number of Activity rows written by one bulk_create in the same run.
+4. identify that merges a 50-activity anonymous profile into an existing user: p50/p95 over
+   HTTP and in-process, next to a naive baseline (the same merge done with a per-row save()).
+
+Targets (PRODUCT.md §4, issue 4): ≥ 1,000 events/s single, ≥ 10,000 events/s batched,
+identify p95 ≤ 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.client import HTTPConnection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="onefold_bench_api")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--single-events", type=int, default=8000)
+    parser.add_argument("--batches", type=int, default=400)
+    parser.add_argument("--devices", type=int, default=2000)
+    parser.add_argument("--identifies", type=int, default=200)
+    return parser.parse_args()
+
+
+def recreate_database(server: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def start_gunicorn(args: argparse.Namespace, database_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATABASE_CONN_MAX_AGE": "600",  # persistent connections, as in production
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "crm.wsgi:application",
+        "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
+        "--worker-class", "gthread", "--threads", str(args.threads),
+        "--keep-alive", "30", "--log-level", "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = HTTPConnection("127.0.0.1", args.port, timeout=1)
+            conn.request("GET", "/onefold.js")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def post_all(port: int, path: str, bodies: list[bytes], key: str, clients: int) -> tuple[
+    float, list[float], int
+]:
+    """Send every body from `clients` keep-alive connections; (seconds, latencies, errors)."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client(share: list[bytes]) -> None:
+        conn = HTTPConnection("127.0.0.1", port, timeout=60)
+        mine = []
+        for body in share:
+            started = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 200:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(bodies[i::clients],)) for i in
+               range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies, errors[0]
+
+
+def track_body(device: str, n: int) -> dict:
+    return {"anonymous_id": device, "kind": "page_view", "message_id": uuid.uuid4().hex,
+            "properties": {"url": f"https://shop.example/p/{n % 50}", "path": f"/p/{n % 50}",
+                           "referrer": "https://www.google.com/?q=otter", "product": f"sku-{n % 50}"}}
+
+
+def bulk_create_floor(rows: int) -> float:
+    """Seconds for bulk_create of `rows` activities (the cheapest way to write the same rows)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from profiles.models import Activity, Person
+
+    people = list(Person.objects.values_list("pk", flat=True)[:500])
+    now = timezone.now()
+    objects = [
+        Activity(person_id=people[i % len(people)], original_person_id=people[i % len(people)],
+                 kind="page_view", occurred_at=now, recorded_at=now,
+                 message_id=uuid.uuid4().hex, properties=track_body("x", i)["properties"])
+        for i in range(rows)
+    ]
+    started = time.perf_counter()
+    with transaction.atomic():
+        Activity.objects.bulk_create(objects, batch_size=1000)
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
+
+
+def make_merge_pairs(count: int, tag: str) -> list[tuple[str, str]]:
+    """`count` (device, user) pairs: an anonymous profile with 50 activities, an existing user."""
+    from django.utils import timezone
+
+    from profiles.models import Activity, Identity
+    from profiles.services.people import create_person
+
+    pairs = []
+    now = timezone.now()
+    for i in range(count):
+        device, user_id = f"{tag}-dev-{i}", f"{tag}-user-{i}"
+        user = create_person(user_id=user_id, email=f"{user_id}@example.com")
+        Identity.objects.create(person=user, original_person=user, kind="user_id", value=user_id)
+        anon = create_person(page_views=50, visits=3, first_seen=now, last_seen=now)
+        Identity.objects.create(person=anon, original_person=anon, kind="anonymous_id",
+                                value=device)
+        Activity.objects.bulk_create(
+            Activity(person=anon, original_person=anon, kind="page_view", occurred_at=now,
+                     properties={"path": f"/p/{n}"}) for n in range(50)
+        )
+        pairs.append((device, user_id))
+    return pairs
+
+
+def naive_identify(device: str, user_id: str) -> None:
+    """Baseline: the same stitch done the generic way, one save() per moved row."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from profiles.models import Person
+
+    with transaction.atomic():
+        user = Person.objects.select_for_update().get(user_id=user_id)
+        anon = Person.objects.select_for_update().get(identities__value=device)
+        for activity in anon.activities.all():
+            activity.person = user
+            activity.save()
+        for identity in anon.identities.all():
+            identity.person = user
+            identity.save()
+        user.page_views += anon.page_views
+        user.save()
+        anon.merged_into, anon.merged_at = user, timezone.now()
+        anon.save()
+
+
+def timed(calls: list, run) -> list[float]:
+    samples = []
+    for call in calls:
+        started = time.perf_counter()
+        run(*call)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def main() -> None:
+    args = parse_args()
+    database_url = recreate_database(args.server, args.database)
+    setup_django(database_url)
+    from api.keys import issue_site_key
+    from profiles.models import Activity, MergeRecord, Site
+    from profiles.services import identify
+
+    site = Site.objects.create(name="Bench", rate_limit_per_minute=0)
+    key = issue_site_key(site=site)
+    devices = [f"bench-{uuid.uuid4().hex[:12]}" for _ in range(args.devices)]
+    single = [json.dumps(track_body(devices[n % len(devices)], n)).encode()
+              for n in range(args.single_events)]
+    batches = []
+    for b in range(args.batches):
+        group = devices[(b * 20) % len(devices):][:20]  # 20 people, 5 events each
+        events = [{"type": "track", **track_body(group[n % len(group)], n)} for n in range(100)]
+        batches.append(json.dumps({"batch": events}).encode())
+    merge_http = make_merge_pairs(args.identifies, "http")
+    merge_local = make_merge_pairs(args.identifies, "local")
+    merge_naive = make_merge_pairs(args.identifies // 2, "naive")
+
+    server = start_gunicorn(args, database_url)
+    try:
+        warm = [json.dumps(track_body(devices[n], n)).encode() for n in range(200)]
+        post_all(args.port, "/api/v1/track", warm, key, args.clients)
+        single_s, single_lat, single_err = post_all(args.port, "/api/v1/track", single, key,
+                                                    args.clients)
+        batch_s, batch_lat, batch_err = post_all(args.port, "/api/v1/batch", batches, key,
+                                                 args.clients)
+        identify_bodies = [json.dumps({"anonymous_id": d, "user_id": u}).encode()
+                           for d, u in merge_http]
+        _, http_lat, http_err = post_all(args.port, "/api/v1/identify", identify_bodies, key, 1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    local_lat = timed(merge_local, lambda d, u: identify(anonymous_id=d, user_id=u))
+    naive_lat = timed(merge_naive, naive_identify)
+    events_single, events_batch = len(single), len(batches) * 100
+    floor_single = bulk_create_floor(events_single)
+    floor_batch = bulk_create_floor(events_batch)
+
+    merges = MergeRecord.objects.filter(reason="identify").count()
+    print(f"\nOnefold ingestion benchmark — gunicorn {args.workers} workers × {args.threads} "
+          f"threads, {args.clients} keep-alive clients, PostgreSQL, {os.cpu_count()} cores")
+    rate = events_single / single_s
+    floor_rate = events_single / floor_single
+    print(f"single-event track : {events_single:>6} events in {single_s:6.2f} s = "
+          f"{rate:8.0f} events/s (p50 {percentile(single_lat, 50):.1f} ms, p95 "
+          f"{percentile(single_lat, 95):.1f} ms, errors {single_err})   target ≥ 1,000")
+    print(f"  bulk_create floor: {floor_rate:8.0f} rows/s   API/floor = {rate / floor_rate:.2f}")
+    rate_b = events_batch / batch_s
+    floor_rate_b = events_batch / floor_batch
+    print(f"batch (100/request): {events_batch:>6} events in {batch_s:6.2f} s = "
+          f"{rate_b:8.0f} events/s (p50 {percentile(batch_lat, 50):.1f} ms per batch, errors "
+          f"{batch_err})   target ≥ 10,000")
+    print(f"  bulk_create floor: {floor_rate_b:8.0f} rows/s   API/floor = "
+          f"{rate_b / floor_rate_b:.2f}")
+    print(f"identify merging a 50-activity profile ({merges} merges journaled):")
+    print(f"  over HTTP        : p50 {percentile(http_lat, 50):5.1f} ms  p95 "
+          f"{percentile(http_lat, 95):5.1f} ms  (errors {http_err})   target p95 ≤ 10 ms")
+    print(f"  in-process       : p50 {percentile(local_lat, 50):5.1f} ms  p95 "
+          f"{percentile(local_lat, 95):5.1f} ms")
+    print(f"  naive per-row    : p50 {percentile(naive_lat, 50):5.1f} ms  p95 "
+          f"{percentile(naive_lat, 95):5.1f} ms   naive/identify p95 = "
+          f"{percentile(naive_lat, 95) / percentile(local_lat, 95):.1f}x")
+    recorded = Activity.objects.filter(site=site).count()
+    print(f"activities recorded through the API: {recorded}")
+
+
+if __name__ == "__main__":
+    main()
