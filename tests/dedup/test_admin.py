@@ -1,0 +1,139 @@
+"""Dedup admin: runs (read-only, report, CSV, progress), conflicts, schedule, run-now."""
+
+from __future__ import annotations
+
+import zoneinfo
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from dedup.models import DedupConflict, DedupRun, DedupSchedule, DedupStatus
+from dedup.services import run_dedup
+from tests.factories import PersonFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+RUN_NOW = "admin:dedup_deduprun_run_now"
+
+
+@pytest.fixture
+def finished_run():
+    PersonFactory(email="ann@example.com")
+    PersonFactory(email="ANN@example.com")
+    PersonFactory(email="bob@example.com", user_id="b1")
+    PersonFactory(email="bob@example.com", user_id="b2")
+    return run_dedup(dry_run=True)
+
+
+@pytest.fixture
+def runner(client):
+    user = UserFactory(username="runner")
+    user.user_permissions.add(
+        Permission.objects.get(codename="run_dedup"),
+        Permission.objects.get(codename="view_deduprun"),
+    )
+    client.force_login(user)
+    return client
+
+
+def test_run_list_and_page_show_counts_status_and_conflicts(admin_client, finished_run):
+    listing = admin_client.get(reverse("admin:dedup_deduprun_changelist"))
+    assert listing.status_code == 200
+    assert b"Run dedup now" in listing.content and b"Dry run now" in listing.content
+    page = admin_client.get(reverse("admin:dedup_deduprun_change", args=[finished_run.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Succeeded" in text and "bob@example.com" in text and "b1, b2" in text
+    assert 'http-equiv="refresh"' not in text  # finished: no auto-refresh
+
+
+def test_a_running_run_page_refreshes_itself(admin_client):
+    run = DedupRun.objects.create(trigger="staff", status=DedupStatus.RUNNING)
+    page = admin_client.get(reverse("admin:dedup_deduprun_change", args=[run.pk]))
+    assert b'http-equiv="refresh"' in page.content
+
+
+def test_report_page_and_csv_download(admin_client, finished_run):
+    report = admin_client.get(reverse("admin:dedup_deduprun_report", args=[finished_run.pk]))
+    assert report.status_code == 200
+    assert b"would merge" in report.content and b"conflict" in report.content
+    download = admin_client.get(
+        reverse("admin:dedup_deduprun_report_csv", args=[finished_run.pk]))
+    assert download["Content-Type"] == "text/csv"
+    body = b"".join(download.streaming_content).decode()
+    assert body.splitlines()[0].startswith("email,outcome,base")
+    assert "ann@example.com,would merge" in body
+
+
+def test_runs_cannot_be_added_edited_or_deleted(admin_client, finished_run):
+    assert admin_client.get(reverse("admin:dedup_deduprun_add")).status_code == 403
+    url = reverse("admin:dedup_deduprun_delete", args=[finished_run.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert DedupRun.objects.filter(pk=finished_run.pk).exists()
+
+
+def test_conflict_list_links_each_person_to_merge_by_hand(admin_client, finished_run):
+    conflict = DedupConflict.objects.get()
+    page = admin_client.get(reverse("admin:dedup_dedupconflict_changelist"))
+    assert page.status_code == 200
+    for pk in conflict.person_ids:
+        assert reverse("admin:profiles_person_merge", args=[pk]).encode() in page.content
+
+
+def test_run_now_get_shows_a_confirmation_and_changes_nothing(runner):
+    with mock.patch("dedup.admin_views.enqueue_run") as enqueue:
+        page = runner.get(reverse(RUN_NOW) + "?dry_run=1")
+    assert page.status_code == 200 and b"Yes, start the dry run" in page.content
+    assert not DedupRun.objects.exists()
+    enqueue.assert_not_called()
+
+
+def test_run_now_post_creates_the_run_and_enqueues_it(runner):
+    with mock.patch("dedup.admin_views.enqueue_run") as enqueue:
+        response = runner.post(reverse(RUN_NOW), {"dry_run": "1"})
+    run = DedupRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:dedup_deduprun_change", args=[run.pk])
+    assert (run.dry_run, run.trigger, run.actor.username) == (True, "staff", "runner")
+    enqueue.assert_called_once_with(run.pk)
+
+
+def test_run_now_needs_the_permission(client):
+    client.force_login(UserFactory(username="plain"))
+    with mock.patch("dedup.admin_views.enqueue_run") as enqueue:
+        assert client.get(reverse(RUN_NOW)).status_code == 403
+        assert client.post(reverse(RUN_NOW)).status_code == 403
+    assert not DedupRun.objects.exists()
+    enqueue.assert_not_called()
+
+
+def test_run_now_post_without_csrf_is_refused(runner):
+    runner.handler.enforce_csrf_checks = True
+    assert runner.post(reverse(RUN_NOW)).status_code == 403
+    assert not DedupRun.objects.exists()
+
+
+def test_schedule_admin_recomputes_the_next_run(admin_client):
+    schedule = DedupSchedule.objects.get()
+    url = reverse("admin:dedup_dedupschedule_change", args=[schedule.pk])
+    response = admin_client.post(url, {
+        "name": "Weekly", "enabled": "on", "every_days": "7", "local_time": "03:30",
+        "time_zone": "America/New_York",
+    })
+    assert response.status_code == 302
+    schedule.refresh_from_db()
+    assert schedule.every_days == 7 and schedule.next_run_at is not None
+    local = schedule.next_run_at.astimezone(zoneinfo.ZoneInfo("America/New_York"))
+    assert (local.hour, local.minute) == (3, 30)
+
+
+def test_schedule_admin_refuses_an_unknown_time_zone(admin_client):
+    schedule = DedupSchedule.objects.get()
+    url = reverse("admin:dedup_dedupschedule_change", args=[schedule.pk])
+    response = admin_client.post(url, {
+        "name": "x", "enabled": "on", "every_days": "1", "local_time": "02:00",
+        "time_zone": "Mars/Olympus",
+    })
+    assert response.status_code == 200 and b"Unknown time zone" in response.content
