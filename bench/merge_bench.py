@@ -174,12 +174,17 @@ def main() -> None:
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("The merge benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"Machine: {os.cpu_count()} CPUs, load average {load} (other work on the machine "
+          "inflates the figures)")
     print("Creating database onefold_bench_merge (migrations)…", flush=True)
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         tag = Tag.objects.create(name="bench")
         bench_small(args.merges, args.naive_merges, tag)
         bench_big(args.big, args.naive_big, tag)
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"\nLoad average at the end: {load}")
     finally:
         if not args.keep:
             teardown_databases(old_config, verbosity=0)
