@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from profiles.models import Activity, MergeRecord, Person
 from profiles.services import MergeRefused, merge_people, undo_merge
@@ -230,3 +232,59 @@ def test_merge_after_undo_works_again():
 
     assert again.undone_at is None
     assert Person.objects.get(pk=other.pk).merged_into_id == base.pk
+
+
+_unique = iter(range(10**9))
+TAG_POOL = ("red", "green", "blue")
+TEXT = st.sampled_from(["", "Ann", "Bob", "Oslo", "Acme"])
+MOMENT = st.none() | st.integers(0, 10**6).map(
+    lambda seconds: timezone.now().replace(microsecond=0) - timedelta(seconds=seconds)
+)
+
+
+@st.composite
+def people_to_merge(draw) -> tuple[Person, list[Person], dict]:
+    count = draw(st.integers(2, 4))
+    owner = draw(st.none() | st.integers(0, count - 1))  # at most one user ID: mergeable
+    people = []
+    for index in range(count):
+        person = PersonFactory(
+            user_id=f"prop-{next(_unique)}" if index == owner else None,
+            status=draw(st.sampled_from(["user", "visitor"])),
+            name=draw(TEXT), email=draw(st.sampled_from(["", "a@x.io", "b@x.io"])),
+            city=draw(TEXT), company=draw(TEXT),
+            attributes=draw(st.dictionaries(st.sampled_from("abc"), st.integers(0, 3))),
+            page_views=draw(st.integers(0, 50)), visits=draw(st.integers(0, 5)),
+            last_seen=draw(MOMENT), first_seen=draw(MOMENT), last_contacted=draw(MOMENT),
+        )
+        ActivityFactory.create_batch(draw(st.integers(0, 3)), person=person)
+        for tag in draw(st.sets(st.sampled_from(TAG_POOL))):
+            PersonTagFactory(person=person, tag=TagFactory(name=tag))
+        for email in draw(st.sets(st.sampled_from(["a@x.io", "b@x.io"]))):
+            IdentityFactory(person=person, kind="email", value=email)
+        people.append(person)
+    base = draw(st.sampled_from(people))
+    others = [person for person in people if person != base]
+    overrides = {
+        field: draw(st.sampled_from(people))
+        for field in draw(st.sets(st.sampled_from(["name", "city", "email"])))
+    }
+    return base, others, overrides
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=people_to_merge())
+def test_any_merge_then_undo_restores_everything(case):
+    base, others, overrides = case
+    before = state()
+    rows_before = {
+        relation.label: dict(relation.model._base_manager.values_list("pk", relation.column))
+        for relation in person_relations()
+    }
+
+    record = merge_people(base=base, others=others, overrides=overrides)
+    assert conservation_problems(rows_before) == []
+    undo_merge(record=record)
+
+    assert state() == before
