@@ -14,9 +14,9 @@ DEFAULTS: dict[str, float | int | str] = {
     # Groups per chunk = per transaction: bounds lock time and the work lost to a crash.
     "DEDUP_CHUNK_GROUPS": 1000,
     # A running run with no heartbeat for this long, whose lock nobody holds, is taken over.
-    "DEDUP_STALE_AFTER_SECONDS": 120,
+    "DEDUP_STALE_AFTER_SECONDS": 120.0,
     # Test-only: sleep inside each chunk transaction so a test can kill a worker mid-run.
-    "DEDUP_CHUNK_DELAY_SECONDS": 0,
+    "DEDUP_CHUNK_DELAY_SECONDS": 0.0,
     # "bulk" (set-based chunk merge) or "per_group" (merge_people per group).
     "DEDUP_STRATEGY": "bulk",
 }
