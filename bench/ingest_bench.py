@@ -41,10 +41,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--single-events", type=int, default=8000)
-    parser.add_argument("--batches", type=int, default=400)
-    parser.add_argument("--devices", type=int, default=2000)
-    parser.add_argument("--identifies", type=int, default=200)
+    parser.add_argument("--single-events", type=int, default=5000)
+    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--identifies", type=int, default=150)
     return parser.parse_args()
 
 

@@ -12,10 +12,12 @@ visit starts or another field changes, with the reason naming the event that cau
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, Conversation, Person, Site
@@ -146,7 +148,40 @@ def save_profile_changes(changes: list[tuple[Person, ProfileChange]]) -> None:
         Person.objects.filter(pk=person.pk).update(**values)
     elif quiet:
         fields = sorted({name for _, change in quiet for name in change.fields})
-        Person.objects.bulk_update([person for person, _ in quiet], fields)
+        _update_derived([person for person, _ in quiet], fields)
+
+
+# Column types of the derived fields, for the VALUES list of the one-statement batch update.
+_SQL_TYPES = {
+    "first_seen": "timestamptz", "last_seen": "timestamptz", "last_heard_from": "timestamptz",
+    "last_contacted": "timestamptz", "page_views": "integer", "visits": "integer",
+    "attributes": "jsonb",
+}
+
+
+def _update_derived(people: list[Person], fields: list[str]) -> None:
+    """UPDATE … FROM (VALUES …): one statement for a batch's people (Django's bulk_update
+    builds a CASE per row and field, which costs more than the whole rest of a batch)."""
+    if connection.vendor != "postgresql":
+        for person in people:
+            Person.objects.filter(pk=person.pk).update(**{f: getattr(person, f) for f in fields})
+        return
+    table = connection.ops.quote_name(Person._meta.db_table)
+    row = "(%s::bigint, " + ", ".join(f"%s::{_SQL_TYPES[f]}" for f in fields) + ")"
+    params: list[Any] = []
+    for person in people:
+        params.append(person.pk)
+        params.extend(
+            json.dumps(person.attributes) if f == "attributes" else getattr(person, f)
+            for f in fields
+        )
+    assignments = ", ".join(f"{f} = v.{f}" for f in fields)
+    sql = (
+        f"UPDATE {table} AS p SET {assignments} FROM (VALUES {', '.join([row] * len(people))})"
+        f" AS v(id, {', '.join(fields)}) WHERE p.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- Core updaters: dates and counters ------------------------------------------------------

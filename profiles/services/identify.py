@@ -141,10 +141,9 @@ def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
         profile = combine_profiles([user, device])  # before the merge: each one's own counts
         merge_people(base=user, others=[device], reason="identify")
         user = Person.objects.get(pk=user.pk)  # counters and fields as the merge left them
-        if profile:
-            user.attributes = {**(user.attributes or {}), **profile}
-            user._change_reason = "identify: profiling of the stitched profiles combined"
-            user.save(update_fields=["attributes"])
+        # Saved with the traits by _apply_profile (one UPDATE, one history row).
+        user.attributes = {**(user.attributes or {}), **profile}
+        user._profile_combined = bool(profile)
     # Otherwise the device belongs to another user (a shared computer): it is left as it is.
     return user
 
@@ -178,6 +177,8 @@ def _apply_profile(person: Person, data: IdentifyInput) -> None:
     if data.attributes:
         merged = {**(person.attributes or {}), **data.attributes}
         assign("attributes", merged)
+    if getattr(person, "_profile_combined", False) and "attributes" not in changed:
+        changed.append("attributes")  # the stitched profiles' profiling, added up
     if changed:
         person.updated_at = timezone.now()
         person._change_reason = "identify: traits from the website"
