@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from dedup.services.bulk.copy import copy_insert, history_rows
 from dedup.services.groups import Group
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from profiles.services.merging.journal import decisions_json
@@ -44,6 +45,9 @@ def create_records(
             groups, decisions, snapshots, moved, strict=True
         )
     ]
+    if connection.vendor == "postgresql":
+        copy_insert(records, with_ids=True)
+        return records
     return MergeRecord.objects.bulk_create(records)
 
 
@@ -66,7 +70,7 @@ def write_tombstones(*, groups: Sequence[Group], records, run, now: datetime) ->
             )
     else:
         Person.objects.bulk_update(changed, ["merged_into", "merged_at"], batch_size=500)
-    Person.history.bulk_history_create(changed, update=True, default_date=now)
+    _write_history(changed, now)
 
 
 def write_bases(*, groups: Sequence[Group], decisions, records, run, now: datetime) -> None:
@@ -79,7 +83,15 @@ def write_bases(*, groups: Sequence[Group], decisions, records, run, now: dateti
         _update_bases_pg(bases)
     else:
         Person.objects.bulk_update(bases, list(BASE_COLUMNS), batch_size=200)
-    Person.history.bulk_history_create(bases, update=True, default_date=now)
+    _write_history(bases, now)
+
+
+def _write_history(people: list[Person], now: datetime) -> None:
+    """A history row per person with its merge's user and reason, as save() would write."""
+    if connection.vendor == "postgresql":
+        copy_insert(history_rows(people, date=now))
+    else:
+        Person.history.bulk_history_create(people, update=True, default_date=now)
 
 
 def _update_bases_pg(bases: list[Person]) -> None:
@@ -119,21 +131,22 @@ def _as_text(name: str, value) -> str | None:
 
 def add_merged_activities(*, groups: Sequence[Group], records, run, now: datetime) -> None:
     actor_name = run.actor.get_username() if run.actor is not None else None
-    Activity.objects.bulk_create(
-        [
-            Activity(
-                person_id=group.base.pk, original_person_id=group.base.pk,
-                kind=ActivityKind.MERGED, source=ActivitySource.SYSTEM, occurred_at=now,
-                recorded_at=now,
-                properties={
-                    "merge_record": record.pk, "merged_ids": record.merged_ids,
-                    "reason": "dedup", "actor": actor_name,
-                },
-            )
-            for group, record in zip(groups, records, strict=True)
-        ],
-        batch_size=2000,
-    )
+    activities = [
+        Activity(
+            person_id=group.base.pk, original_person_id=group.base.pk,
+            kind=ActivityKind.MERGED, source=ActivitySource.SYSTEM, occurred_at=now,
+            recorded_at=now,
+            properties={
+                "merge_record": record.pk, "merged_ids": record.merged_ids,
+                "reason": "dedup", "actor": actor_name,
+            },
+        )
+        for group, record in zip(groups, records, strict=True)
+    ]
+    if connection.vendor == "postgresql":
+        copy_insert(activities)
+    else:
+        Activity.objects.bulk_create(activities, batch_size=2000)
 
 
 def _audit(person: Person, run, record: MergeRecord) -> None:

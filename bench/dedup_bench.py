@@ -1,0 +1,264 @@
+"""Scheduled dedup at scale on PostgreSQL, next to a naive per-group ORM merge in the same run.
+
+Usage:
+
+    .venv/bin/python bench/dedup_bench.py [--people 100000] [--naive-groups 200]
+                                          [--engine-groups 200] [--rebuild] [--drop]
+
+Data: the reference set of PRODUCT.md §4 built by `seed_demo`'s bulk writer
+(profiles.demo.reference: 10% of people in duplicate email groups of 2–5 with case and
+whitespace variants, a few groups with two user IDs, 10 activities and ~1.5 identities per
+person). It is built once into `onefold_bench_dedup_seed_<N>` and every run works on a fresh
+copy of it (`CREATE DATABASE … TEMPLATE`), so the measured run always starts from the same data.
+
+Printed, in one run on the same data:
+1. duplicate detection: the GROUP BY … HAVING query alone, and the chunk planning;
+2. the naive baseline: `--naive-groups` groups merged the way generic merge tools do (one
+   transaction per group through the ORM, every related row moved with `save()`), timed and
+   extrapolated to every group;
+3. for information, `--engine-groups` groups through `merge_people` one by one (what
+   DEDUP_STRATEGY=per_group does), extrapolated;
+4. the full `run_dedup` (set-based chunks) over all the remaining groups: time, rows moved/s,
+   and the ratio to the naive baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/onefold_dev")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret")
+os.environ["DJANGO_DEBUG"] = "false"  # DEBUG would keep every query in memory
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
+
+from dedup.services import run_dedup  # noqa: E402
+from dedup.services.detection import duplicate_emails, live_with_email, plan_chunks  # noqa: E402
+from profiles.models import (  # noqa: E402
+    Activity,
+    Conversation,
+    Deal,
+    Identity,
+    MergeRecord,
+    Person,
+    PersonTag,
+)
+from profiles.services.merging import choose_base, merge_people  # noqa: E402
+
+SEED_DB = "onefold_bench_dedup_seed_{people}"
+RUN_DB = "onefold_bench_dedup_run"
+
+
+def admin_sql(sql: str) -> None:
+    """Run CREATE/DROP DATABASE from the maintenance database (outside any transaction)."""
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
+        user=settings["USER"] or "postgres", dbname="postgres", autocommit=True,
+    ) as conn:
+        conn.execute(sql)
+
+
+def database_exists(name: str) -> bool:
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
+        user=settings["USER"] or "postgres", dbname="postgres",
+    ) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() \
+            is not None
+
+
+def use_database(name: str) -> None:
+    connections.close_all()
+    connection.settings_dict["NAME"] = name
+
+
+def build_seed(people: int, rebuild: bool) -> str:
+    from profiles.demo.reference import build_reference_set
+
+    name = SEED_DB.format(people=people)
+    if database_exists(name) and not rebuild:
+        print(f"reusing seeded database {name}")
+        return name
+    connections.close_all()
+    admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
+    admin_sql(f'CREATE DATABASE "{name}"')
+    use_database(name)
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    stats = build_reference_set(people=people, seed=42)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(
+        f"seeded {stats.people:,} people ({stats.people_in_groups:,} in "
+        f"{stats.duplicate_groups:,} groups, {stats.conflict_groups:,} conflicts), "
+        f"{stats.activities:,} activities, {stats.identities:,} identities in "
+        f"{time.perf_counter() - started:.1f}s"
+    )
+    connections.close_all()
+    return name
+
+
+def fresh_copy(seed: str) -> None:
+    connections.close_all()
+    admin_sql(f'DROP DATABASE IF EXISTS "{RUN_DB}"')
+    started = time.perf_counter()
+    admin_sql(f'CREATE DATABASE "{RUN_DB}" TEMPLATE "{seed}"')
+    use_database(RUN_DB)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"fresh copy of the seeded data in {time.perf_counter() - started:.1f}s")
+
+
+def timed(label: str, func):
+    started = time.perf_counter()
+    result = func()
+    elapsed = time.perf_counter() - started
+    print(f"  {label}: {elapsed:.3f} s")
+    return result, elapsed
+
+
+def sample_groups(count: int, offset: int) -> list[list[Person]]:
+    """`count` mergeable groups (no user ID conflict), read by the ORM, from email order."""
+    groups = []
+    emails = duplicate_emails().values_list("email_normalized", flat=True)
+    for email in emails[offset: offset + count * 2].iterator():
+        people = list(live_with_email().filter(email_normalized=email).order_by("id"))
+        if len({p.user_id for p in people if p.user_id}) <= 1:
+            groups.append(people)
+        if len(groups) == count:
+            break
+    return groups
+
+
+NAIVE_RELATED = (Activity, Identity, PersonTag, Conversation, Deal)
+
+
+def naive_merge(people: list[Person]) -> int:
+    """What generic merge tools do: one transaction, every row moved with save()."""
+    moved = 0
+    with transaction.atomic():
+        base = choose_base(people)
+        others = [p for p in people if p.pk != base.pk]
+        for other in others:
+            for model in NAIVE_RELATED:
+                for row in model.objects.filter(person=other):
+                    if model is PersonTag and PersonTag.objects.filter(
+                            person=base, tag_id=row.tag_id).exists():
+                        continue
+                    if model is Identity and Identity.objects.filter(
+                            person=base, kind=row.kind, value=row.value).exists():
+                        continue
+                    row.person = base
+                    row.save()
+                    moved += 1
+            for field in ("name", "phone", "company", "city", "country", "os", "browser"):
+                if not getattr(base, field) and getattr(other, field):
+                    setattr(base, field, getattr(other, field))
+            base.page_views += other.page_views
+            base.visits += other.visits
+            other.merged_into = base
+            other.save()
+        base.save()
+        MergeRecord.objects.create(base=base, merged_ids=[o.pk for o in others], reason="dedup")
+    return moved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--naive-groups", type=int, default=200)
+    parser.add_argument("--engine-groups", type=int, default=200)
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the seeded database")
+    parser.add_argument("--drop", action="store_true", help="drop both databases at the end")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("The dedup benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+    seed = build_seed(args.people, args.rebuild)
+    fresh_copy(seed)
+    live = live_with_email().count()
+    print(f"\nData: {Person.objects.count():,} people ({live:,} live with an email), "
+          f"{Activity.objects.count():,} activities, {Identity.objects.count():,} identities")
+
+    print("\n1. Duplicate detection")
+    groups, detect_s = timed("GROUP BY email_normalized HAVING count(*) > 1",
+                             lambda: len(list(duplicate_emails().values_list(
+                                 "email_normalized", flat=True))))
+    timed("chunk planning (detection + ranges of 1,000 groups)",
+          lambda: plan_chunks(chunk_groups=1000))
+    print(f"  {groups:,} duplicate groups")
+
+    print(f"\n2. Naive baseline: {args.naive_groups} groups, one ORM transaction each, save() "
+          f"per row")
+    sample = sample_groups(args.naive_groups, offset=0)
+    started = time.perf_counter()
+    naive_rows = sum(naive_merge(people) for people in sample)
+    naive_s = time.perf_counter() - started
+    naive_per_group = naive_s / max(len(sample), 1)
+    print(f"  {len(sample)} groups, {naive_rows:,} rows in {naive_s:.2f} s = "
+          f"{naive_per_group * 1000:.1f} ms/group -> {naive_per_group * groups:.1f} s "
+          f"extrapolated to {groups:,} groups")
+
+    engine_per_group = None
+    if args.engine_groups:
+        print(f"\n3. merge_people group by group (DEDUP_STRATEGY=per_group), "
+              f"{args.engine_groups} groups")
+        engine_sample = sample_groups(args.engine_groups, offset=args.naive_groups * 2)
+        started = time.perf_counter()
+        for people in engine_sample:
+            base = choose_base(people)
+            merge_people(base=base, others=[p for p in people if p.pk != base.pk],
+                         reason="dedup")
+        engine_s = time.perf_counter() - started
+        engine_per_group = engine_s / max(len(engine_sample), 1)
+        print(f"  {engine_per_group * 1000:.1f} ms/group -> {engine_per_group * groups:.1f} s "
+              f"extrapolated to {groups:,} groups")
+
+    print("\n4. run_dedup (set-based chunks of 1,000 groups), every remaining group")
+    started = time.perf_counter()
+    run = run_dedup(trigger="shell")
+    full_s = time.perf_counter() - started
+    per_group = full_s / max(run.groups_found, 1)
+    print(f"  status {run.status}: {run.groups_found:,} groups found, {run.groups_merged:,} "
+          f"merged, {run.people_merged:,} people merged, {run.conflicts:,} conflicts, "
+          f"{run.chunks_total} chunks")
+    print(f"  full run: {full_s:.2f} s ({per_group * 1000:.2f} ms/group), "
+          f"{run.rows_moved:,} rows moved = {run.rows_moved / full_s:,.0f} rows/s")
+    full_all = per_group * groups
+
+    print("\nSummary (same data, same run)")
+    print(f"  people: {args.people:,}; duplicate groups: {groups:,}")
+    print(f"  detection: {detect_s:.3f} s")
+    print(f"  run_dedup, all groups (scaled from {run.groups_found:,} to {groups:,}): "
+          f"{full_all:.1f} s")
+    print(f"  naive ORM loop, extrapolated: {naive_per_group * groups:.1f} s "
+          f"-> ratio {naive_per_group / per_group:.1f}x")
+    if engine_per_group:
+        print(f"  merge_people per group, extrapolated: {engine_per_group * groups:.1f} s "
+              f"-> ratio {engine_per_group / per_group:.1f}x")
+    if args.drop:
+        connections.close_all()
+        admin_sql(f'DROP DATABASE IF EXISTS "{RUN_DB}"')
+        admin_sql(f'DROP DATABASE IF EXISTS "{seed}"')
+
+
+if __name__ == "__main__":
+    main()
