@@ -131,11 +131,16 @@ def bench_small(merges: int, naive_merges: int, tag: Tag) -> None:
     with CaptureQueriesContext(connection) as queries:
         merge_people(base=fast_pairs[0][0], others=[fast_pairs[0][1]], reason="identify")
     naive_merge(*naive_pairs[0])  # both warmed up once
-    fast = percentiles([
-        timed_ms(merge_people, base=base, others=[other], reason="identify")
-        for base, other in fast_pairs[1:]
-    ])
-    naive = percentiles([timed_ms(naive_merge, base, other) for base, other in naive_pairs[1:]])
+    # Interleaved (one naive merge every `step` fast ones) so both see the same machine load.
+    step = max(1, merges // max(1, naive_merges))
+    fast_ms, naive_ms, waiting = [], [], iter(naive_pairs[1:])
+    for index, (base, other) in enumerate(fast_pairs[1:]):
+        fast_ms.append(timed_ms(merge_people, base=base, others=[other], reason="identify"))
+        if index % step == 0 and (pair := next(waiting, None)) is not None:
+            naive_ms.append(timed_ms(naive_merge, *pair))
+    fast, naive = percentiles(fast_ms), percentiles(naive_ms)
+    halves = statistics.median(fast_ms[: merges // 2]), statistics.median(fast_ms[merges // 2:])
+    print(f"  merge_people p50 first half {halves[0]:.2f} ms, second half {halves[1]:.2f} ms")
     show("merge_people", fast)
     show("naive per-object save() loop", naive)
     print(f"  queries per merge_people: {len(queries.captured_queries)}")

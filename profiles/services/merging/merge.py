@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from profiles.models import (
@@ -16,6 +16,7 @@ from profiles.models import (
     MergeRecord,
     Person,
 )
+from profiles.services.merging import writes_sql
 from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.journal import decisions_json, write_merged_people
 from profiles.services.merging.locking import lock_people
@@ -124,28 +125,22 @@ def _merge(base_id, other_ids, actor, reason, overrides, dedup_run) -> MergeReco
     chosen = clean_overrides(overrides, people)
     now = timezone.now()
     decisions = plan_fields(base=base, others=others, overrides=chosen, now=now)
-    snapshot = {str(person.pk): snapshot_person(person) for person in people}
-    moved = move_rows(base_id=base.pk, other_ids=[other.pk for other in others])
-    record = MergeRecord.objects.create(
+    record = MergeRecord(
         base=base,
         merged_ids=[other.pk for other in others],
         reason=reason,
         actor=actor,
         dedup_run=dedup_run,
         created_at=now,
-        snapshot=snapshot,
-        moved=moved,
+        snapshot={str(person.pk): snapshot_person(person) for person in people},
         decisions=decisions_json(decisions),
     )
+    record.moved = move_rows(base_id=base.pk, other_ids=record.merged_ids)
     for other in others:
         other.merged_into = base
         other.merged_at = now
     apply_decisions(base, decisions)
-    write_merged_people(
-        base=base, tombstones=others, actor=actor, reason=f"merge #{record.pk} ({reason})",
-        now=now,
-    )
-    Activity.objects.create(
+    activity = Activity(
         person=base,
         original_person=base,
         kind=ActivityKind.MERGED,
@@ -153,10 +148,26 @@ def _merge(base_id, other_ids, actor, reason, overrides, dedup_run) -> MergeReco
         occurred_at=now,
         recorded_at=now,
         properties={
-            "merge_record": record.pk,
             "merged_ids": record.merged_ids,
             "reason": reason,
             "actor": getattr(actor, "get_username", lambda: None)(),
         },
     )
+    writes = {"record": record, "base": base, "tombstones": others, "activity": activity,
+              "actor": actor, "reason": reason, "now": now}
+    if connection.vendor == "postgresql":
+        writes_sql.write_merge(**writes)
+    else:
+        _write_orm(**writes)
     return record
+
+
+def _write_orm(*, record, base, tombstones, activity, actor, reason, now) -> None:
+    """The portable path of writes_sql.write_merge: the same rows through the ORM."""
+    record.save(force_insert=True)
+    write_merged_people(
+        base=base, tombstones=tombstones, actor=actor, reason=f"merge #{record.pk} ({reason})",
+        now=now,
+    )
+    activity.properties = {"merge_record": record.pk, **activity.properties}
+    activity.save(force_insert=True)
