@@ -361,3 +361,54 @@ def test_user_id_moves_to_the_base_from_any_of_several_others():
     assert set(Person.objects.filter(merged_into=base).values_list("pk", flat=True)) == {
         plain.pk, owner.pk
     }
+
+
+@pytest.mark.postgres
+def test_the_one_round_trip_writes_equal_the_orm_writes(monkeypatch):
+    from profiles.services.merging import merge as merge_module
+    from profiles.services.merging.state import SNAPSHOT_FIELDS
+
+    fixed = timezone.now()
+    staff = UserFactory()
+
+    def scenario() -> tuple[Person, Person]:
+        dates = {"created_at": fixed - timedelta(days=2), "updated_at": fixed - timedelta(days=1)}
+        base = AnonymousPersonFactory(name="", city="", attributes={"a": 1}, page_views=2,
+                                      **dates)
+        other = PersonFactory(user_id=f"u-{Person.objects.count()}", name="Ann", city="Oslo",
+                              attributes={"b": 2}, page_views=3, **dates)
+        return base, other
+
+    def outcome(base: Person, other: Person, record: MergeRecord) -> dict:
+        ignore = {"merged_into", "user_id", "avatar_seed", "email"}
+        rename = {base.pk: "base", other.pk: "other", str(record.pk): "#"}
+
+        def fields(person: Person) -> dict:
+            person = Person.objects.get(pk=person.pk)
+            return {n: getattr(person, n) for n in SNAPSHOT_FIELDS if n not in ignore}
+
+        history = [
+            (rename[row.id], row.history_type, row.history_user_id,
+             row.history_change_reason.replace(str(record.pk), "#"), row.merged_into_id is None)
+            for row in Person.history.filter(history_change_reason__startswith="merge #")
+            .filter(id__in=[base.pk, other.pk]).order_by("id")
+        ]
+        note = Activity.objects.get(person=base, kind="merged")
+        record.refresh_from_db()
+        return {
+            "base": fields(base), "other": fields(other), "history": history,
+            "note": (note.source, note.original_person_id == base.pk,
+                     note.properties["merge_record"] == record.pk, note.properties["reason"]),
+            "record": (record.reason, record.actor_id, record.created_at,
+                       {k: (v["value"], v["rule"]) for k, v in record.decisions.items()
+                        if k not in ("user_id", "avatar_seed", "email")}),
+        }
+
+    monkeypatch.setattr(merge_module.timezone, "now", lambda: fixed)
+    fast_base, fast_other = scenario()
+    fast = merge_people(base=fast_base, others=[fast_other], actor=staff)
+    monkeypatch.setattr(merge_module.writes_sql, "write_merge", merge_module._write_orm)
+    orm_base, orm_other = scenario()
+    portable = merge_people(base=orm_base, others=[orm_other], actor=staff)
+
+    assert outcome(fast_base, fast_other, fast) == outcome(orm_base, orm_other, portable)
