@@ -140,3 +140,19 @@ def test_bad_messages_are_refused_and_nothing_is_written(arguments, field):
 
     assert caught.value.field == field
     assert Person.objects.count() == 0 and Conversation.objects.count() == 0
+
+
+class BrokenProvider:
+    def enrich(self, *, email: str) -> dict:
+        raise TimeoutError("the outside service is down")
+
+
+@override_settings(ONEFOLD_ENRICHMENT_PROVIDER="tests.profiles.test_chat.BrokenProvider")
+def test_a_failing_enrichment_provider_never_loses_the_message(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = chat_message(anonymous_id="d", text="me@example.com")
+
+    assert Activity.objects.filter(pk=message.pk).exists()
+    assert Person.objects.get().email == "me@example.com"
