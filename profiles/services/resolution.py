@@ -55,7 +55,9 @@ def atomic_with_retry(work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) 
             with transaction.atomic():
                 return work()
         except (IntegrityError, OperationalError) as exc:
-            if not _retryable(exc) or attempt == attempts - 1:
+            if not _retryable(exc):
+                raise  # e.g. the database is down: not a race (the API answers 503)
+            if attempt == attempts - 1:
                 raise ConflictError(str(exc)) from exc
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         finally:

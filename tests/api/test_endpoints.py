@@ -133,3 +133,35 @@ def test_batch_for_several_ids_of_one_stitched_person_counts_on_that_person(post
     assert person.page_views == before + 3
     assert {r["person_id"] for r in response.json()["results"][:3]} == {person.pk}
     assert Person.objects.filter(merged_into__isnull=True).count() == 2
+
+
+def test_database_outage_is_a_503_not_a_500(post, monkeypatch):
+    from django.db import OperationalError
+
+    from profiles.services import tracking
+
+    def down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(tracking, "person_for_event", down)
+
+    response = post("track", {"anonymous_id": "d", "kind": "page_view"})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+
+
+def test_a_race_lost_every_time_is_a_409(post, monkeypatch):
+    from django.db import IntegrityError
+
+    from profiles.services import tracking
+
+    def always_taken(*args, **kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(tracking, "person_for_event", always_taken)
+
+    response = post("track", {"anonymous_id": "d", "kind": "page_view"})
+
+    assert response.status_code == 409
+    assert Person.objects.count() == 0
