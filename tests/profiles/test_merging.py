@@ -412,3 +412,16 @@ def test_the_one_round_trip_writes_equal_the_orm_writes(monkeypatch):
     portable = merge_people(base=orm_base, others=[orm_other], actor=staff)
 
     assert outcome(fast_base, fast_other, fast) == outcome(orm_base, orm_other, portable)
+
+
+def test_values_with_quotes_and_percent_signs_survive_the_merge():
+    tricky = "100% 'quoted' \"double\" %s %(x)s; DROP TABLE x; -- é"
+    base = AnonymousPersonFactory(name="", attributes={})
+    other = PersonFactory(name=tricky, attributes={"note": tricky, tricky: [tricky]})
+
+    merge_people(base=base, others=[other], actor=UserFactory(username=tricky[:30]))
+
+    base.refresh_from_db()
+    assert base.name == tricky
+    assert base.attributes == {"note": tricky, tricky: [tricky]}
+    assert base.history.latest().name == tricky
