@@ -190,3 +190,31 @@ def test_rate_limits_are_per_key(post, site):
     assert post("track", TRACK).status_code == 200
     assert post("track", TRACK).status_code == 429
     assert post("track", TRACK, key=other_key).status_code == 200
+
+
+def _redis_up() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379")
+def test_rate_limit_counts_in_redis_when_cache_url_points_there(post, site, settings):
+    from django.core.cache import caches
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/2",
+                                   "KEY_PREFIX": f"test-{site.pk}-{site.key_prefix}"}}
+    caches["default"].clear()
+    site.rate_limit_per_minute = 2
+    site.save()
+
+    statuses = [post("track", TRACK).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert type(caches["default"]).__name__ == "RedisCache"
+    caches["default"].clear()
