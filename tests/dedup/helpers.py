@@ -79,7 +79,8 @@ def canonical_state(people: list[Person], *, domain: str) -> dict:
     )
     state["history"] = sorted(
         (pos(h.id), h.history_type, h.history_user_id, _reason(h.history_change_reason),
-         pos(h.merged_into_id))
+         pos(h.merged_into_id), h.merged_at is not None, h.page_views, h.visits, h.city,
+         h.status, repr(h.attributes), h.last_seen, h.first_seen)
         for h in Person.history.model.objects.filter(id__in=ids)
     )
     return state

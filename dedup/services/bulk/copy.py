@@ -52,19 +52,26 @@ def _allocate_ids(model: type[models.Model], objs: Sequence[models.Model]) -> No
         obj._state.adding = False
 
 
-def history_rows(instances: Sequence[models.Model], *, date) -> list[models.Model]:
-    """Historical rows as simple-history's bulk_history_create builds them (update: "~")."""
-    if not instances:
-        return []
-    history = type(instances[0]).history.model
-    tracked = history.tracked_fields
-    return [
-        history(
-            history_date=date,
-            history_user_id=getattr(getattr(obj, "_history_user", None), "pk", None),
-            history_change_reason=getattr(obj, "_change_reason", "") or "",
-            history_type="~",
-            **{field.attname: getattr(obj, field.attname) for field in tracked},
+def history_from_table(
+    model: type[models.Model], *, ids: Sequence[int], reasons: Sequence[str], date, actor_id
+) -> None:
+    """History rows ("~") copied in SQL from the rows as they now are: what save() records.
+
+    One INSERT … SELECT for the whole chunk instead of a Python object per person.
+    """
+    if not ids:
+        return
+    history = model.history.model
+    quote = connection.ops.quote_name
+    tracked = [quote(field.column) for field in history.tracked_fields]
+    columns = ", ".join(tracked)
+    selected = ", ".join(f"p.{column}" for column in tracked)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, "
+            f"history_change_reason, history_type, history_user_id) "
+            f"SELECT {selected}, %s, m.reason, '~', %s FROM {quote(model._meta.db_table)} p "
+            f"JOIN unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS m(id, reason, n) "
+            f"ON p.id = m.id ORDER BY m.n",
+            [date, actor_id, list(ids), list(reasons)],
         )
-        for obj in instances
-    ]

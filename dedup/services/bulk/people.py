@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from dedup.services.bulk.copy import copy_insert, history_rows
+from dedup.services.bulk.copy import copy_insert, history_from_table
 from dedup.services.groups import Group
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from profiles.services.merging.journal import decisions_json
@@ -89,7 +89,11 @@ def write_bases(*, groups: Sequence[Group], decisions, records, run, now: dateti
 def _write_history(people: list[Person], now: datetime) -> None:
     """A history row per person with its merge's user and reason, as save() would write."""
     if connection.vendor == "postgresql":
-        copy_insert(history_rows(people, date=now))
+        actor = getattr(people[0], "_history_user", None) if people else None
+        history_from_table(
+            Person, ids=[p.pk for p in people], reasons=[p._change_reason for p in people],
+            date=now, actor_id=getattr(actor, "pk", None),
+        )
     else:
         Person.history.bulk_history_create(people, update=True, default_date=now)
 
