@@ -55,18 +55,53 @@ def suspected_duplicates_of(person: Person, *, limit: int = SIDEBAR_LIMIT) -> li
     return sorted(found.values(), key=lambda suspect: suspect.person.pk)[:limit]
 
 
+@dataclass
+class KeyPage:
+    """One page of group keys, paged by key (no OFFSET, no full count: fast on every page)."""
+
+    keys: list[str]
+    has_next: bool
+    has_previous: bool
+
+    @property
+    def next_after(self) -> str | None:
+        return self.keys[-1] if self.has_next else None
+
+    @property
+    def previous_before(self) -> str | None:
+        return self.keys[0] if self.has_previous else None
+
+
 def duplicate_keys(kind: str) -> QuerySet:
-    """Values of `kind`'s column held by two or more live people (GROUP BY … HAVING > 1)."""
+    """Values of `kind`'s column held by two or more live people (GROUP BY … HAVING > 1).
+
+    `> ''` rather than `<> ''`: a range lets the index scan start after the many empty
+    values instead of reading and discarding them.
+    """
     column = GROUP_KINDS[kind][1]
     return (
         live_people()
-        .exclude(**{column: ""})
+        .filter(**{f"{column}__gt": ""})
         .values(column)
         .annotate(size=Count("id"))
         .filter(size__gt=1)
-        .order_by(column)
         .values_list(column, flat=True)
     )
+
+
+def duplicate_key_page(
+    kind: str, *, after: str | None = None, before: str | None = None, size: int = 25
+) -> KeyPage:
+    """The `size` keys after `after` (or before `before`), walking the column's index."""
+    column = GROUP_KINDS[kind][1]
+    keys = duplicate_keys(kind)
+    if before is not None:
+        found = list(keys.filter(**{f"{column}__lt": before}).order_by(f"-{column}")[:size + 1])
+        return KeyPage(keys=found[:size][::-1], has_next=True, has_previous=len(found) > size)
+    if after is not None:
+        keys = keys.filter(**{f"{column}__gt": after})
+    found = list(keys.order_by(column)[:size + 1])
+    return KeyPage(keys=found[:size], has_next=len(found) > size, has_previous=after is not None)
 
 
 def duplicate_groups(kind: str, keys: list[str]) -> list[DuplicateGroup]:

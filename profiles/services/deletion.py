@@ -112,15 +112,20 @@ def plan_deletion(*, people: Iterable[Person]) -> list[PersonDeletion]:
     people = sorted(people, key=lambda person: person.pk)
     tombstones = _tombstones_by_root([person.pk for person in people])
     counts = _related_counts([person.pk for person in people])
+    root_of = {t.pk: root for root, tombs in tombstones.items() for t in tombs}
+    root_of.update({person.pk: person.pk for person in people})
+    journal: dict[int, int] = dict.fromkeys(root_of.values(), 0)
+    for row in (MergeRecord.objects.filter(base_id__in=root_of).values("base_id")
+                .annotate(n=Count("pk")).order_by()):
+        journal[root_of[row["base_id"]]] += row["n"]
     plan = []
     for person in people:
         item = PersonDeletion(person=person, tombstones=tombstones[person.pk])
         item.counts = {label: n for label, n in sorted(counts[person.pk].items()) if n}
         if item.tombstones:
             item.counts["merged profiles (tombstones)"] = len(item.tombstones)
-        journal = MergeRecord.objects.filter(base__in=[person, *item.tombstones]).count()
-        if journal:
-            item.counts["merge journal entries"] = journal
+        if journal[person.pk]:
+            item.counts["merge journal entries"] = journal[person.pk]
         plan.append(item)
     return plan
 
