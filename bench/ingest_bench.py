@@ -135,9 +135,10 @@ def post_all(port: int, path: str, bodies: list[bytes], key: str, clients: int) 
 
 
 def track_body(device: str, n: int) -> dict:
+    page = n % 50
     return {"anonymous_id": device, "kind": "page_view", "message_id": uuid.uuid4().hex,
-            "properties": {"url": f"https://shop.example/p/{n % 50}", "path": f"/p/{n % 50}",
-                           "referrer": "https://www.google.com/?q=otter", "product": f"sku-{n % 50}"}}
+            "properties": {"url": f"https://shop.example/p/{page}", "path": f"/p/{page}",
+                           "referrer": "https://www.google.com/?q=otter", "product": f"sku-{page}"}}
 
 
 def bulk_create_floor(rows: int) -> float:
@@ -242,6 +243,7 @@ def main() -> None:
     merge_local = make_merge_pairs(args.identifies, "local")
     merge_naive = make_merge_pairs(args.identifies // 2, "naive")
 
+    load_before = os.getloadavg()[0]
     server = start_gunicorn(args, database_url)
     try:
         warm = [json.dumps(track_body(devices[n], n)).encode() for n in range(200)]
@@ -266,6 +268,8 @@ def main() -> None:
     merges = MergeRecord.objects.filter(reason="identify").count()
     print(f"\nOnefold ingestion benchmark — gunicorn {args.workers} workers × {args.threads} "
           f"threads, {args.clients} keep-alive clients, PostgreSQL, {os.cpu_count()} cores")
+    # Other work on the machine skews every figure: show how busy it was.
+    print(f"load average (1 min) before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     rate = events_single / single_s
     floor_rate = events_single / floor_single
     print(f"single-event track : {events_single:>6} events in {single_s:6.2f} s = "
