@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Model
 
@@ -14,7 +15,10 @@ from profiles.models import (
     MergeRecord,
     Person,
     PersonTag,
+    Tag,
 )
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 SNAPSHOT_MODELS: tuple[type[Model], ...] = (
     Person, Activity, Identity, PersonTag, Conversation, Deal, MergeRecord,
@@ -145,3 +149,38 @@ def _canon_decisions(decisions: dict, pos, domain: str) -> list:
         value = "now" if field == "updated_at" else _undomain(repr(info["value"]), domain)
         out.append((field, value, pos(info["winner"]), info["rule"]))
     return sorted(out)
+
+
+def build_copy(groups: list[list[dict]], domain: str) -> list[Person]:
+    """Create the people of `groups`; group i shares the email g<i>@<domain> in variants."""
+    people = []
+    for g, members in enumerate(groups):
+        for m, spec in enumerate(members):
+            email = f"g{g}@{domain}"
+            email = spec["case"].format(email.upper() if spec["upper"] else email)
+            user_id = f"{spec['user_id']}-{g}-{domain}" if spec["user_id"] else None
+            if user_id and Person.objects.filter(user_id=user_id).exists():
+                user_id = None  # one live owner per user ID: a second holder would be refused
+            p = Person.objects.create(
+                email=email, user_id=user_id, status=spec["status"], name=spec["name"],
+                phone=spec["phone"], city=spec["city"], company=spec["company"],
+                attributes=spec["attributes"], page_views=spec["page_views"],
+                visits=spec["visits"], last_seen=spec["last_seen"],
+                last_contacted=spec["last_contacted"], last_heard_from=spec["last_heard_from"],
+                first_seen=spec["first_seen"], created_at=EPOCH,
+                updated_at=EPOCH + timedelta(days=spec["updated"]),
+            )
+            for n in range(spec["activities"]):
+                Activity.objects.create(person=p, original_person=p, kind="page_view",
+                                        occurred_at=EPOCH, properties={"n": n})
+            for name in sorted(spec["tags"]):
+                PersonTag.objects.create(person=p, original_person=p,
+                                         tag=Tag.objects.get_or_create(name=name)[0])
+            for local in sorted(spec["emails"]):
+                Identity.objects.create(person=p, original_person=p, kind="email",
+                                        value=f"{local}-{g}@{domain}")
+            if spec["anon"]:
+                Identity.objects.create(person=p, original_person=p, kind="anonymous_id",
+                                        value=f"anon-{g}-{m}-{domain}")
+            people.append(p)
+    return people

@@ -9,7 +9,7 @@ journal (snapshot, moved, decisions), history and the "merged" activities.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
@@ -18,13 +18,12 @@ from hypothesis import strategies as st
 
 from dedup.models import DedupRun
 from dedup.services import run_dedup
-from profiles.models import Activity, Identity, Person, PersonTag, Tag
+from profiles.models import Person
 from profiles.services.merging import choose_base, merge_people
-from tests.dedup.helpers import canonical_state
+from tests.dedup.helpers import EPOCH, build_copy, canonical_state
 
 pytestmark = pytest.mark.django_db
 
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 maybe_text = st.sampled_from(["", "", "x", "y", "Zed"])
 maybe_date = st.one_of(st.none(), st.integers(0, 5).map(lambda d: EPOCH + timedelta(days=d)))
 
@@ -46,41 +45,6 @@ person_spec = st.fixed_dictionaries({
     "anon": st.booleans(),
 })
 groups_spec = st.lists(st.lists(person_spec, min_size=1, max_size=4), min_size=1, max_size=5)
-
-
-def build_copy(groups: list[list[dict]], domain: str) -> list[Person]:
-    """Create the people of `groups`; group i shares the email g<i>@<domain> in variants."""
-    people = []
-    for g, members in enumerate(groups):
-        for m, spec in enumerate(members):
-            email = f"g{g}@{domain}"
-            email = spec["case"].format(email.upper() if spec["upper"] else email)
-            user_id = f"{spec['user_id']}-{g}-{domain}" if spec["user_id"] else None
-            if user_id and Person.objects.filter(user_id=user_id).exists():
-                user_id = None  # one live owner per user ID: a second holder would be refused
-            p = Person.objects.create(
-                email=email, user_id=user_id, status=spec["status"], name=spec["name"],
-                phone=spec["phone"], city=spec["city"], company=spec["company"],
-                attributes=spec["attributes"], page_views=spec["page_views"],
-                visits=spec["visits"], last_seen=spec["last_seen"],
-                last_contacted=spec["last_contacted"], last_heard_from=spec["last_heard_from"],
-                first_seen=spec["first_seen"], created_at=EPOCH,
-                updated_at=EPOCH + timedelta(days=spec["updated"]),
-            )
-            for n in range(spec["activities"]):
-                Activity.objects.create(person=p, original_person=p, kind="page_view",
-                                        occurred_at=EPOCH, properties={"n": n})
-            for name in sorted(spec["tags"]):
-                PersonTag.objects.create(person=p, original_person=p,
-                                         tag=Tag.objects.get_or_create(name=name)[0])
-            for local in sorted(spec["emails"]):
-                Identity.objects.create(person=p, original_person=p, kind="email",
-                                        value=f"{local}-{g}@{domain}")
-            if spec["anon"]:
-                Identity.objects.create(person=p, original_person=p, kind="anonymous_id",
-                                        value=f"anon-{g}-{m}-{domain}")
-            people.append(p)
-    return people
 
 
 def merge_by_engine(people: list[Person]) -> None:

@@ -14,6 +14,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -22,8 +23,7 @@ from django.utils import timezone
 from dedup.models import DedupRun, DedupSchedule, DedupStatus
 from dedup.services import create_run, run_dedup
 from profiles.models import MergeRecord, Person
-from tests.dedup.helpers import canonical_state
-from tests.dedup.test_equivalence import build_copy
+from tests.dedup.helpers import build_copy, canonical_state
 from tests.factories import PersonFactory
 
 pytestmark = [
@@ -48,14 +48,21 @@ def _redis():
     return client
 
 
+def database_url(db: dict) -> str:
+    """The test database (real and committed with transactional_db) as a URL for the worker."""
+    auth = quote(db["USER"] or "postgres")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 class Worker:
     def __init__(self, tmp_path: Path, **env: str) -> None:
         db = connection.settings_dict
         self.log = tmp_path / f"worker-{time.monotonic_ns()}.log"
         environment = {
             **os.environ,
-            "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}"
-                            f":{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": database_url(db),
             "CELERY_BROKER_URL": BROKER,
             "DJANGO_DEBUG": "true",
             **env,
