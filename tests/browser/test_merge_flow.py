@@ -25,6 +25,7 @@ def test_merge_with_override_then_undo(admin_page, live_server, artifacts_dir):
     page.click("#merge-pick-form .select2-selection")
     page.keyboard.type("Ann L.")
     page.locator(".select2-results__option", has_text="Ann L.").first.click()
+    page.screenshot(path=str(artifacts_dir / "merge-pick.png"), full_page=True)
     page.click("#merge-pick-form input[type=submit]")
     page.wait_for_selector("#merge-preview-table")
 
