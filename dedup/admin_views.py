@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views import View
 
-from dedup.models import DedupRun, DedupTrigger
+from dedup.models import DedupRun, DedupStatus, DedupTrigger
 from dedup.services import create_run, stream_csv
 from dedup.tasks import enqueue_run
 
@@ -44,7 +44,11 @@ class RunNowView(View):
                          trigger=DedupTrigger.STAFF)
         enqueue_run(run.pk)
         self.model_admin.log_addition(request, run, [{"added": {}}])
-        messages.success(request, f"{run} queued: a worker picks it up; this page follows it.")
+        run.refresh_from_db()
+        if run.status == DedupStatus.FAILED:
+            messages.error(request, f"{run} could not be queued: {run.error}")
+        else:
+            messages.success(request, f"{run} queued: a worker picks it up; this page follows it.")
         return redirect(reverse("admin:dedup_deduprun_change", args=[run.pk]))
 
 

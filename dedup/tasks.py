@@ -54,4 +54,13 @@ def dedup_chunk_task(chunk_id: int, run_id: int) -> None:
 
 def enqueue_run(run_id: int) -> None:
     """Send the run to a worker once the transaction that created it has committed."""
-    transaction.on_commit(lambda: run_dedup_task.delay(run_id))
+    transaction.on_commit(lambda: _send(run_id))
+
+
+def _send(run_id: int) -> None:
+    """A broker that cannot be reached fails the run visibly instead of leaving it pending."""
+    try:
+        run_dedup_task.delay(run_id)
+    except Exception as exc:  # kombu raises OperationalError, transports raise their own
+        logger.exception("could not enqueue dedup run %s", run_id)
+        fail_run(run_id=run_id, error=f"Could not reach the Celery broker: {exc}")

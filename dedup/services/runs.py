@@ -93,6 +93,9 @@ def finish_if_complete(*, run_id: int) -> bool:
 
 
 def fail_run(*, run_id: int, error: str) -> None:
-    DedupRun.objects.filter(pk=run_id, status=DedupStatus.RUNNING).update(
+    """A pending or running run ends as failed with `error` (finished runs are left alone)."""
+    DedupRun.objects.filter(
+        pk=run_id, status__in=[DedupStatus.PENDING, DedupStatus.RUNNING]
+    ).update(
         status=DedupStatus.FAILED, error=error[:10_000], finished_at=timezone.now()
     )

@@ -137,3 +137,17 @@ def test_schedule_admin_refuses_an_unknown_time_zone(admin_client):
         "time_zone": "Mars/Olympus",
     })
     assert response.status_code == 200 and b"Unknown time zone" in response.content
+
+
+def test_run_now_with_the_broker_down_fails_the_run_with_a_message(
+    runner, django_capture_on_commit_callbacks
+):
+    from dedup import tasks
+
+    with mock.patch.object(tasks.run_dedup_task, "delay", side_effect=OSError("refused")), \
+            django_capture_on_commit_callbacks(execute=True):
+        response = runner.post(reverse(RUN_NOW), follow=True)
+    run = DedupRun.objects.get()
+    assert response.status_code == 200
+    # Not left pending forever: the run says why it never started (no 500 for staff).
+    assert run.status == DedupStatus.FAILED and "Celery broker" in run.error
