@@ -66,12 +66,26 @@ def history_from_table(
     tracked = [quote(field.column) for field in history.tracked_fields]
     columns = ", ".join(tracked)
     selected = ", ".join(f"p.{column}" for column in tracked)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, "
-            f"history_change_reason, history_type, history_user_id) "
-            f"SELECT {selected}, %s, m.reason, '~', %s FROM {quote(model._meta.db_table)} p "
-            f"JOIN unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS m(id, reason, n) "
-            f"ON p.id = m.id ORDER BY m.n",
-            [date, actor_id, list(ids), list(reasons)],
-        )
+    execute(
+        f"INSERT INTO {quote(history._meta.db_table)} ({columns}, history_date, "
+        f"history_change_reason, history_type, history_user_id) "
+        f"SELECT {selected}, %s, m.reason, '~', %s FROM {quote(model._meta.db_table)} p "
+        f"JOIN unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS m(id, reason, n) "
+        f"ON p.id = m.id ORDER BY m.n",
+        [date, actor_id, list(ids), list(reasons)],
+    )
+
+
+def execute(sql: str, params: Sequence) -> list[tuple]:
+    """Run one statement with server-side binding (PostgreSQL).
+
+    Django's cursor binds client-side: it spells every array parameter out as SQL text in
+    Python, which for the chunk's id and value arrays costs more than the statement itself.
+    A plain psycopg cursor on the same connection (same transaction) sends them as parameters.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []

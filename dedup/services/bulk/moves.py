@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
+from dedup.services.bulk.copy import execute
 from dedup.services.groups import Group
 from profiles.services.merging.moves import move_rows
 from profiles.services.merging.relations import PersonRelation, person_relations
@@ -85,10 +86,8 @@ def _move_plain(relation: PersonRelation, groups: Sequence[Group], moves: list[G
         f"RETURNING m.dup AS dup, t.{origin} AS origin) "
         f"SELECT dup, origin, count(*) FROM u GROUP BY dup, origin"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [dups, bases])
-        for dup, origin_id, n in cursor.fetchall():
-            moves[group_of[dup]].add(relation.label, dup, origin_id, n)
+    for dup, origin_id, n in execute(sql, [dups, bases]):
+        moves[group_of[dup]].add(relation.label, dup, origin_id, n)
 
 
 def _key_columns(relation: PersonRelation) -> list[str]:
@@ -123,12 +122,11 @@ def _move_keyed(relation: PersonRelation, groups: Sequence[Group], moves: list[G
     if row_ids:
         table = connection.ops.quote_name(relation.model._meta.db_table)
         column = connection.ops.quote_name(relation.column)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} t SET {column} = m.base "
-                f"FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, base) WHERE t.id = m.id",
-                [row_ids, targets],
-            )
+        execute(
+            f"UPDATE {table} t SET {column} = m.base "
+            f"FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, base) WHERE t.id = m.id",
+            [row_ids, targets],
+        )
 
 
 def _plan_group(relation, group: Group, rows_by_person, conditional, move: GroupMoves):

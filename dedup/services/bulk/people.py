@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from dedup.services.bulk.copy import copy_insert, history_from_table
+from dedup.services.bulk.copy import copy_insert, execute, history_from_table
 from dedup.services.groups import Group
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from profiles.services.merging.journal import decisions_json
@@ -62,12 +62,11 @@ def write_tombstones(*, groups: Sequence[Group], records, run, now: datetime) ->
             bases.append(group.base.pk)
             changed.append(other)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {_table()} p SET merged_into_id = m.base, merged_at = %s "
-                f"FROM unnest(%s::bigint[], %s::bigint[]) AS m(dup, base) WHERE p.id = m.dup",
-                [now, dups, bases],
-            )
+        execute(
+            f"UPDATE {_table()} p SET merged_into_id = m.base, merged_at = %s "
+            f"FROM unnest(%s::bigint[], %s::bigint[]) AS m(dup, base) WHERE p.id = m.dup",
+            [now, dups, bases],
+        )
     else:
         Person.objects.bulk_update(changed, ["merged_into", "merged_at"], batch_size=500)
     _write_history(changed, now)
@@ -109,12 +108,11 @@ def _update_bases_pg(bases: list[Person]) -> None:
         f"{connection.ops.quote_name(name)} = m.c{i}::{_cast(name)}"
         for i, name in enumerate(BASE_COLUMNS)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table()} p SET {sets} FROM unnest({unnest}) AS m(id, {columns}) "
-            f"WHERE p.id = m.id",
-            arrays,
-        )
+    execute(
+        f"UPDATE {_table()} p SET {sets} FROM unnest({unnest}) AS m(id, {columns}) "
+        f"WHERE p.id = m.id",
+        arrays,
+    )
 
 
 def _cast(name: str) -> str:
