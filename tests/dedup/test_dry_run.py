@@ -71,8 +71,8 @@ def test_command_prints_a_summary(groups):
     out = io.StringIO()
     call_command("dedup", "--dry-run", stdout=out)
     text = out.getvalue()
-    assert "dry run" in text and "groups:    2" in text and "conflicts: 1" in text
+    assert "dry run" in text and "groups:      2" in text and "conflicts:   1" in text
     assert DedupRun.objects.get().dry_run
     out = io.StringIO()
     call_command("dedup", stdout=out)
-    assert "1 groups, 1 people" in out.getvalue()
+    assert "merged:      1 groups, 1 people" in out.getvalue()

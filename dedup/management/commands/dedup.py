@@ -49,13 +49,14 @@ class Command(BaseCommand):
         merged_label = "would merge" if run.dry_run else "merged"
         lines = [
             f"Dedup {'dry run' if run.dry_run else 'run'} #{run.pk}: {run.get_status_display()}",
-            f"  scanned:   {run.people_scanned} live people with an email",
-            f"  groups:    {run.groups_found}",
-            f"  {merged_label + ':':<10} {run.groups_merged} groups, {run.people_merged} people",
-            f"  conflicts: {run.conflicts} (different user IDs, left for review)",
-            f"  rows moved: {run.rows_moved}",
-            f"  time:      {elapsed:.2f} s",
+            f"  scanned:     {run.people_scanned:,} live people with an email",
+            f"  groups:      {run.groups_found:,}",
+            f"  {merged_label + ':':<12} {run.groups_merged:,} groups, "
+            f"{run.people_merged:,} people",
+            f"  conflicts:   {run.conflicts:,} (different user IDs, left for review)",
+            f"  rows moved:  {run.rows_moved:,}",
+            f"  time:        {elapsed:.2f} s",
         ]
         if run.status == DedupStatus.SKIPPED:
-            lines.append(f"  skipped:   {run.error}")
+            lines.append(f"  skipped:     {run.error}")
         self.stdout.write("\n".join(lines))
