@@ -31,7 +31,9 @@ def duplicate_emails(*, first: str | None = None, last: str | None = None) -> Qu
     return (
         people.order_by()
         .values("email_normalized")
-        .annotate(n=Count("id"))
+        # count(*), not count(id): the partial index dedup_live_email_idx then answers the
+        # query alone (index-only scan + GroupAggregate), see dedup/migrations/0004.
+        .annotate(n=Count("*"))
         .filter(n__gt=1)
         .order_by("email_normalized")
     )
