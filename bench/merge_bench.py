@@ -11,7 +11,9 @@ the migrations, builds the data with bulk writes, measures, and drops the databa
 1. `--merges` merges of a 50-activity person (plus an identity, a conversation, a tag) into
    another person: p50/p95/p99 in ms of `merge_people`.
 2. The naive baseline on the same shape: what generic merge tools do (per related object:
-   set the foreign key, `save()`), in one transaction, `--naive-merges` times.
+   set the foreign key, `save()`), in one transaction, `--naive-merges` times; and a floor:
+   the same row moves as bare UPDATE statements (one per table, plus the tombstone) without
+   journal, history or checks. All three are interleaved so they see the same machine load.
 3. One merge of a person with `--big` activities (and the undo of it), next to the naive loop
    on `--naive-big` activities, extrapolated linearly to `--big` (said so in the output).
 """
@@ -109,6 +111,24 @@ def naive_merge(base: Person, other: Person) -> None:
         base.save()
 
 
+def bare_sql_merge(base: Person, other: Person) -> None:
+    """The floor: the same row moves as bare UPDATEs plus the tombstone, no journal, no history."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for relation in person_relations():
+            table, column = relation.model._meta.db_table, relation.column
+            keys = [relation.model._meta.get_field(name).attname
+                    for key in relation.unique_keys for name in key.fields]
+            clash = "".join(f' AND b."{key}" = t."{key}"' for key in keys)
+            skip = (f' AND NOT EXISTS (SELECT 1 FROM "{table}" b WHERE b."{column}" = %s{clash})'
+                    if keys else "")
+            cursor.execute(
+                f'UPDATE "{table}" t SET "{column}" = %s WHERE t."{column}" = %s{skip}',
+                [base.pk, other.pk, base.pk] if keys else [base.pk, other.pk],
+            )
+        cursor.execute('UPDATE "profiles_person" SET "merged_into_id" = %s, "merged_at" = now() '
+                       'WHERE "id" = %s', [base.pk, other.pk])
+
+
 def timed_ms(function, *args, **kwargs) -> float:
     started = time.perf_counter()
     function(*args, **kwargs)
@@ -128,21 +148,24 @@ def bench_small(merges: int, naive_merges: int, tag: Tag) -> None:
     print(f"\n1. Merge a 50-activity person into another ({merges} merges; naive {naive_merges})")
     fast_pairs = pairs(merges + 1, 50, "fast", tag)
     naive_pairs = pairs(naive_merges + 1, 50, "naive", tag)
+    bare_pairs = iter(pairs(merges, 50, "bare", tag))
     with CaptureQueriesContext(connection) as queries:
         merge_people(base=fast_pairs[0][0], others=[fast_pairs[0][1]], reason="identify")
     naive_merge(*naive_pairs[0])  # both warmed up once
     # Interleaved (one naive merge every `step` fast ones) so both see the same machine load.
     step = max(1, merges // max(1, naive_merges))
-    fast_ms, naive_ms, waiting = [], [], iter(naive_pairs[1:])
+    fast_ms, naive_ms, bare_ms, waiting = [], [], [], iter(naive_pairs[1:])
     for index, (base, other) in enumerate(fast_pairs[1:]):
         fast_ms.append(timed_ms(merge_people, base=base, others=[other], reason="identify"))
+        bare_ms.append(timed_ms(bare_sql_merge, *next(bare_pairs)))
         if index % step == 0 and (pair := next(waiting, None)) is not None:
             naive_ms.append(timed_ms(naive_merge, *pair))
-    fast, naive = percentiles(fast_ms), percentiles(naive_ms)
+    fast, naive, bare = percentiles(fast_ms), percentiles(naive_ms), percentiles(bare_ms)
     halves = statistics.median(fast_ms[: merges // 2]), statistics.median(fast_ms[merges // 2:])
     print(f"  merge_people p50 first half {halves[0]:.2f} ms, second half {halves[1]:.2f} ms")
     show("merge_people", fast)
     show("naive per-object save() loop", naive)
+    show("floor: bare UPDATEs, no journal", bare)
     print(f"  queries per merge_people: {len(queries.captured_queries)}")
     print(f"  ratio naive/merge_people: p50 {naive['p50'] / fast['p50']:.1f}x, "
           f"p95 {naive['p95'] / fast['p95']:.1f}x")
