@@ -92,10 +92,34 @@ def merge_url(person_id: int) -> str:
         return reverse("admin:profiles_person_change", args=[person_id])
 
 
+class ConflictRunFilter(admin.SimpleListFilter):
+    """Each run lists its conflicts again: by default show the latest run's, not every night's."""
+
+    title = "run"
+    parameter_name = "runs"
+
+    def lookups(self, request, model_admin):
+        return [("all", "All runs")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Latest run",
+        }
+        yield from list(super().choices(changelist))[1:]
+
+    def queryset(self, request, queryset):
+        if self.value() == "all" or "run__id__exact" in request.GET:
+            return queryset
+        latest = DedupConflict.objects.order_by("-run_id").values_list("run_id", flat=True)[:1]
+        return queryset.filter(run_id__in=list(latest))
+
+
 @admin.register(DedupConflict)
 class DedupConflictAdmin(ReadOnlyAdmin):
     list_display = ["email_normalized", "people", "user_ids_display", "run_link", "created_at"]
-    list_filter = ["run__dry_run"]
+    list_filter = [ConflictRunFilter, "run__dry_run"]
     search_fields = ["email_normalized"]
     list_select_related = ["run"]
 

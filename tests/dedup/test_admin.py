@@ -151,3 +151,14 @@ def test_run_now_with_the_broker_down_fails_the_run_with_a_message(
     assert response.status_code == 200
     # Not left pending forever: the run says why it never started (no 500 for staff).
     assert run.status == DedupStatus.FAILED and "Celery broker" in run.error
+
+
+def test_conflict_list_shows_the_latest_run_unless_asked_for_all(admin_client, finished_run):
+    second = run_dedup(dry_run=True)
+    url = reverse("admin:dedup_dedupconflict_changelist")
+    latest = admin_client.get(url)
+    assert latest.context["cl"].result_count == 1
+    assert {c.run_id for c in latest.context["cl"].result_list} == {second.pk}
+    assert admin_client.get(url + "?runs=all").context["cl"].result_count == 2
+    by_run = admin_client.get(url + f"?run__id__exact={finished_run.pk}")
+    assert {c.run_id for c in by_run.context["cl"].result_list} == {finished_run.pk}
