@@ -1,11 +1,12 @@
 """PostgreSQL fast path of `move_rows`: every table moved in ONE statement.
 
 Same result and same journal as the ORM path in moves.py (a test runs both on the same data):
-one data-modifying CTE per relation (`UPDATE … FROM (rows of the others) RETURNING` the old
-owner and the original person), all in one round trip. Unique clashes are decided inside the
-statement with the same rule as the ORM path: a row whose key the base already has, or that a
-merged person earlier in rule order also has, is parked (not moved). All CTEs see the same
-snapshot, so "rows of the others that did not move" are exactly the parked ones.
+one data-modifying CTE per relation and merged person (a plain `UPDATE … RETURNING` the
+original person: cheap to plan, and its old owner is a constant), all in one round trip.
+Unique clashes are decided inside the statement with the same rule as the ORM path: a row
+whose key the base already has, or that a merged person earlier in rule order also has, is
+parked (not moved). All CTEs see the same snapshot, so "rows of the others that did not move"
+are exactly the parked ones.
 """
 
 from __future__ import annotations
@@ -25,57 +26,65 @@ def applicable(relations: Sequence[PersonRelation]) -> bool:
     )
 
 
-def _clash_filter(relation: PersonRelation, table: str, person: str) -> str:
-    """SQL that keeps row x only if no row on the base, nor on an earlier other, has its key."""
+def _clash_filter(relation: PersonRelation, table: str, base: int, earlier: list[int]) -> str:
+    """SQL keeping row x only if neither the base nor an earlier other has its key."""
     qn = connection.ops.quote_name
+    person = qn(relation.column)
     sql = ""
     for key in relation.unique_keys:
         columns = [qn(relation.model._meta.get_field(name).attname) for name in key.fields]
         same = " AND ".join(f"{{a}}.{column} = x.{column}" for column in columns)
-        sql += (
-            f" AND NOT EXISTS (SELECT 1 FROM {table} b WHERE b.{person} = %(base)s"
-            f" AND {same.format(a='b')})"
-            f" AND NOT EXISTS (SELECT 1 FROM {table} y WHERE y.{person} = ANY(%(others)s)"
-            f" AND {same.format(a='y')} AND array_position(%(others)s, y.{person})"
-            f" < array_position(%(others)s, x.{person}))"
-        )
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM {table} b WHERE b.{person} = {base}"
+                f" AND {same.format(a='b')})")
+        if earlier:
+            ids = ", ".join(map(str, earlier))
+            sql += (f" AND NOT EXISTS (SELECT 1 FROM {table} y WHERE y.{person} IN ({ids})"
+                    f" AND {same.format(a='y')})")
     return sql
 
 
-def _parts(index: int, relation: PersonRelation) -> tuple[str, list[str]]:
+def _parts(
+    index: int, relation: PersonRelation, base: int, others: list[int]
+) -> tuple[list[str], list[str]]:
+    """One plain UPDATE per merged person (cheap to plan); the old owner is then a constant."""
     qn = connection.ops.quote_name
     table = qn(relation.model._meta.db_table)
     pk = qn(relation.model._meta.pk.column)
     person, origin = qn(relation.column), qn(relation.origin_column)
-    cte = (
-        f"m{index} AS (UPDATE {table} t SET {person} = %(base)s FROM ("
-        f"SELECT x.{pk} AS id, x.{person} AS old FROM {table} x"
-        f" WHERE x.{person} = ANY(%(others)s){_clash_filter(relation, table, person)}) s"
-        f" WHERE t.{pk} = s.id RETURNING s.old, t.{origin} AS origin, t.{pk} AS id)"
-    )
-    if not relation.unique_keys:
-        return cte, [f"SELECT {index}, 'count', old, origin, count(*) FROM m{index}"
-                     f" GROUP BY old, origin"]
-    return cte, [
-        f"SELECT {index}, 'moved', old, origin, id FROM m{index}",
-        f"SELECT {index}, 'parked', x.{person}, x.{origin}, x.{pk} FROM {table} x"
-        f" WHERE x.{person} = ANY(%(others)s) AND x.{pk} NOT IN (SELECT id FROM m{index})",
-    ]
+    ctes, selects = [], []
+    for position, other in enumerate(others):
+        name = f"m{index}_{position}"
+        ctes.append(
+            f"{name} AS (UPDATE {table} x SET {person} = {base} WHERE x.{person} = {other}"
+            f"{_clash_filter(relation, table, base, others[:position])}"
+            f" RETURNING x.{origin} AS origin, x.{pk} AS id)"
+        )
+        owner = f"{other}::bigint"
+        if not relation.unique_keys:
+            selects.append(f"SELECT {index}, 'count', {owner}, origin, count(*) FROM {name}"
+                           f" GROUP BY origin")
+            continue
+        selects += [
+            f"SELECT {index}, 'moved', {owner}, origin, id FROM {name}",
+            f"SELECT {index}, 'parked', {owner}, x.{origin}, x.{pk} FROM {table} x"
+            f" WHERE x.{person} = {other} AND x.{pk} NOT IN (SELECT id FROM {name})",
+        ]
+    return ctes, selects
 
 
 def move_rows_sql(
     *, base_id: int, other_ids: Sequence[int], relations: Sequence[PersonRelation]
 ) -> dict:
+    # Ids are embedded as integer literals (int() below): nothing else comes from outside.
+    base, others = int(base_id), [int(pk) for pk in other_ids]
     ctes, selects = [], []
     for index, relation in enumerate(relations):
-        cte, select = _parts(index, relation)
-        ctes.append(cte)
-        selects += select
+        relation_ctes, relation_selects = _parts(index, relation, base, others)
+        ctes += relation_ctes
+        selects += relation_selects
     sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
-    # Typed once here: psycopg would otherwise pick int2[] for small ids.
-    sql = sql.replace("%(others)s", "%(others)s::bigint[]").replace("%(base)s", "%(base)s::bigint")
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"base": base_id, "others": list(other_ids)})
+        cursor.execute(sql)
         return _journal(cursor.fetchall(), relations)
 
 
