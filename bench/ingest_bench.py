@@ -99,7 +99,7 @@ def start_gunicorn(args: argparse.Namespace, database_url: str) -> subprocess.Po
     raise SystemExit("gunicorn did not start")
 
 
-def post_all(port: int, path: str, bodies: list[bytes], key: str, clients: int) -> tuple[
+def post_all(port: int, path: str, bodies: list[bytes | None], key: str, clients: int) -> tuple[
     float, list[float], int
 ]:
     """Send every body from `clients` keep-alive connections; (seconds, latencies, errors)."""
@@ -113,7 +113,10 @@ def post_all(port: int, path: str, bodies: list[bytes], key: str, clients: int) 
         mine = []
         for body in share:
             started = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
+            if body is None:  # the no-database baseline: GET the snippet
+                conn.request("GET", path)
+            else:
+                conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
             mine.append(time.perf_counter() - started)
@@ -246,6 +249,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     server = start_gunicorn(args, database_url)
     try:
+        stack_s, _, _ = post_all(args.port, "/onefold.js", [None] * 3000, key, args.clients)
         warm = [json.dumps(track_body(devices[n], n)).encode() for n in range(200)]
         post_all(args.port, "/api/v1/track", warm, key, args.clients)
         single_s, single_lat, single_err = post_all(args.port, "/api/v1/track", single, key,
@@ -270,6 +274,7 @@ def main() -> None:
           f"threads, {args.clients} keep-alive clients, PostgreSQL, {os.cpu_count()} cores")
     # Other work on the machine skews every figure: show how busy it was.
     print(f"load average (1 min) before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
+    print(f"HTTP stack ceiling  : GET /onefold.js (no database) {3000 / stack_s:8.0f} requests/s")
     rate = events_single / single_s
     floor_rate = events_single / floor_single
     print(f"single-event track : {events_single:>6} events in {single_s:6.2f} s = "
