@@ -184,3 +184,29 @@ def test_run_task_spreads_chunks_and_the_last_one_finishes_the_run(settings):
         tasks.dedup_chunk_task(*call.args)
     run.refresh_from_db()
     assert (run.status, run.groups_merged, run.chunks_done) == (DedupStatus.SUCCEEDED, 3, 3)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_event_recorded_for_a_duplicate_during_the_chunk_lands_on_the_base(settings):
+    from django.db import transaction
+
+    from profiles.models import Activity
+    from profiles.services.merging import lock_live_person
+
+    settings.DEDUP_CHUNK_DELAY_SECONDS = 0.6
+    base = PersonFactory(email="ann@example.com", updated_at=timezone.now() - timedelta(days=1))
+    dup = PersonFactory(email="ANN@example.com")
+    results = {}
+    runner = in_thread(run_dedup, results, "run")
+    deadline = time.monotonic() + 10
+    while not DedupChunk.objects.exists():  # the chunk is planned; its lock comes next
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.3)  # inside the chunk transaction, people locked
+    with transaction.atomic():
+        person = lock_live_person(dup.pk)  # waits for the chunk, then follows the tombstone
+        Activity.objects.create(person=person, original_person=person, kind="page_view")
+    runner.join()
+    assert results["run"].status == DedupStatus.SUCCEEDED
+    assert Activity.objects.get(kind="page_view").person_id == base.pk
