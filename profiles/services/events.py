@@ -93,17 +93,36 @@ def record_for_people(
         [_activity(person, event, site=site, now=now) for event in events]
         for person, events in work
     ]
-    rows = [row for person_rows in per_person for row in person_rows]
-    if len(rows) == 1:
-        rows[0].save(force_insert=True)
-    elif rows:
-        Activity.objects.bulk_create(rows)
+    _insert([row for person_rows in per_person for row in person_rows])
     changes = [
         (person, collect_changes(person=person, activities=person_rows))
         for (person, _), person_rows in zip(work, per_person, strict=True)
     ]
     save_profile_changes(changes)
     return per_person
+
+
+def record_events_with_edit(
+    *, person: Person, events: list[Event], site: Site | None, edited: list[str], reason: str
+) -> list[Activity]:
+    """Record events and save the fields the caller changed on `person` in the same UPDATE
+    (one statement and one history row for, say, identify's traits and its activity)."""
+    now = timezone.now()
+    rows = [_activity(person, event, site=site, now=now) for event in events]
+    _insert(rows)
+    change = collect_changes(person=person, activities=rows)
+    if edited:
+        change.fields.update(edited)
+        change.reasons.insert(0, reason)
+    save_profile_changes([(person, change)])
+    return rows
+
+
+def _insert(rows: list[Activity]) -> None:
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    elif rows:
+        Activity.objects.bulk_create(rows)
 
 
 def _activity(person: Person, event: Event, *, site: Site | None, now: dt.datetime) -> Activity:

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Site
-from profiles.services.events import Event, record_events
+from profiles.services.events import Event, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
 from profiles.services.profiling import combine_profiles
@@ -104,8 +104,8 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
         person = _person_for_user(data, device)
     else:
         person = device or create_anonymous(anonymous_id=data.anonymous_id)
-    _apply_profile(person, data)
-    record_events(
+    edited = _apply_profile(person, data)
+    record_events_with_edit(
         person=person,
         events=[
             Event(
@@ -123,6 +123,8 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
             )
         ],
         site=site,
+        edited=edited,
+        reason="identify: traits from the website",
     )
     return person
 
@@ -158,8 +160,9 @@ def _promote(person: Person, *, user_id: str) -> Person:
     return person
 
 
-def _apply_profile(person: Person, data: IdentifyInput) -> None:
-    """Email, status and traits from the website; saved with a history row when they change."""
+def _apply_profile(person: Person, data: IdentifyInput) -> list[str]:
+    """Email, status and traits from the website, set in memory; returns the fields changed
+    (saved with the identify activity's counters, with a history row)."""
     changed: list[str] = []
 
     def assign(name: str, value: Any) -> None:
@@ -181,8 +184,8 @@ def _apply_profile(person: Person, data: IdentifyInput) -> None:
         changed.append("attributes")  # the stitched profiles' profiling, added up
     if changed:
         person.updated_at = timezone.now()
-        person._change_reason = "identify: traits from the website"
-        person.save(update_fields=[*changed, "updated_at"])
+        changed.append("updated_at")
+    return changed
 
 
 class _CallableModule(types.ModuleType):
