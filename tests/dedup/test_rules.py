@@ -183,3 +183,19 @@ def test_a_dedup_merge_can_be_undone_exactly(settings, strategy):
     for pk in after:
         after[pk].pop("updated_at"), before_people[pk].pop("updated_at")
     assert after == before_people
+
+
+@pytest.mark.parametrize("strategy", ["bulk", "per_group"])
+def test_the_actor_is_recorded_on_journal_history_and_timeline(settings, strategy):
+    from tests.factories import UserFactory
+
+    settings.DEDUP_STRATEGY = strategy
+    staff = UserFactory(username="nightly-operator")
+    base, dup = person(age_days=3), person(age_days=1)
+    run_dedup(actor=staff, trigger="staff")
+    record = MergeRecord.objects.get()
+    assert record.actor == staff
+    latest = Person.history.filter(id__in=[base.pk, dup.pk], history_type="~")
+    assert {h.history_user_id for h in latest} == {staff.pk}
+    merged = Activity.objects.get(person=base, kind="merged")
+    assert merged.properties["actor"] == "nightly-operator"

@@ -71,12 +71,15 @@ def move_chunk_rows(groups: Sequence[Group]) -> list[dict]:
 
 
 def _move_plain(relation: PersonRelation, groups: Sequence[Group], moves: list[GroupMoves]):
-    dups, bases, group_of = [], [], {}
+    pairs, group_of = [], {}
     for index, group in enumerate(groups):
         for other in group.others:
-            dups.append(other.pk)
-            bases.append(group.base.pk)
+            pairs.append((other.pk, group.base.pk))
             group_of[other.pk] = index
+    # In id order: the index scans then walk the table's pages mostly forward (rows are
+    # stored roughly in the order people were created), which matters once it exceeds memory.
+    pairs.sort()
+    dups, bases = [d for d, _ in pairs], [b for _, b in pairs]
     table = connection.ops.quote_name(relation.model._meta.db_table)
     column = connection.ops.quote_name(relation.column)
     origin = connection.ops.quote_name(relation.origin_column)
@@ -120,6 +123,8 @@ def _move_keyed(relation: PersonRelation, groups: Sequence[Group], moves: list[G
             targets.append(group.base.pk)
             move.add(relation.label, row[relation.column], row[relation.origin_column], 1)
     if row_ids:
+        ordered = sorted(zip(row_ids, targets, strict=True))
+        row_ids, targets = [r for r, _ in ordered], [t for _, t in ordered]
         table = connection.ops.quote_name(relation.model._meta.db_table)
         column = connection.ops.quote_name(relation.column)
         execute(
