@@ -47,6 +47,8 @@ def test_run_list_and_page_show_counts_status_and_conflicts(admin_client, finish
     text = page.content.decode()
     assert "Succeeded" in text and "bob@example.com" in text and "b1, b2" in text
     assert 'http-equiv="refresh"' not in text  # finished: no auto-refresh
+    assert reverse("admin:dedup_deduprun_report", args=[finished_run.pk]) in text
+    assert reverse("admin:dedup_deduprun_report_csv", args=[finished_run.pk]) in text
 
 
 def test_a_running_run_page_refreshes_itself(admin_client):
