@@ -112,3 +112,39 @@ def test_one_message_id_sent_in_parallel_is_recorded_once():
 
     assert Activity.objects.filter(message_id="same").count() == 1
     assert Person.objects.get().page_views == 1
+
+
+def test_batches_and_identifies_racing_over_the_same_devices_lose_nothing():
+    import random
+
+    from api.ingest import clean_batch, run_batch
+    from profiles.models import Site
+
+    site = Site.objects.create(name="race", rate_limit_per_minute=0)
+    devices = [f"dev-{n}" for n in range(10)]
+    for device in devices:
+        track(anonymous_id=device, kind="page_view")
+    for n in range(5):
+        identify(user_id=f"user-{n}")
+
+    def send_batches(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(8):
+            events = [{"type": "track", "anonymous_id": rng.choice(devices), "kind": "page_view"}
+                      for _ in range(30)]
+            run_batch(clean_batch(events, site=site), site=site)
+
+    def stitch() -> None:
+        for n, device in enumerate(devices):
+            identify(anonymous_id=device, user_id=f"user-{n % 5}")
+
+    run_threads([lambda: send_batches(1), lambda: send_batches(2), lambda: send_batches(3),
+                 stitch])
+
+    views = Activity.objects.filter(kind=ActivityKind.PAGE_VIEW)
+    assert views.count() == 10 + 3 * 8 * 30
+    live = Person.objects.filter(merged_into__isnull=True)
+    assert not views.exclude(person__in=live).exists()
+    assert sum(live.values_list("page_views", flat=True)) == views.count()
+    assert live.count() == 5
+    assert invariant_problems() == []
