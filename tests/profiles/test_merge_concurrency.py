@@ -77,7 +77,8 @@ def test_opposite_merges_at_once_end_with_exactly_one_merge():
     assert invariant_problems() == []
 
 
-def test_activity_recorded_while_the_merge_runs_ends_on_the_base():
+@pytest.mark.parametrize("shared", [False, True], ids=["for-no-key-update", "for-share"])
+def test_activity_recorded_while_the_merge_runs_ends_on_the_base(shared):
     base, duplicate = PersonFactory(), PersonFactory()
     merged, inserting = threading.Event(), threading.Event()
 
@@ -93,7 +94,7 @@ def test_activity_recorded_while_the_merge_runs_ends_on_the_base():
         merged.wait(5)
         inserting.set()
         with transaction.atomic():
-            person = lock_live_person(duplicate.pk)
+            person = lock_live_person(duplicate.pk, shared=shared)
             return Activity.objects.create(person=person, original_person=person, kind="event")
 
     record, activity = run_threads(merge, record_event)
