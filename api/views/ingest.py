@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 
-from api.http import MAX_BATCH_BYTES, MAX_EVENT_BYTES, endpoint
+from api.http import MAX_BATCH_BYTES, MAX_EVENT_BYTES, endpoint, error_response
 from api.ingest import clean_batch, clean_command, run_batch, run_single
 from profiles.models import Site
 from profiles.services.validation import InvalidInput
@@ -38,3 +38,8 @@ def batch(request: HttpRequest, site: Site, body: dict[str, Any]) -> dict[str, A
     if unknown:
         raise InvalidInput(unknown[0], "unknown field for batch")
     return {"results": run_batch(clean_batch(body.get("batch"), site=site), site=site)}
+
+
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown API paths answer in the API's own error format, not an HTML page."""
+    return error_response(404, "path", "no such endpoint: use identify, track, chat or batch")

@@ -153,3 +153,10 @@ def test_a_batch_body_over_500_kb_is_refused(post):
 
     assert response.status_code == 413
     assert response.json()["error"]["field"] == "body"
+
+
+def test_unknown_endpoint_is_a_json_404(post):
+    response = post("teleport", TRACK)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["field"] == "path"
