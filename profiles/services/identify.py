@@ -19,7 +19,7 @@ from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Si
 from profiles.services.events import Event, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
-from profiles.services.profiling import combine_profiles
+from profiles.services.profiling import PROFILING_KEYS, combine_profiles
 from profiles.services.resolution import (
     add_identity,
     atomic_with_retry,
@@ -67,6 +67,9 @@ def clean_identify(
     for reserved in ("user_id", "anonymous_id"):
         if reserved in traits:
             raise InvalidInput(f"traits.{reserved}", "is not a trait: send it at the top level")
+    owned = sorted(PROFILING_KEYS & set(traits))
+    if owned:
+        raise InvalidInput(f"traits.{owned[0]}", "is kept by Onefold's profiling, not a trait")
     fields: dict[str, str] = {}
     for name, max_length in FIELD_TRAITS.items():
         if name in traits:

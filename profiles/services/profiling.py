@@ -16,6 +16,11 @@ from profiles.services.events import ProfileChange, register_updater
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 AD_CLICK_KEYS = ("gclid", "fbclid", "msclkid")
 SEARCH_ENGINES = {"google": "q", "bing": "q", "duckduckgo": "q", "yahoo": "p", "ecosia": "q"}
+# The attribute keys these rules own: a website's traits may not overwrite them.
+PROFILING_KEYS = frozenset(
+    {"first_touch", "latest_touch", "exit_page", "products_viewed", "categories_viewed",
+     "purchases", "email_offers"}
+)
 # Bounded so a bot browsing the whole catalogue cannot grow a profile without limit.
 MAX_TRACKED_ITEMS = 50
 

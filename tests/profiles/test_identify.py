@@ -187,6 +187,8 @@ def test_identify_records_an_identify_activity():
         ({"user_id": "u-1", "traits": {"name": 5}}, "traits.name"),
         ({"user_id": "u-1", "traits": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}}, "traits"),
         ({"anonymous_id": "d1"}, "user_id"),
+        ({"user_id": "u-1", "traits": {"first_touch": {"utm_source": "fake"}}},
+         "traits.first_touch"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(arguments, field):
