@@ -111,6 +111,8 @@ def parse_json(request: HttpRequest, *, max_bytes: int) -> dict[str, Any]:
         body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "body", f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:  # thousands of nested brackets
+        raise ApiError(400, "body", "JSON nested too deeply") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "body", "must be a JSON object")
     return body

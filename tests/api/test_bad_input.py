@@ -96,6 +96,7 @@ def test_bad_input_is_refused_with_the_field_and_nothing_is_written(post, path, 
         (b"[1, 2]", "body"),
         (b'{"anonymous_id": "d", "kind": "page_view", "properties": {"x": NaN}}', "body"),
         (b"\xff\xfe", "body"),
+        (b"[" * 30_000 + b"]" * 2, "body"),
     ],
 )
 def test_unparseable_bodies_are_refused(post, raw, field):
