@@ -7,6 +7,7 @@ way from the shell and over HTTP, and always before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -48,6 +49,11 @@ class InvalidInput(ValidationError):
 def _plain_text(field: str, value: str) -> str:
     if "\x00" in value:
         raise InvalidInput(field, "must not contain NUL bytes")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800"
+            raise InvalidInput(field, "must be valid Unicode text") from exc
     return value
 
 
@@ -150,7 +156,7 @@ def _check_json(field: str, value: Any, *, depth: int, max_depth: int) -> None:
             _check_json(field, item, depth=depth + 1, max_depth=max_depth)
     elif isinstance(value, str):
         _plain_text(field, value)
-    elif isinstance(value, float) and value != value:  # NaN is not JSON
-        raise InvalidInput(field, "must not contain NaN")
+    elif isinstance(value, float) and not math.isfinite(value):  # 1e999 parses as inf
+        raise InvalidInput(field, "must not contain NaN or infinite numbers")
     elif value is not None and not isinstance(value, bool | int | float):
         raise InvalidInput(field, "must contain only JSON values")

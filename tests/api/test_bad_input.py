@@ -97,6 +97,10 @@ def test_bad_input_is_refused_with_the_field_and_nothing_is_written(post, path, 
         (b'{"anonymous_id": "d", "kind": "page_view", "properties": {"x": NaN}}', "body"),
         (b"\xff\xfe", "body"),
         (b"[" * 30_000 + b"]" * 2, "body"),
+        (b'{"anonymous_id": "d", "kind": "page_view", "properties": {"x": 1e999}}', "properties"),
+        (b'{"anonymous_id": "d\\ud800", "kind": "page_view"}', "anonymous_id"),
+        (b'{"anonymous_id": "d", "kind": "page_view", "properties": {"t": "\\udfff"}}',
+         "properties"),
     ],
 )
 def test_unparseable_bodies_are_refused(post, raw, field):
