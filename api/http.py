@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 KB = 1024
 MAX_EVENT_BYTES = 32 * KB
 MAX_BATCH_BYTES = 500 * KB
-MAX_BATCH_EVENTS = 100
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Onefold-Key"
 
 View = Callable[[HttpRequest, Site, dict[str, Any]], dict[str, Any]]

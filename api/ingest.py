@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from api.http import MAX_EVENT_BYTES
 from api.keys import verify_user_hash
 from profiles.models import Site
 from profiles.services.chat import chat_in_transaction, clean_chat
 from profiles.services.identify import clean_identify, identify_in_transaction
 from profiles.services.resolution import atomic_with_retry
-from profiles.services.tracking import TrackInput, clean_track, record_tracked
+from profiles.services.tracking import clean_track, record_tracked
 from profiles.services.validation import InvalidInput
 
 FIELDS = {
@@ -29,7 +30,7 @@ FIELDS = {
     },
     "chat": {"anonymous_id", "user_id", "text", "occurred_at", "message_id", "user_hash"},
 }
-MAX_EVENT_BYTES = 32 * 1024
+MAX_BATCH_EVENTS = 100
 
 
 @dataclass
@@ -96,8 +97,8 @@ def run_single(command: Command, *, site: Site) -> dict[str, Any]:
 def clean_batch(items: Any, *, site: Site) -> list[Command]:
     if not isinstance(items, list) or not items:
         raise InvalidInput("batch", "must be a non-empty list of events")
-    if len(items) > 100:
-        raise InvalidInput("batch", "at most 100 events per batch", status=413)
+    if len(items) > MAX_BATCH_EVENTS:
+        raise InvalidInput("batch", f"at most {MAX_BATCH_EVENTS} events per batch", status=413)
     commands = []
     for index, item in enumerate(items):
         prefix = f"batch[{index}]."
@@ -143,5 +144,3 @@ def _run_in_order(commands: list[Command], *, site: Site) -> list[dict[str, Any]
         flush()
     return results
 
-
-__all__ = ["Command", "TrackInput", "clean_batch", "clean_command", "run_batch", "run_single"]
