@@ -18,7 +18,7 @@ from api.http import MAX_EVENT_BYTES
 from api.keys import verify_user_hash
 from profiles.models import Site
 from profiles.services.chat import chat_in_transaction, clean_chat
-from profiles.services.identify import clean_identify, identify_in_transaction
+from profiles.services.identification import clean_identify, identify_in_transaction
 from profiles.services.resolution import atomic_with_retry
 from profiles.services.tracking import clean_track, record_tracked
 from profiles.services.validation import InvalidInput

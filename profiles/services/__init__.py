@@ -22,7 +22,7 @@ _EXPORTS = {
     "merge_people": "profiles.services.merging",
     "undo_merge": "profiles.services.merging",
     # Website events (identify, tracking, chat)
-    "identify": "profiles.services.identify",
+    "identify": "profiles.services.identification",
     "track": "profiles.services.tracking",
     "chat_message": "profiles.services.chat",
 }

@@ -8,8 +8,6 @@ computer) is left as it is.
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,17 +188,3 @@ def _apply_profile(person: Person, data: IdentifyInput) -> list[str]:
         changed.append("updated_at")
     return changed
 
-
-class _CallableModule(types.ModuleType):
-    """`profiles.services.identify` is both this module and the re-exported function.
-
-    Once this module is imported, Python binds the package attribute `identify` to the module,
-    shadowing the lazy re-export of the function; making the module callable keeps
-    `from profiles.services import identify; identify(user_id=…)` working either way.
-    """
-
-    def __call__(self, **kwargs: Any) -> Person:
-        return identify(**kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
