@@ -245,6 +245,10 @@ def main() -> None:
     print(f"  full run: {full_s:.2f} s ({per_group * 1000:.2f} ms/group), "
           f"{run.rows_moved:,} rows moved = {run.rows_moved / full_s:,.0f} rows/s")
 
+    if not args.naive_groups:
+        print(f"\n  people: {args.people:,}; detection {detect_s:.3f} s; run_dedup {full_s:.1f} s "
+              f"(no baselines: --naive-groups 0)")
+        return
     print("\n   (a fresh copy of the same data for the baselines)")
     fresh_copy(seed)
     print(f"\n3. Naive baseline: {args.naive_groups} groups, one ORM transaction each, save() "
