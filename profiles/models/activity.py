@@ -69,7 +69,11 @@ class Deal(models.Model):
 class Activity(models.Model):
     """The timeline, append-only. `original_person` is who the row was first recorded for."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="activities")
+    # No index of its own: activity_timeline_idx (person, -occurred_at) serves every lookup by
+    # person, and a second index would double the index writes of every merged row.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     original_person = models.ForeignKey(
         Person, on_delete=models.CASCADE, related_name="+", db_index=True
     )

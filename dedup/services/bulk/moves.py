@@ -23,7 +23,7 @@ from django.db import connection
 
 from dedup.services.bulk.copy import execute
 from dedup.services.groups import Group
-from profiles.services.merging.moves import move_rows
+from profiles.services.merging.moves import move_rows, row_keys
 from profiles.services.merging.relations import PersonRelation, person_relations
 
 
@@ -141,7 +141,7 @@ def _plan_group(relation, group: Group, rows_by_person, conditional, move: Group
     moving: list[dict] = []
     for person in (group.base, *group.others):
         for row in rows_by_person.get(person.pk, ()):
-            keys = _row_keys(relation, row, conditional)
+            keys = row_keys(relation, row, conditional)
             if person.pk != group.base.pk and taken.intersection(keys):
                 parked.add(row["pk"])
                 continue
@@ -157,12 +157,3 @@ def _plan_group(relation, group: Group, rows_by_person, conditional, move: Group
         move.rows[relation.label] = {person: sorted(pks) for person, pks in ids.items()}
     return moving
 
-
-def _row_keys(relation: PersonRelation, row: dict, conditional: dict) -> list[tuple]:
-    keys = []
-    for index, key in enumerate(relation.unique_keys):
-        if key.condition is not None and row["pk"] not in conditional[index]:
-            continue  # a partial unique rule that does not apply to this row
-        columns = [relation.model._meta.get_field(name).attname for name in key.fields]
-        keys.append((index, *(row[column] for column in columns)))
-    return keys

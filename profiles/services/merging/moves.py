@@ -33,7 +33,8 @@ def _key_rows(relation: PersonRelation, person_ids: Sequence[int]) -> list[dict]
     )
 
 
-def _row_keys(relation: PersonRelation, row: dict, conditional: dict) -> list[tuple]:
+def row_keys(relation: PersonRelation, row: dict, conditional: dict) -> list[tuple]:
+    """The unique keys a row would claim on its new owner (what a clash is judged on)."""
     keys = []
     for index, key in enumerate(relation.unique_keys):
         if key.condition is not None and row["pk"] not in conditional[index]:
@@ -65,7 +66,7 @@ def plan_clashes(
     moving: list[dict] = []
     for person_id in [base_id, *other_ids]:
         for row in by_person[person_id]:
-            keys = _row_keys(relation, row, conditional)
+            keys = row_keys(relation, row, conditional)
             if person_id != base_id and taken.intersection(keys):
                 parked.add(row["pk"])
                 continue
