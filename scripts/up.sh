@@ -51,6 +51,8 @@ cat <<MSG
   Stop with Ctrl-C.
 
 MSG
-manage runserver "127.0.0.1:${PORT}" --noreload &
+# Started directly (not through the manage function) so that $! is the server itself and
+# the cleanup above stops it.
+.venv/bin/python manage.py runserver "127.0.0.1:${PORT}" --noreload &
 pids+=($!)
 wait "${pids[-1]}"
