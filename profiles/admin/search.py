@@ -14,11 +14,16 @@ def person_search_q(term: str) -> Q:
     if not term:
         return Q()
     lowered = normalize_email(term)
+    # The identity matches are fetched first, as a literal list: a subquery inside the OR would
+    # make PostgreSQL filter every person row instead of OR-ing index scans.
+    identity_owners = list(
+        Identity.objects.filter(value__in={term, lowered}).values_list("person_id", flat=True)[:100]
+    )
     query = (
         Q(name__istartswith=term)
         | Q(email_normalized__startswith=lowered)
         | Q(user_id=term)
-        | Q(pk__in=Identity.objects.filter(value__in={term, lowered}).values("person_id"))
+        | Q(pk__in=identity_owners)
     )
     if term.isdigit() and len(term) < 19:
         query |= Q(pk=int(term))
