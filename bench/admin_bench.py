@@ -47,6 +47,7 @@ class NaivePersonAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "user_id", "identities__value"]
     list_filter = ["status"]
     show_facets = admin.ShowFacets.NEVER
+    raw_id_fields = ["merged_into"]  # a select of a million people would not be a fair baseline
     # Django's stock templates, not Onefold's person templates (which link Onefold views).
     change_list_template = "admin/change_list.html"
     change_form_template = "admin/change_form.html"
