@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from profiles.models import Site
+from profiles.services.recording_sql import site_by_key_prefix
 
 KEY_PREFIX_LENGTH = 12  # "ofk_" + 8 random characters: the part stored in clear to find a key
 
@@ -39,17 +42,42 @@ def issue_site_key(*, site: Site, key: str | None = None) -> str:
 def revoke_site_key(*, site: Site) -> None:
     """Refuse the site's key from now on (idempotent)."""
     Site.objects.filter(pk=site.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    forget_sites()
     site.refresh_from_db(fields=["revoked_at"])
+
+
+# key prefix -> (site or None, monotonic time it expires); per process, see forget_sites().
+_sites: dict[str, tuple[Site | None, float]] = {}
+_MAX_CACHED_SITES = 10_000
 
 
 def site_for_key(key: str) -> Site | None:
     """The site this key belongs to (revoked or not), or None for an unknown key."""
     if not key.startswith("ofk_") or len(key) > 200:
         return None
-    site = Site.objects.filter(key_prefix=key[:KEY_PREFIX_LENGTH]).first()
+    site = _site_by_prefix(key[:KEY_PREFIX_LENGTH])
     if site is None or not hmac.compare_digest(site.key_hash, hash_key(key)):
         return None
     return site
+
+
+def _site_by_prefix(prefix: str) -> Site | None:
+    now = time.monotonic()
+    cached = _sites.get(prefix)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    site = site_by_key_prefix(prefix)
+    seconds = settings.ONEFOLD_SITE_CACHE_SECONDS
+    if seconds > 0 and site is not None:
+        if len(_sites) >= _MAX_CACHED_SITES:
+            _sites.clear()
+        _sites[prefix] = (site, now + seconds)
+    return site
+
+
+def forget_sites(**_: object) -> None:
+    """Drop this process's cached sites (connected to Site saves and deletes)."""
+    _sites.clear()
 
 
 def user_hash(*, site: Site, user_id: str) -> str:

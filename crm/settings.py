@@ -105,6 +105,10 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 ONEFOLD_DEMO = env.bool("ONEFOLD_DEMO", default=DEBUG)
 # Dotted path to an enrichment provider class (see docs/api.md); empty = enrichment off.
 ONEFOLD_ENRICHMENT_PROVIDER = env("ONEFOLD_ENRICHMENT_PROVIDER", default="")
+# Each web process keeps a site looked up by its write key this long (saves a query on every
+# API request). A key revoked in another process is refused at most this many seconds later;
+# in the process that revoked it, at once. 0 turns the cache off.
+ONEFOLD_SITE_CACHE_SECONDS = env.float("ONEFOLD_SITE_CACHE_SECONDS", default=2.0)
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

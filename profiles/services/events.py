@@ -12,15 +12,14 @@ visit starts or another field changes, with the reason naming the event that cau
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, Conversation, Person, Site
+from profiles.services.recording_sql import insert_activities
 
 # A new visit starts after half an hour without activity (the usual web analytics session).
 VISIT_GAP = dt.timedelta(minutes=30)
@@ -93,12 +92,11 @@ def record_for_people(
         [_activity(person, event, site=site, now=now) for event in events]
         for person, events in work
     ]
-    _insert([row for person_rows in per_person for row in person_rows])
     changes = [
         (person, collect_changes(person=person, activities=person_rows))
         for (person, _), person_rows in zip(work, per_person, strict=True)
     ]
-    save_profile_changes(changes)
+    _write([row for person_rows in per_person for row in person_rows], changes)
     return per_person
 
 
@@ -109,20 +107,31 @@ def record_events_with_edit(
     (one statement and one history row for, say, identify's traits and its activity)."""
     now = timezone.now()
     rows = [_activity(person, event, site=site, now=now) for event in events]
-    _insert(rows)
     change = collect_changes(person=person, activities=rows)
     if edited:
         change.fields.update(edited)
         change.reasons.insert(0, reason)
-    save_profile_changes([(person, change)])
+    _write(rows, [(person, change)])
     return rows
 
 
-def _insert(rows: list[Activity]) -> None:
-    if len(rows) == 1:
-        rows[0].save(force_insert=True)
-    elif rows:
-        Activity.objects.bulk_create(rows)
+def _write(rows: list[Activity], changes: list[tuple[Person, ProfileChange]]) -> None:
+    """Insert the activities and persist what the updaters changed.
+
+    A change that needs a history row (a visit started, a field other than the derived ones)
+    is saved through the ORM, which writes it; the rest share one UPDATE, sent in the same
+    statement as the INSERT.
+    """
+    quiet: list[tuple[Person, list[str]]] = []
+    for person, change in changes:
+        if not change.fields:
+            continue
+        if change.needs_history:
+            person._change_reason = "; ".join(dict.fromkeys(change.reasons)) or "tracked event"
+            person.save(update_fields=sorted(change.fields))
+        else:
+            quiet.append((person, sorted(change.fields)))
+    insert_activities(rows, update_people=quiet)
 
 
 def _activity(person: Person, event: Event, *, site: Site | None, now: dt.datetime) -> Activity:
@@ -148,59 +157,6 @@ def collect_changes(*, person: Person, activities: list[Activity]) -> ProfileCha
         for updater in _UPDATERS:
             updater(person, activity, change)
     return change
-
-
-def save_profile_changes(changes: list[tuple[Person, ProfileChange]]) -> None:
-    """Persist what the updaters changed: a save with history where it is due, else one UPDATE."""
-    quiet: list[tuple[Person, ProfileChange]] = []
-    for person, change in changes:
-        if not change.fields:
-            continue
-        if change.needs_history:
-            person._change_reason = "; ".join(dict.fromkeys(change.reasons)) or "tracked event"
-            person.save(update_fields=sorted(change.fields))
-        else:
-            quiet.append((person, change))
-    if len(quiet) == 1:
-        person, change = quiet[0]
-        values = {name: getattr(person, name) for name in change.fields}
-        Person.objects.filter(pk=person.pk).update(**values)
-    elif quiet:
-        fields = sorted({name for _, change in quiet for name in change.fields})
-        _update_derived([person for person, _ in quiet], fields)
-
-
-# Column types of the derived fields, for the VALUES list of the one-statement batch update.
-_SQL_TYPES = {
-    "first_seen": "timestamptz", "last_seen": "timestamptz", "last_heard_from": "timestamptz",
-    "last_contacted": "timestamptz", "page_views": "integer", "visits": "integer",
-    "attributes": "jsonb",
-}
-
-
-def _update_derived(people: list[Person], fields: list[str]) -> None:
-    """UPDATE … FROM (VALUES …): one statement for a batch's people (Django's bulk_update
-    builds a CASE per row and field, which costs more than the whole rest of a batch)."""
-    if connection.vendor != "postgresql":
-        for person in people:
-            Person.objects.filter(pk=person.pk).update(**{f: getattr(person, f) for f in fields})
-        return
-    table = connection.ops.quote_name(Person._meta.db_table)
-    row = "(%s::bigint, " + ", ".join(f"%s::{_SQL_TYPES[f]}" for f in fields) + ")"
-    params: list[Any] = []
-    for person in people:
-        params.append(person.pk)
-        params.extend(
-            json.dumps(person.attributes) if f == "attributes" else getattr(person, f)
-            for f in fields
-        )
-    assignments = ", ".join(f"{f} = v.{f}" for f in fields)
-    sql = (
-        f"UPDATE {table} AS p SET {assignments} FROM (VALUES {', '.join([row] * len(people))})"
-        f" AS v(id, {', '.join(fields)}) WHERE p.id = v.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 # --- Core updaters: dates and counters ------------------------------------------------------

@@ -18,6 +18,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.services.merging import lock_live_person
 from profiles.services.people import create_person
+from profiles.services.recording_sql import lock_person_by_anonymous_id, lock_person_by_user_id
 from profiles.services.validation import InvalidInput
 
 T = TypeVar("T")
@@ -70,10 +71,7 @@ def lock_live(person_id: int) -> Person:
     return lock_live_person(person_id)
 
 
-def _lock_one(queryset) -> Person | None:
-    # FOR NO KEY UPDATE, as the merge engine's lock_live_person: it waits for a merge in
-    # progress but not for other inserters' foreign-key checks on the same person.
-    person = queryset.select_for_update(no_key=True, of=("self",)).first()
+def _follow_tombstone(person: Person | None) -> Person | None:
     if person is not None and person.merged_into_id is not None:
         return lock_live(person.merged_into_id)
     return person
@@ -81,16 +79,12 @@ def _lock_one(queryset) -> Person | None:
 
 def find_by_user_id(user_id: str) -> Person | None:
     """The live person with this user ID, locked."""
-    return _lock_one(Person.objects.filter(user_id=user_id, merged_into__isnull=True))
+    return _follow_tombstone(lock_person_by_user_id(user_id))
 
 
 def find_by_anonymous_id(anonymous_id: str) -> Person | None:
     """The live person this device ID resolves to (through tombstones), locked."""
-    return _lock_one(
-        Person.objects.filter(
-            identities__kind=IdentityKind.ANONYMOUS_ID, identities__value=anonymous_id
-        ).order_by()
-    )
+    return _follow_tombstone(lock_person_by_anonymous_id(anonymous_id))
 
 
 def add_identity(person: Person, *, kind: str, value: str) -> Identity:
