@@ -37,7 +37,8 @@ def batch(request: HttpRequest, site: Site, body: dict[str, Any]) -> dict[str, A
     unknown = sorted(set(body) - {"batch"})
     if unknown:
         raise InvalidInput(unknown[0], "unknown field for batch")
-    return {"results": run_batch(clean_batch(body.get("batch"), site=site), site=site)}
+    commands = clean_batch(body.get("batch"), site=site, body_bytes=len(request.body))
+    return {"results": run_batch(commands, site=site)}
 
 
 def not_found(request: HttpRequest) -> JsonResponse:

@@ -18,7 +18,12 @@ from django.db import IntegrityError, OperationalError, transaction
 from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.services.merging import lock_live_person
 from profiles.services.people import create_person
-from profiles.services.recording_sql import lock_person_by_anonymous_id, lock_person_by_user_id
+from profiles.services.recording_sql import (
+    lock_people_by_ids,
+    lock_person_by_anonymous_id,
+    lock_person_by_user_id,
+    owners_of_keys,
+)
 from profiles.services.validation import InvalidInput
 
 T = TypeVar("T")
@@ -136,13 +141,11 @@ def people_for_events(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Pers
     instead of deadlocking); people met for the first time are then created one by one.
     Keys that resolve to one person share one Person object.
     """
-    owners = _owners(keys)
-    locked = {
-        person.pk: person
-        for person in Person.objects.select_for_update(no_key=True)
-        .filter(pk__in=set(owners.values()))
-        .order_by("pk")
-    }
+    owners = owners_of_keys(
+        user_ids=sorted({value for kind, value in keys if kind == IdentityKind.USER_ID}),
+        anonymous_ids=sorted({value for kind, value in keys if kind == IdentityKind.ANONYMOUS_ID}),
+    )
+    locked = lock_people_by_ids(sorted(set(owners.values())))
     found: dict[tuple[str, str], Person] = {}
     for key in sorted(set(keys)):
         person = locked.get(owners.get(key, -1))
@@ -157,20 +160,3 @@ def people_for_events(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Pers
             )
         found[key] = locked.setdefault(person.pk, person)
     return found
-
-
-def _owners(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    user_ids = {value for kind, value in keys if kind == IdentityKind.USER_ID}
-    devices = {value for kind, value in keys if kind == IdentityKind.ANONYMOUS_ID}
-    owners: dict[tuple[str, str], int] = {}
-    if user_ids:
-        for pk, user_id in Person.objects.filter(
-            user_id__in=user_ids, merged_into__isnull=True
-        ).values_list("pk", "user_id"):
-            owners[(IdentityKind.USER_ID, user_id)] = pk
-    if devices:
-        for value, pk in Identity.objects.filter(
-            kind=IdentityKind.ANONYMOUS_ID, value__in=devices
-        ).values_list("value", "person_id"):
-            owners[(IdentityKind.ANONYMOUS_ID, value)] = pk
-    return owners

@@ -9,6 +9,7 @@ from typing import Any
 
 from profiles.models import Activity, ActivityKind, Site
 from profiles.services.events import Event, record_for_people
+from profiles.services.recording_sql import activities_by_message_ids
 from profiles.services.resolution import (
     atomic_with_retry,
     is_retry,
@@ -145,11 +146,12 @@ def _split_retries(
     Returns the indexes still to record, and in-batch repeats mapped to their first occurrence.
     """
     wanted = {item.event.message_id for item in items if item.event.message_id}
-    # A single event skips the look-up: a repeat then fails the unique constraint, and the
-    # retry (is_retry) finds the recorded row. That saves a query on every ordinary event.
-    look_up = wanted and (len(items) > 1 or is_retry())
+    # The first attempt skips the look-up: a resent event then fails the unique constraint,
+    # and the retry (is_retry) finds the recorded row. Resends are rare, so that saves a query
+    # on nearly every request. Repeats within one batch are paired below without a query.
+    look_up = wanted and is_retry()
     known = (
-        {row.message_id: row for row in Activity.objects.filter(message_id__in=wanted)}
+        {row.message_id: row for row in activities_by_message_ids(sorted(wanted))}
         if look_up
         else {}
     )
