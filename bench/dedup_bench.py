@@ -3,7 +3,8 @@
 Usage:
 
     .venv/bin/python bench/dedup_bench.py [--people 100000] [--naive-groups 200]
-                                          [--engine-groups 200] [--rebuild] [--drop]
+                                          [--engine-groups 200] [--workers 1] [--rebuild]
+                                          [--drop] [--seed-only]
 
 Data: the reference set of PRODUCT.md §4 built by `seed_demo`'s bulk writer
 (profiles.demo.reference: 10% of people in duplicate email groups of 2–5 with case and
@@ -215,11 +216,15 @@ def main() -> None:
                         help="processes sharing the chunks (default 1: run_dedup in-process)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the seeded database")
     parser.add_argument("--drop", action="store_true", help="drop both databases at the end")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="build (or keep) the seeded database and stop")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("The dedup benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
 
     seed = build_seed(args.people, args.rebuild)
+    if args.seed_only:
+        return
     fresh_copy(seed)
     live = live_with_email().count()
     print(f"\nData: {Person.objects.count():,} people ({live:,} live with an email), "

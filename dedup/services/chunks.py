@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -52,9 +52,21 @@ def _process_chunk_once(chunk_id: int) -> bool:
         run = DedupRun.objects.get(pk=chunk.run_id)
         if run.status != DedupStatus.RUNNING:
             return False
+        _commit_without_waiting_for_disk()
         outcome = _merge_or_preview(run, chunk)
         _record(run, chunk, outcome)
     return True
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """Asynchronous commit for this chunk transaction only (docs/dedup.md, "Asynchronous
+    commit"): its COMMIT returns before the WAL reaches the disk. A server crash in that short
+    window loses the whole chunk — merges, journal, report and its `done` flag together, never
+    half of it — so the chunk is simply not done and the next run merges its groups again. Any
+    later synchronous commit (the run's `succeeded`, any other write) flushes it first."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _merge_or_preview(run: DedupRun, chunk: DedupChunk) -> ChunkOutcome:

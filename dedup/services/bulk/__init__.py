@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from dedup.models import DedupRun
 from dedup.services import groups as g
+from dedup.services.bulk import foreign_keys
 from dedup.services.bulk.moves import GroupMoves, move_chunk_rows
 from dedup.services.bulk.people import (
     add_merged_activities,
@@ -39,6 +40,7 @@ def merge_chunk(*, run: DedupRun, groups: list[tuple[str, list[Person]]]) -> Chu
     snapshots = [
         {str(p.pk): snapshot_person(p) for p in (gr.base, *gr.others)} for gr in mergeable
     ]
+    checks_skipped = foreign_keys.skip_row_checks(run_id=run.pk, actor_id=run.actor_id)
     moved = move_chunk_rows(mergeable)
     records = create_records(
         groups=mergeable, decisions=decisions, snapshots=snapshots, moved=moved, run=run,
@@ -47,6 +49,8 @@ def merge_chunk(*, run: DedupRun, groups: list[tuple[str, list[Person]]]) -> Chu
     write_tombstones(groups=mergeable, records=records, run=run, now=now)
     write_bases(groups=mergeable, decisions=decisions, records=records, run=run, now=now)
     add_merged_activities(groups=mergeable, records=records, run=run, now=now)
+    if checks_skipped:
+        foreign_keys.check_bases_and_restore(gr.base.pk for gr in mergeable)
     for group, record, moves in zip(mergeable, records, moved, strict=True):
         outcome.report.append(g.merge_entry(group, outcome="merged", record_id=record.pk))
         outcome.rows_moved += _total(moves)
