@@ -19,7 +19,7 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, Conversation, Person, Site
-from profiles.services.recording_sql import insert_activities
+from profiles.services.recording_writes import History, insert_activities
 
 # A new visit starts after half an hour without activity (the usual web analytics session).
 VISIT_GAP = dt.timedelta(minutes=30)
@@ -116,22 +116,22 @@ def record_events_with_edit(
 
 
 def _write(rows: list[Activity], changes: list[tuple[Person, ProfileChange]]) -> None:
-    """Insert the activities and persist what the updaters changed.
+    """Insert the activities and persist what the updaters changed, in one statement.
 
     A change that needs a history row (a visit started, a field other than the derived ones)
-    is saved through the ORM, which writes it; the rest share one UPDATE, sent in the same
-    statement as the INSERT.
+    gets one, with the reason naming the events that caused it; derived counters and dates
+    alone do not (see the module docstring).
     """
-    quiet: list[tuple[Person, list[str]]] = []
+    updates: list[tuple[Person, list[str]]] = []
+    history: list[History] = []
     for person, change in changes:
         if not change.fields:
             continue
+        updates.append((person, sorted(change.fields)))
         if change.needs_history:
-            person._change_reason = "; ".join(dict.fromkeys(change.reasons)) or "tracked event"
-            person.save(update_fields=sorted(change.fields))
-        else:
-            quiet.append((person, sorted(change.fields)))
-    insert_activities(rows, update_people=quiet)
+            reason = "; ".join(dict.fromkeys(change.reasons)) or "tracked event"
+            history.append(History(person, "~", reason))
+    insert_activities(rows, update_people=updates, history=history)
 
 
 # Activity's columns in model order: positional construction skips Model.__init__'s keyword

@@ -1,24 +1,20 @@
-"""Hand-written SQL for the website's hot path: find and lock a person, write activities.
+"""Hand-written SQL for the website's hot path: find and lock people, sites and activities.
 
 Every tracked event runs these statements, and building them through the ORM costs more CPU
 than the database spends running them (about 0.4 ms of query compilation each). The SQL is
-built once per backend from the models' metadata, values go through each field's own
-`get_db_prep_save` and rows come back through the same converters the ORM applies, so what is
-read and written is exactly what the ORM would read and write.
+built once per backend from the models' metadata and rows come back through the same
+converters the ORM applies, so what is
+read is exactly what the ORM would read. The writes are in `recording_writes`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Model
 
 from profiles.models import Activity, Identity, IdentityKind, Person, Site
 
@@ -78,6 +74,12 @@ def _person_by_user_id_sql(vendor: str) -> str:
         f"SELECT {_column_list(Person, 'p')} FROM {_table(Person)} p "
         f"WHERE p.user_id = %s AND p.merged_into_id IS NULL LIMIT 1{_lock_clause('p')}"
     )
+
+
+def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _one_person(sql: str, params: list[Any]) -> Person | None:
@@ -156,138 +158,3 @@ def site_by_key_prefix(prefix: str) -> Site | None:
         cursor.execute(_site_by_prefix_sql(connection.vendor), [prefix])
         rows = cursor.fetchall()
     return _from_rows(Site, rows)[0] if rows else None
-
-
-def _insert_fields() -> list[Field]:
-    return [field for field in Activity._meta.concrete_fields if not field.primary_key]
-
-
-def insert_activities(
-    rows: list[Activity], *, update_people: Sequence[tuple[Person, Sequence[str]]] = ()
-) -> None:
-    """INSERT the activities (one statement) and UPDATE the named fields of the people.
-
-    On PostgreSQL the UPDATE rides in the same statement as a data-modifying WITH, so recording
-    an event costs one round trip. Sets each row's pk as a save() would: PostgreSQL returns the
-    ids of a multi-row VALUES insert in row order (bulk_create relies on the same).
-    """
-    update = _update_people_sql(update_people) if update_people else None
-    if not rows:
-        if update:
-            _execute(*update)
-        return
-    insert_sql, insert_params = _insert_sql(rows)
-    if update and connection.vendor == "postgresql":
-        ids = _execute(
-            f"WITH updated AS ({update[0]}) {insert_sql}", [*update[1], *insert_params]
-        )
-    else:
-        if update:
-            _execute(*update)
-        ids = _execute(insert_sql, insert_params)
-    for row, (row_id,) in zip(rows, ids, strict=True):
-        row.pk = row_id
-        row._state.adding = False
-        row._state.db = connection.alias
-
-
-def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def _insert_sql(rows: list[Activity]) -> tuple[str, list[Any]]:
-    if connection.vendor == "postgresql":
-        return _insert_sql_json(rows)
-    fields = _insert_fields()
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params: list[Any] = []
-    for row in rows:
-        for field in fields:
-            params.append(field.get_db_prep_save(field.pre_save(row, True), connection))
-    sql = (
-        f"INSERT INTO {_table(Activity)} ({columns}) VALUES "
-        f"{', '.join([placeholder] * len(rows))} RETURNING id"
-    )
-    return sql, params
-
-
-def _recordset(fields: Sequence[Field], key: str = "") -> str:
-    """`jsonb_to_recordset(%s::jsonb) WITH ORDINALITY AS alias(col type, …, n)` columns list."""
-    quote = connection.ops.quote_name
-    columns = [f"{quote(key)} bigint"] if key else []
-    columns += [f"{quote(field.column)} {field.cast_db_type(connection)}" for field in fields]
-    return ", ".join(columns)
-
-
-def _json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=_json_default, separators=(",", ":"))
-
-
-def _json_default(value: Any) -> Any:
-    # Full precision, unlike DjangoJSONEncoder (which cuts datetimes to milliseconds).
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def _insert_sql_json(rows: list[Activity]) -> tuple[str, list[Any]]:
-    """PostgreSQL: the rows travel as one JSON document, unpacked by jsonb_to_recordset.
-
-    One parameter instead of one per value: building, quoting and parsing a thousand
-    placeholders costs more CPU than the database spends inserting a batch.
-    """
-    fields = _insert_fields()
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    document = _json(
-        [{field.column: getattr(row, field.attname) for field in fields} for row in rows]
-    )
-    sql = (
-        f"INSERT INTO {_table(Activity)} ({columns}) SELECT {columns} FROM "
-        f"ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({_recordset(fields)})) "
-        f"WITH ORDINALITY AS r({columns}, n) ORDER BY n RETURNING id"
-    )
-    return sql, [document]
-
-
-def _update_people_sql(
-    people: Sequence[tuple[Person, Sequence[str]]],
-) -> tuple[str, list[Any]]:
-    """One UPDATE writing the in-memory values of the named fields of locked people.
-
-    Several people are updated FROM a JSON recordset, one row each (Django's bulk_update builds
-    a CASE per row and field, which costs more than the rest of a batch); every field named for
-    anyone is written for everyone, with the value the person already has when unchanged.
-    """
-    quote = connection.ops.quote_name
-    names = sorted({name for _, fields in people for name in fields})
-    fields = [Person._meta.get_field(name) for name in names]
-    if len(people) == 1 or connection.vendor != "postgresql":
-        if len(people) > 1:  # SQLite: the whole database is locked anyway; one by one
-            for person, _ in people[1:]:
-                _execute(*_update_people_sql([(person, names)]))
-        person = people[0][0]
-        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-        params = [_prep(field, person) for field in fields]
-        return f"UPDATE {_table(Person)} SET {assignments} WHERE id = %s", [*params, person.pk]
-    document = _json(
-        [
-            {"id": person.pk, **{field.column: getattr(person, field.attname) for field in fields}}
-            for person, _ in people
-        ]
-    )
-    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
-    sql = (
-        f"UPDATE {_table(Person)} AS p SET {assignments} FROM "
-        f"jsonb_to_recordset(%s::jsonb) AS v({_recordset(fields, key='id')}) WHERE p.id = v.id"
-    )
-    return sql, [document]
-
-
-def _prep(field: Field, person: Person) -> Any:
-    return field.get_db_prep_save(getattr(person, field.attname), connection)

@@ -15,15 +15,15 @@ from typing import TypeVar
 
 from django.db import IntegrityError, OperationalError, transaction
 
-from profiles.models import Identity, IdentityKind, Person, PersonStatus
+from profiles.models import Identity, IdentityKind, Person
 from profiles.services.merging import lock_live_person
-from profiles.services.people import create_person
 from profiles.services.recording_sql import (
     lock_people_by_ids,
     lock_person_by_anonymous_id,
     lock_person_by_user_id,
     owners_of_keys,
 )
+from profiles.services.recording_writes import create_person_with_identities
 from profiles.services.validation import InvalidInput
 
 T = TypeVar("T")
@@ -100,26 +100,17 @@ def add_identity(person: Person, *, kind: str, value: str) -> Identity:
     return identity
 
 
-def _new_identity(person: Person, *, kind: str, value: str) -> Identity:
-    # A plain INSERT: when another request took the ID first, the unique constraint fails and
-    # atomic_with_retry runs the whole unit again, which then finds the winner's person.
-    return Identity.objects.create(person=person, original_person=person, kind=kind, value=value)
-
-
 def create_identified(*, user_id: str, anonymous_id: str | None = None) -> Person:
     """A new person for a user ID never seen before (the unique constraints guard races)."""
-    person = create_person(user_id=user_id, status=PersonStatus.USER)
-    _new_identity(person, kind=IdentityKind.USER_ID, value=user_id)
+    identities = [(IdentityKind.USER_ID, user_id)]
     if anonymous_id:
-        _new_identity(person, kind=IdentityKind.ANONYMOUS_ID, value=anonymous_id)
-    return person
+        identities.append((IdentityKind.ANONYMOUS_ID, anonymous_id))
+    return create_person_with_identities(identities=identities, user_id=user_id)
 
 
 def create_anonymous(*, anonymous_id: str) -> Person:
     """First contact from a device: a visitor with a friendly name, avatar and ID number."""
-    person = create_person()
-    _new_identity(person, kind=IdentityKind.ANONYMOUS_ID, value=anonymous_id)
-    return person
+    return create_person_with_identities(identities=[(IdentityKind.ANONYMOUS_ID, anonymous_id)])
 
 
 def person_for_event(*, anonymous_id: str | None, user_id: str | None) -> Person:

@@ -1,0 +1,277 @@
+"""Hand-written writes for the website's hot path: activities, profile updates, history rows,
+and the person a device's first event creates.
+
+What the ORM would write, written with fewer statements: on PostgreSQL a request's rows travel
+as JSON documents unpacked by `jsonb_to_recordset` (one parameter instead of one per value)
+and the profile UPDATE and history INSERTs ride in the activity INSERT's statement as
+data-modifying WITH queries, so recording an event is one round trip. simple-history is not
+bypassed in what it records: the history rows are the ones its post_save would write (every
+tracked field, the change reason, the request's user), built here because its own path builds
+a manager class and runs an ORM insert per saved object, which costs more than the event.
+
+On SQLite (the embedded demo setup) the same statements run one after the other, with values
+bound through each field's `get_db_prep_save`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, Model
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from profiles.models import Activity, Identity, Person, PersonStatus
+from profiles.naming import friendly_name, new_avatar_seed
+
+Sql = tuple[str, list[Any]]
+
+
+@dataclass
+class History:
+    """A history row to write: the instance's current values, the type (+ ~ -), the reason."""
+
+    instance: Model
+    type: str
+    reason: str | None = None
+    date: dt.datetime = field(default_factory=timezone.now)
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _stored_fields(model: type[Model], *, with_pk: bool = False) -> list[Field]:
+    return [
+        f for f in model._meta.concrete_fields
+        if not getattr(f, "generated", False) and (with_pk or not f.primary_key)
+    ]
+
+
+@cache
+def _history_model(model: type[Model]) -> type[Model]:
+    return model.history.model  # simple-history builds a manager class on every access
+
+
+def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _json_default(value: Any) -> Any:
+    # Full precision, unlike DjangoJSONEncoder (which cuts datetimes to milliseconds).
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def insert_sql(
+    model: type[Model],
+    fields: Sequence[Field],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: str = "",
+) -> Sql:
+    """INSERT of `rows` (values in `fields` order, Python values as on the model), in order."""
+    columns, types = _column_sql(tuple(fields), connection.vendor)
+    tail = f" RETURNING {returning}" if returning else ""
+    if connection.vendor == "postgresql":
+        names = [f.column for f in fields]
+        document = json.dumps(
+            [dict(zip(names, row, strict=True)) for row in rows],
+            default=_json_default,
+            separators=(",", ":"),
+        )
+        sql = (
+            f"INSERT INTO {_table(model)} ({columns}) SELECT {columns} FROM "
+            f"ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({types})) "
+            f"WITH ORDINALITY AS r({columns}, n) ORDER BY n{tail}"
+        )
+        return sql, [document]
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        f.get_db_prep_save(value, connection)
+        for row in rows
+        for f, value in zip(fields, row, strict=True)
+    ]
+    sql = f"INSERT INTO {_table(model)} ({columns}) VALUES {', '.join([placeholder] * len(rows))}"
+    return sql + tail, params
+
+
+@cache
+def _column_sql(fields: tuple[Field, ...], vendor: str) -> tuple[str, str]:
+    """("col, …", "col type, …") for the fields: built once, the types cost to compute."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    types = ", ".join(f"{quote(f.column)} {f.cast_db_type(connection)}" for f in fields)
+    return columns, types
+
+
+def history_sql(entries: Sequence[History]) -> list[Sql]:
+    """One INSERT per historical model, rows in the order given (history ids follow it)."""
+    by_model: dict[type[Model], list[History]] = {}
+    for entry in entries:
+        by_model.setdefault(type(entry.instance), []).append(entry)
+    statements = []
+    for model, group in by_model.items():
+        historical = _history_model(model)
+        fields = _stored_fields(historical)  # all but history_id
+        rows = []
+        for entry in group:
+            meta = {
+                "history_date": entry.date,
+                "history_change_reason": entry.reason,
+                "history_type": entry.type,
+                "history_user_id": _history_user_id(entry.instance),
+            }
+            rows.append(
+                [meta[f.attname] if f.attname in meta else getattr(entry.instance, f.attname)
+                 for f in fields]
+            )
+        statements.append(insert_sql(historical, fields, rows))
+    return statements
+
+
+def _history_user_id(instance: Model) -> int | None:
+    """The user simple-history would record: set on the instance, else the request's."""
+    user = getattr(instance, "_history_user", None)
+    if user is None:
+        request = getattr(HistoricalRecords.context, "request", None)
+        candidate = getattr(request, "user", None)
+        user = candidate if getattr(candidate, "is_authenticated", False) else None
+    return user.pk if user is not None else None
+
+
+def update_people_sql(people: Sequence[tuple[Person, Sequence[str]]]) -> list[Sql]:
+    """UPDATE statements writing the in-memory values of the named fields of locked people.
+
+    On PostgreSQL several people share one UPDATE … FROM a JSON recordset (Django's
+    bulk_update builds a CASE per row and field, which costs more than the rest of a batch);
+    every field named for anyone is written for everyone, with the value the person already
+    has when unchanged.
+    """
+    quote = connection.ops.quote_name
+    names = sorted({name for _, fields in people for name in fields})
+    fields = [Person._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    if len(people) == 1 or connection.vendor != "postgresql":
+        return [
+            (
+                f"UPDATE {_table(Person)} SET {assignments} WHERE id = %s",
+                [
+                    *(f.get_db_prep_save(getattr(person, f.attname), connection) for f in fields),
+                    person.pk,
+                ],
+            )
+            for person, _ in people
+        ]
+    document = json.dumps(
+        [
+            {"id": person.pk, **{f.column: getattr(person, f.attname) for f in fields}}
+            for person, _ in people
+        ],
+        default=_json_default,
+        separators=(",", ":"),
+    )
+    _, types = _column_sql(tuple(fields), connection.vendor)
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+    sql = (
+        f"UPDATE {_table(Person)} AS p SET {assignments} FROM "
+        f"jsonb_to_recordset(%s::jsonb) AS v(id bigint, {types}) WHERE p.id = v.id"
+    )
+    return [(sql, [document])]
+
+
+def run_with(statements: Sequence[Sql], final: Sql | None = None) -> list[tuple[Any, ...]]:
+    """Run the statements and then `final`, returning `final`'s rows.
+
+    On PostgreSQL they are one statement: the others become data-modifying WITH queries of
+    `final`. They touch different rows (or, for history, only insert), so their relative
+    order does not matter.
+    """
+    if final is None:
+        if not statements:
+            return []
+        *statements, final = statements
+    if connection.vendor == "postgresql" and statements:
+        ctes = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(statements))
+        params = [param for _, statement_params in statements for param in statement_params]
+        return _execute(f"WITH {ctes} {final[0]}", [*params, *final[1]])
+    for sql, params in statements:
+        _execute(sql, params)
+    return _execute(*final)
+
+
+def insert_activities(
+    rows: list[Activity],
+    *,
+    update_people: Sequence[tuple[Person, Sequence[str]]] = (),
+    history: Sequence[History] = (),
+) -> None:
+    """INSERT the activities, UPDATE the people's named fields and write the history rows:
+    one statement on PostgreSQL. Sets each row's pk as save() would."""
+    before = [*(update_people_sql(update_people) if update_people else []), *history_sql(history)]
+    if not rows:
+        run_with(before)
+        return
+    fields = _stored_fields(Activity)
+    values = [[getattr(row, f.attname) for f in fields] for row in rows]
+    ids = run_with(before, insert_sql(Activity, fields, values, returning="id"))
+    for row, (row_id,) in zip(rows, ids, strict=True):
+        row.pk = row_id
+        row._state.adding = False
+        row._state.db = connection.alias
+
+
+def create_person_with_identities(
+    *, identities: Sequence[tuple[str, str]], user_id: str | None = None
+) -> Person:
+    """A new person holding the given (kind, value) identities, with their history rows.
+
+    An anonymous visitor gets a friendly random name and its own avatar, as create_person
+    gives. When another request took an exclusive identity first, the unique constraint fails
+    and the caller's atomic_with_retry runs the unit again, which then finds the winner.
+    """
+    now = timezone.now()
+    person = Person(
+        user_id=user_id,
+        status=PersonStatus.USER if user_id else PersonStatus.VISITOR,
+        avatar_seed=new_avatar_seed(),
+        created_at=now,
+        updated_at=now,
+    )
+    if person.is_anonymous:
+        person.name = friendly_name()
+    fields = _stored_fields(Person)
+    [(person.pk,)] = run_with(
+        [], insert_sql(Person, fields, [[f.pre_save(person, True) for f in fields]], returning="id")
+    )
+    person._state.adding = False
+    person._state.db = connection.alias
+    made = [
+        Identity(person_id=person.pk, original_person_id=person.pk, kind=kind, value=value,
+                 created_at=now)
+        for kind, value in identities
+    ]
+    identity_fields = _stored_fields(Identity)
+    inserted = insert_sql(
+        Identity, identity_fields, [[getattr(i, f.attname) for f in identity_fields] for i in made],
+        returning="id",
+    )
+    entries = [History(person, "+", date=now)]
+    for identity, (identity_id,) in zip(made, run_with([], inserted), strict=True):
+        identity.pk = identity_id
+        entries.append(History(identity, "+", date=now))
+    run_with(history_sql(entries))
+    return person
