@@ -162,3 +162,25 @@ def test_bad_events_are_refused_and_nothing_is_written(arguments, field):
 
     assert caught.value.field == field
     assert Person.objects.count() == 0 and Activity.objects.count() == 0
+
+
+def test_first_contact_and_new_visit_write_the_rows_simple_history_would():
+    activity = track(anonymous_id="fresh-device", kind="page_view", properties={"path": "/a"})
+
+    person = Person.objects.get(pk=activity.person_id)
+    rows = list(person.history.order_by("history_id"))
+    assert [row.history_type for row in rows] == ["+", "~"]
+    assert rows[0].history_change_reason is None
+    assert rows[1].history_change_reason.startswith("visit started")
+    # The "~" row is the person as saved, every tracked field included.
+    latest = rows[1]
+    for name in ("name", "status", "avatar_seed", "visits", "page_views", "attributes",
+                 "first_seen", "last_seen", "created_at"):
+        assert getattr(latest, name) == getattr(person, name), name
+    assert person.is_anonymous and person.name and person.avatar_seed
+    identity = person.identities.get()
+    assert (identity.kind, identity.value, identity.original_person_id) == (
+        "anonymous_id", "fresh-device", person.pk
+    )
+    assert [row.history_type for row in identity.history.all()] == ["+"]
+    assert activity.pk and activity.original_person_id == person.pk
