@@ -6,7 +6,6 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from api.coalescing import record_track
 from api.http import MAX_BATCH_BYTES, MAX_EVENT_BYTES, endpoint, error_response
 from api.ingest import clean_batch, clean_command, run_batch, run_single
 from profiles.models import Site
@@ -25,8 +24,7 @@ def identify(request: HttpRequest, site: Site, body: dict[str, Any]) -> dict[str
 
 @endpoint(max_bytes=MAX_EVENT_BYTES)
 def track(request: HttpRequest, site: Site, body: dict[str, Any]) -> dict[str, Any]:
-    # Group commit: events arriving while this process writes are committed together.
-    return record_track(clean_command("track", body, site=site), site=site)
+    return run_single(clean_command("track", body, site=site), site=site)
 
 
 @endpoint(max_bytes=MAX_EVENT_BYTES)
