@@ -1,13 +1,18 @@
 """Ingestion benchmark: the website API through the production HTTP stack on PostgreSQL.
 
-    .venv/bin/python bench/ingest_bench.py [--workers 3] [--threads 4] [--clients 8]
+    .venv/bin/python bench/ingest_bench.py [--http-server granian|gunicorn] [--workers 2]
+                                           [--threads 4] [--clients 8]
 
 What it does (about a minute on 2 cores):
 1. Recreates its own database (default `onefold_bench_api`) and migrates it.
-2. Starts gunicorn (gthread workers, keep-alive) on `crm.wsgi` with DEBUG off.
-3. Single-event `POST /api/v1/track` from concurrent keep-alive clients (http.client), then
-   `POST /api/v1/batch` with 100 events per request; prints events/s next to a `bulk_create`
-   floor: the same number of Activity rows written by one bulk_create in the same run.
+2. Starts the production web server on `crm.wsgi` with DEBUG off: granian (the default, as
+   README's Operations section serves it), or gunicorn's gthread workers to compare.
+3. Single-event `POST /api/v1/track` from concurrent keep-alive clients (a raw-socket client,
+   so the load generator takes ~0.1 ms of CPU per request), then `POST /api/v1/batch` with 100
+   events per request; prints events/s next to a `bulk_create` floor: the same number of
+   Activity rows written by one bulk_create in the same run. Each phase also prints the CPU
+   it cost per event (web server, database backends, load generator, from /proc), which other
+   load on a shared machine does not change much, and the rate that implies on 2 idle cores.
 4. identify that merges a 50-activity anonymous profile into an existing user: p50/p95 over
    HTTP and in-process, next to a naive baseline (the same merge done with a per-row save()).
 
@@ -39,7 +44,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="onefold_bench_api")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--http-server", choices=["granian", "gunicorn"], default="granian")
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--single-events", type=int, default=5000)
@@ -88,12 +94,21 @@ def start_gunicorn(args: argparse.Namespace, database_url: str) -> subprocess.Po
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
     }
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"), "crm.wsgi:application",
-        "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
-        "--worker-class", "gthread", "--threads", str(args.threads),
-        "--keep-alive", "30", "--log-level", "warning",
-    ]
+    bin_dir = Path(sys.executable).parent
+    if args.http_server == "granian":
+        command = [
+            str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
+            "--port", str(args.port), "--workers", str(args.workers),
+            "--blocking-threads", str(args.threads), "--log-level", "warning",
+            "crm.wsgi:application",
+        ]
+    else:
+        command = [
+            str(bin_dir / "gunicorn"), "crm.wsgi:application",
+            "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
+            "--worker-class", "gthread", "--threads", str(args.threads),
+            "--keep-alive", "30", "--log-level", "warning",
+        ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and server.poll() is None:
@@ -189,6 +204,64 @@ def post_all(port: int, path: str, bodies: list[bytes | None], key: str, clients
     for thread in threads:
         thread.join()
     return time.perf_counter() - started, latencies, errors[0]
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(child) for child in children.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by the web server, its database backends and the load generator.
+
+    Other work on a shared machine slows the wall clock but not these counts: CPU per event,
+    with 2 cores, says what throughput this stack can reach on a quiet machine.
+    """
+
+    def __init__(self, server: subprocess.Popen, database: str) -> None:
+        self.server, self.database = server, database
+
+    def _pids(self) -> list[int]:
+        import psycopg
+
+        with psycopg.connect(f"{self.database}", autocommit=True) as conn:
+            backends = [pid for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )]
+        return [self.server.pid, *_children(self.server.pid), *backends]
+
+    def read(self) -> tuple[float, float, float]:
+        """(server seconds, database seconds, this process's seconds)."""
+        pids = self._pids()
+        server = sum(_proc_cpu(pid) for pid in pids[: 1 + len(_children(self.server.pid))])
+        database = sum(_proc_cpu(pid) for pid in pids[1 + len(_children(self.server.pid)):])
+        return server, database, time.process_time()
+
+
+def cpu_line(before: tuple[float, float, float], after: tuple[float, float, float],
+             events: int) -> str:
+    server, database, client = (1000 * (b - a) / events for a, b in zip(before, after,
+                                                                          strict=True))
+    total = server + database + client
+    return (f"  CPU per event: web {server:.2f} ms + database {database:.2f} ms + load "
+            f"generator {client:.2f} ms = {total:.2f} ms -> {2000 / total:,.0f} events/s on "
+            f"2 idle cores")
 
 
 def track_body(device: str, n: int) -> dict:
@@ -303,13 +376,20 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     server = start_gunicorn(args, database_url)
     try:
+        meter = CpuMeter(server, database_url)
+        cpu_stack = [meter.read()]
         stack_s, _, _ = post_all(args.port, "/onefold.js", [None] * 3000, key, args.clients)
+        cpu_stack.append(meter.read())
         warm = [json.dumps(track_body(devices[n], n)).encode() for n in range(200)]
         post_all(args.port, "/api/v1/track", warm, key, args.clients)
+        cpu_single = [meter.read()]
         single_s, single_lat, single_err = post_all(args.port, "/api/v1/track", single, key,
                                                     args.clients)
+        cpu_single.append(meter.read())
+        cpu_batch = [meter.read()]
         batch_s, batch_lat, batch_err = post_all(args.port, "/api/v1/batch", batches, key,
                                                  args.clients)
+        cpu_batch.append(meter.read())
         identify_bodies = [json.dumps({"anonymous_id": d, "user_id": u}).encode()
                            for d, u in merge_http]
         _, http_lat, http_err = post_all(args.port, "/api/v1/identify", identify_bodies, key, 1)
@@ -324,17 +404,20 @@ def main() -> None:
     floor_batch = bulk_create_floor(events_batch)
 
     merges = MergeRecord.objects.filter(reason="identify").count()
-    print(f"\nOnefold ingestion benchmark — gunicorn {args.workers} workers × {args.threads} "
-          f"threads, {args.clients} keep-alive clients, PostgreSQL, {os.cpu_count()} cores")
+    print(f"\nOnefold ingestion benchmark — {args.http_server} {args.workers} workers × "
+          f"{args.threads} threads, {args.clients} keep-alive clients, PostgreSQL, "
+          f"{os.cpu_count()} cores")
     # Other work on the machine skews every figure: show how busy it was.
     print(f"load average (1 min) before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     print(f"HTTP stack ceiling  : GET /onefold.js (no database) {3000 / stack_s:8.0f} requests/s")
+    print(cpu_line(*cpu_stack, 3000).replace("event", "request"))
     rate = events_single / single_s
     floor_rate = events_single / floor_single
     print(f"single-event track : {events_single:>6} events in {single_s:6.2f} s = "
           f"{rate:8.0f} events/s (p50 {percentile(single_lat, 50):.1f} ms, p95 "
           f"{percentile(single_lat, 95):.1f} ms, errors {single_err})   target ≥ 1,000")
     print(f"  bulk_create floor: {floor_rate:8.0f} rows/s   API/floor = {rate / floor_rate:.2f}")
+    print(cpu_line(*cpu_single, events_single))
     rate_b = events_batch / batch_s
     floor_rate_b = events_batch / floor_batch
     print(f"batch (100/request): {events_batch:>6} events in {batch_s:6.2f} s = "
@@ -342,6 +425,7 @@ def main() -> None:
           f"{batch_err})   target ≥ 10,000")
     print(f"  bulk_create floor: {floor_rate_b:8.0f} rows/s   API/floor = "
           f"{rate_b / floor_rate_b:.2f}")
+    print(cpu_line(*cpu_batch, events_batch))
     print(f"identify merging a 50-activity profile ({merges} merges journaled):")
     print(f"  over HTTP        : p50 {percentile(http_lat, 50):5.1f} ms  p95 "
           f"{percentile(http_lat, 95):5.1f} ms  (errors {http_err})   target p95 ≤ 10 ms")
