@@ -136,25 +136,29 @@ def _write(rows: list[Activity], changes: list[tuple[Person, ProfileChange]]) ->
 
 # Activity's columns in model order: positional construction skips Model.__init__'s keyword
 # path, which (with the related-object descriptors) costs more than the rest of recording a
-# row. A field added to Activity fails here loudly until it is given a value below.
-_ACTIVITY_ATTNAMES = tuple(field.attname for field in Activity._meta.concrete_fields)
+# row. A field added to Activity fails this check at import until _activity gives it a value.
+_ACTIVITY_ATTNAMES = (
+    "id", "person_id", "original_person_id", "kind", "occurred_at", "properties", "source",
+    "site_id", "conversation_id", "message_id", "recorded_at",
+)
+if tuple(f.attname for f in Activity._meta.concrete_fields) != _ACTIVITY_ATTNAMES:
+    raise RuntimeError("Activity's fields changed: update events._activity")
 
 
 def _activity(person: Person, event: Event, *, site: Site | None, now: dt.datetime) -> Activity:
-    values = {
-        "id": None,
-        "person_id": person.pk,
-        "original_person_id": person.pk,
-        "kind": event.kind,
-        "occurred_at": event.occurred_at,
-        "properties": event.properties,
-        "source": event.source,
-        "site_id": site.pk if site is not None else None,
-        "conversation_id": event.conversation.pk if event.conversation is not None else None,
-        "message_id": event.message_id,
-        "recorded_at": now,
-    }
-    return Activity(*[values[name] for name in _ACTIVITY_ATTNAMES])
+    return Activity(
+        None,
+        person.pk,
+        person.pk,
+        event.kind,
+        event.occurred_at,
+        event.properties,
+        event.source,
+        site.pk if site is not None else None,
+        event.conversation.pk if event.conversation is not None else None,
+        event.message_id,
+        now,
+    )
 
 
 def collect_changes(*, person: Person, activities: list[Activity]) -> ProfileChange:

@@ -146,17 +146,49 @@ def clean_object(field: str, value: Any, *, max_depth: int = MAX_DEPTH) -> dict:
 
 
 def _check_json(field: str, value: Any, *, depth: int, max_depth: int) -> None:
-    if isinstance(value, dict | list):
+    if type(value) is dict:
         if depth > max_depth:
             raise InvalidInput(field, f"is nested deeper than {max_depth} levels")
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            if isinstance(key, str):
-                _plain_text(field, key)
-            _check_json(field, item, depth=depth + 1, max_depth=max_depth)
-    elif isinstance(value, str):
-        _plain_text(field, value)
-    elif isinstance(value, float) and not math.isfinite(value):  # 1e999 parses as inf
-        raise InvalidInput(field, "must not contain NaN or infinite numbers")
-    elif value is not None and not isinstance(value, bool | int | float):
-        raise InvalidInput(field, "must contain only JSON values")
+        for key, item in value.items():
+            if type(key) is str:
+                _check_string(field, key)
+            _check_json_value(field, item, depth, max_depth)
+    elif type(value) is list:
+        if depth > max_depth:
+            raise InvalidInput(field, f"is nested deeper than {max_depth} levels")
+        for item in value:
+            _check_json_value(field, item, depth, max_depth)
+    else:
+        _check_json_value(field, value, depth - 1, max_depth)
+
+
+def _check_json_value(field: str, item: Any, depth: int, max_depth: int) -> None:
+    # Inlined for the common scalars: a page view's properties are a dozen short strings.
+    kind = type(item)
+    if kind is str:
+        _check_string(field, item)
+    elif kind is dict or kind is list:
+        _check_json(field, item, depth=depth + 1, max_depth=max_depth)
+    elif kind is float:
+        if not math.isfinite(item):  # 1e999 parses as inf
+            raise InvalidInput(field, "must not contain NaN or infinite numbers")
+    elif item is not None and kind is not bool and kind is not int:
+        if isinstance(item, bool | int | float | str | dict | list):  # subclasses: slow path
+            _check_json(field, _plain(item), depth=depth, max_depth=max_depth)
+        else:
+            raise InvalidInput(field, "must contain only JSON values")
+
+
+def _plain(value: Any) -> Any:
+    for kind in (bool, int, float, str, dict, list):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def _check_string(field: str, value: str) -> None:
+    if value.isascii():
+        if "\x00" in value:
+            raise InvalidInput(field, "must not contain NUL bytes")
+        return
+    _plain_text(field, value)
