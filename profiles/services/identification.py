@@ -18,6 +18,7 @@ from profiles.services.events import Event, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
 from profiles.services.profiling import PROFILING_KEYS, combine_profiles
+from profiles.services.recording_sql import reread_person
 from profiles.services.resolution import (
     add_identity,
     atomic_with_retry,
@@ -143,7 +144,7 @@ def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
     elif device is not None and device.pk != user.pk and not device.user_id:
         profile = combine_profiles([user, device])  # before the merge: each one's own counts
         merge_people(base=user, others=[device], reason="identify")
-        user = Person.objects.get(pk=user.pk)  # counters and fields as the merge left them
+        user = reread_person(user.pk)  # counters and fields as the merge left them
         # Saved with the traits by _apply_profile (one UPDATE, one history row).
         user.attributes = {**(user.attributes or {}), **profile}
         user._profile_combined = bool(profile)
