@@ -83,9 +83,18 @@ class Activity(models.Model):
     source = models.CharField(
         max_length=16, choices=ActivitySource.choices, default=ActivitySource.WEB
     )
-    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL)
+    # No database constraint: PostgreSQL would check it by locking the site's row (FOR KEY
+    # SHARE) at every event's COMMIT, and all of a site's concurrent events share that one
+    # row. Sites are revoked, not deleted; deleting one still nulls site_id (Django's
+    # on_delete runs in Python), through the index kept below.
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
+    )
+    # Indexed only where set (see Meta): most activities are not chat messages, and an index
+    # entry for each NULL would be written with every page view.
     conversation = models.ForeignKey(
-        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="messages",
+        db_index=False,
     )
     # Set by the website for retried events: the same message_id is recorded once.
     message_id = models.CharField(max_length=128, null=True, blank=True)
@@ -95,6 +104,11 @@ class Activity(models.Model):
         verbose_name_plural = "activities"
         indexes = [
             models.Index(fields=["person", "-occurred_at"], name="activity_timeline_idx"),
+            models.Index(
+                fields=["conversation"],
+                condition=Q(conversation__isnull=False),
+                name="activity_conversation_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
