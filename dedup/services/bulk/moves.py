@@ -100,21 +100,7 @@ def _key_columns(relation: PersonRelation) -> list[str]:
 
 def _move_keyed(relation: PersonRelation, groups: Sequence[Group], moves: list[GroupMoves]):
     everyone = [p.pk for group in groups for p in (group.base, *group.others)]
-    manager = relation.model._base_manager
-    rows_by_person: dict[int, list[dict]] = defaultdict(list)
-    for row in manager.filter(**{f"{relation.column}__in": everyone}).values(
-        "pk", relation.column, relation.origin_column, *_key_columns(relation)
-    ):
-        rows_by_person[row[relation.column]].append(row)
-    conditional = {
-        index: set(
-            manager.filter(key.condition)
-            .filter(**{f"{relation.column}__in": everyone})
-            .values_list("pk", flat=True)
-        )
-        for index, key in enumerate(relation.unique_keys)
-        if key.condition is not None
-    }
+    rows_by_person, conditional = _read_keyed_rows(relation, everyone)
     row_ids, targets = [], []
     for group, move in zip(groups, moves, strict=True):
         moving = _plan_group(relation, group, rows_by_person, conditional, move)
@@ -132,6 +118,49 @@ def _move_keyed(relation: PersonRelation, groups: Sequence[Group], moves: list[G
             f"FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, base) WHERE t.id = m.id",
             [row_ids, targets],
         )
+
+
+def _read_keyed_rows(relation: PersonRelation, person_ids: list[int]):
+    """Every participant's rows (id, person, origin, key columns) and, per partial unique rule,
+    the ids of the rows it applies to: one server-bound statement, the rule's condition
+    compiled by the ORM into a boolean column (the engine reads them with one query each)."""
+    quote = connection.ops.quote_name
+    model = relation.model
+    table = quote(model._meta.db_table)
+    names = ["pk", relation.column, relation.origin_column, *_key_columns(relation)]
+    columns = [model._meta.pk.column, relation.column, relation.origin_column,
+               *_key_columns(relation)]
+    selected = [f"{table}.{quote(column)}" for column in columns]
+    params: list = []
+    flagged = []
+    for index, key in enumerate(relation.unique_keys):
+        if key.condition is not None:
+            sql, condition_params = _condition_sql(model, key.condition)
+            selected.append(f"({sql})")
+            params.extend(condition_params)
+            flagged.append(index)
+    params.append(person_ids)
+    rows_by_person: dict[int, list[dict]] = defaultdict(list)
+    conditional: dict[int, set[int]] = {index: set() for index in flagged}
+    width = len(names)
+    for values in execute(
+        f"SELECT {', '.join(selected)} FROM {table} "
+        f"WHERE {table}.{quote(relation.column)} = ANY(%s::bigint[])",
+        params,
+    ):
+        row = dict(zip(names, values[:width], strict=True))
+        rows_by_person[row[relation.column]].append(row)
+        for index, applies in zip(flagged, values[width:], strict=True):
+            if applies:
+                conditional[index].add(row["pk"])
+    return rows_by_person, conditional
+
+
+def _condition_sql(model, condition) -> tuple[str, tuple]:
+    """A partial unique rule's condition as SQL on the model's table (columns table-qualified)."""
+    query = model._base_manager.filter(condition).query
+    compiler = query.get_compiler(connection=connection)
+    return compiler.compile(query.where)
 
 
 def _plan_group(relation, group: Group, rows_by_person, conditional, move: GroupMoves):
