@@ -4,6 +4,7 @@ Usage:
 
     .venv/bin/python bench/merge_bench.py [--merges 1000] [--naive-merges 100]
                                           [--big 100000] [--naive-big 10000] [--keep]
+                                          [--db-name onefold_bench_merge]
 
 It creates its own database (`onefold_bench_merge`, next to the one DATABASE_URL names), runs
 the migrations, builds the data with bulk writes, measures, and drops the database again.
@@ -199,13 +200,16 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--naive-big", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--db-name", default="onefold_bench_merge",
+                        help="database to create (another name lets two runs share a server)")
     args = parser.parse_args()
+    connection.settings_dict["TEST"]["NAME"] = args.db_name
     if connection.vendor != "postgresql":
         raise SystemExit("The merge benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Machine: {os.cpu_count()} CPUs, load average {load} (other work on the machine "
           "inflates the figures)")
-    print("Creating database onefold_bench_merge (migrations)…", flush=True)
+    print(f"Creating database {args.db_name} (migrations)…", flush=True)
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         tag = Tag.objects.create(name="bench")

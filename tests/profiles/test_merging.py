@@ -339,14 +339,20 @@ def test_a_unique_race_becomes_a_conflict_refusal_with_nothing_written(monkeypat
     def clash(**kwargs):
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr("profiles.services.merging.merge.move_rows", clash)
+    # After the rows moved (on PostgreSQL in the lock's round trip), while writing the rest.
+    monkeypatch.setattr("profiles.services.merging.merge.writes_sql.write_merge", clash)
+    monkeypatch.setattr("profiles.services.merging.merge._write_orm", clash)
     base, other = PersonFactory(), PersonFactory()
+    activity = ActivityFactory(person=other)
 
     with pytest.raises(MergeRefused) as refused:
         merge_people(base=base, others=[other])
 
     assert refused.value.code == "conflict"
     assert MergeRecord.objects.count() == 0
+    activity.refresh_from_db()
+    other.refresh_from_db()
+    assert activity.person_id == other.pk and other.merged_into_id is None
 
 
 def test_user_id_moves_to_the_base_from_any_of_several_others():

@@ -16,11 +16,11 @@ from profiles.models import (
     MergeRecord,
     Person,
 )
-from profiles.services.merging import writes_sql
+from profiles.services.merging import people_sql, pg, writes_sql
 from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.journal import decisions_json, write_merged_people
 from profiles.services.merging.locking import lock_people
-from profiles.services.merging.moves import move_rows
+from profiles.services.merging.moves import move_rows, send_move
 from profiles.services.merging.rules import (
     apply_decisions,
     clean_overrides,
@@ -78,8 +78,13 @@ def check_mergeable(base: Person, others: list[Person]) -> None:
         )
 
 
-def lock_participants(base_id: int, other_ids: list[int]) -> tuple[Person, list[Person]]:
-    people = lock_people([base_id, *other_ids])
+def lock_participants(
+    base_id: int, other_ids: list[int], people: dict[int, Person] | None = None
+) -> tuple[Person, list[Person]]:
+    """Lock every participant (unless `people` holds them locked already) and check they exist;
+    the others come back in rule order."""
+    if people is None:
+        people = lock_people([base_id, *other_ids])
     missing = sorted({base_id, *other_ids} - people.keys())
     if missing:
         raise MergeRefused(
@@ -118,9 +123,34 @@ def merge_people(
         ) from exc
 
 
+def _lock_and_move(base_id: int, other_ids: list[int]) -> tuple[Person, list[Person], dict]:
+    """Lock the participants, re-check them and move the rows.
+
+    On PostgreSQL the lock is one prepared statement sent with the BEGIN, and with a single
+    other person (identify, most staff merges) the move goes in the same round trip: it does
+    not depend on what the lock reads (with several others, their rule order decides which
+    clashing row moves), runs once the locks are granted, and if the checks then refuse the
+    merge, the transaction (or the savepoint) rolls it back with everything else.
+    """
+    if connection.vendor != "postgresql":
+        base, others = lock_participants(base_id, other_ids)
+        check_mergeable(base, others)
+        return base, others, move_rows(base_id=base.pk, other_ids=[o.pk for o in others])
+    with pg.pipeline(), pg.prepared_cursor() as locking, pg.prepared_cursor() as moving:
+        people_sql.send_lock(locking, [base_id, *other_ids])
+        read_moves = (
+            send_move(moving, base_id=base_id, other_ids=other_ids)
+            if len(other_ids) == 1 else None
+        )
+        base, others = lock_participants(base_id, other_ids, people_sql.locked_people(locking))
+        check_mergeable(base, others)
+        if read_moves is not None:
+            return base, others, read_moves()
+    return base, others, move_rows(base_id=base.pk, other_ids=[o.pk for o in others])
+
+
 def _merge(base_id, other_ids, actor, reason, overrides, dedup_run) -> MergeRecord:
-    base, others = lock_participants(base_id, other_ids)
-    check_mergeable(base, others)
+    base, others, moved = _lock_and_move(base_id, other_ids)
     people = [base, *others]
     chosen = clean_overrides(overrides, people)
     now = timezone.now()
@@ -135,7 +165,7 @@ def _merge(base_id, other_ids, actor, reason, overrides, dedup_run) -> MergeReco
         snapshot={str(person.pk): snapshot_person(person) for person in people},
         decisions=decisions_json(decisions),
     )
-    record.moved = move_rows(base_id=base.pk, other_ids=record.merged_ids)
+    record.moved = moved
     for other in others:
         other.merged_into = base
         other.merged_at = now

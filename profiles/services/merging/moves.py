@@ -14,7 +14,8 @@ the first in rule order moves and the rest are parked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db.models import Count
 
@@ -96,6 +97,19 @@ def move_rows(*, base_id: int, other_ids: Sequence[int]) -> dict:
     if moves_sql.applicable(relations):
         return moves_sql.move_rows_sql(base_id=base_id, other_ids=other_ids, relations=relations)
     return move_rows_orm(base_id=base_id, other_ids=other_ids)
+
+
+def send_move(
+    cursor: Any, *, base_id: int, other_ids: Sequence[int]
+) -> Callable[[], dict] | None:
+    """Queue `move_rows` on a prepared cursor (in a pipeline: with other statements, one
+    round trip); return the function that reads its journal part afterwards, or None when the
+    single-statement path does not apply (then call `move_rows`)."""
+    relations = person_relations()
+    if not moves_sql.applicable(relations):
+        return None
+    moves_sql.send_move(cursor, base_id=base_id, other_ids=other_ids, relations=relations)
+    return lambda: moves_sql.journal_of(cursor.fetchall(), relations)
 
 
 def move_rows_orm(*, base_id: int, other_ids: Sequence[int]) -> dict:

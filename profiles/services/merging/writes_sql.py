@@ -1,14 +1,14 @@
-"""PostgreSQL fast path for a merge's writes: one round trip instead of five.
+"""PostgreSQL fast path for a merge's writes: five prepared statements, one round trip.
 
 The journal entry, the tombstones, the base, their history rows and the `merged` activity
 are the same rows the ORM path writes (merge.py `_write_orm`; the same tests run on both
-databases). They are sent as one multi-statement string: statements run in order (tombstones
-before the base, so a user ID changing hands stays unique among the live at every step), in
-the merge's transaction, and the first one returns the new journal id; the later ones use
-`currval` of its sequence where they need it ("merge #<id>").
+databases). They are queued in one pipeline (pg.py) and run in order, in the merge's
+transaction: the journal INSERT returns the new id; the later statements use `currval` of
+its sequence where they need it ("merge #<id>"). The history rows are copied by one
+`INSERT … SELECT` from the people rows just updated, so they hold exactly what was stored.
 
-Values go through each field's own `get_db_prep_save` and are quoted by the driver
-(`connection.ops.compose_sql`), exactly as the ORM would send them.
+Values go through each field's own `get_db_prep_save` and are bound server-side: the
+statements' text never changes, so PostgreSQL plans each one once per connection.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from django.db import connection, connections, models
 
 from profiles.models import Activity, MergeRecord, Person
+from profiles.services.merging.pg import pipeline, prepared_cursor
 from profiles.services.merging.state import SNAPSHOT_FIELDS
 
 Sql = tuple[str, list]  # a template with %s placeholders and its parameters
@@ -67,22 +68,39 @@ def _insert(obj: models.Model, db, raw: Mapping[str, Sql] | None = None, returni
     return sql, params
 
 
-def _update(person_ids: list[int], values: Mapping[str, Any], db) -> Sql:
-    sets, params = [], []
-    for name, value in values.items():
-        field = Person._meta.get_field(name)
-        sets.append(f"{db.ops.quote_name(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, db))
-    ids = ", ".join(str(int(pk)) for pk in person_ids)
-    return f"UPDATE {_table(Person)} SET {', '.join(sets)} WHERE id IN ({ids})", params
+@cache
+def _update(person_ids_param: str, names: tuple[str, ...]) -> str:
+    """UPDATE of `names` on the people whose ids the array parameter holds (stable text)."""
+    qn = connection.ops.quote_name
+    sets = ", ".join(f"{qn(Person._meta.get_field(name).column)} = %s" for name in names)
+    return f"UPDATE {_table(Person)} SET {sets} WHERE id = ANY({person_ids_param})"
 
 
-def _history_row(person: Person, *, actor: Any, now: datetime) -> models.Model:
+def _values(person: Person, names: tuple[str, ...], db) -> list:
+    return [Person._meta.get_field(name).get_db_prep_save(
+        getattr(person, Person._meta.get_field(name).attname), db) for name in names]
+
+
+@cache
+def _history_insert() -> str:
+    """History rows copied from the people rows just written: exactly their stored values."""
     history = _history_model()
-    return history(
-        history_date=now, history_user=actor, history_change_reason="", history_type="~",
-        **{field.attname: getattr(person, field.attname) for field in history.tracked_fields},
-    )
+    qn = connection.ops.quote_name
+    tracked = [qn(field.column) for field in history.tracked_fields]
+    date, reason, kind, user = (history._meta.get_field(name) for name in (
+        "history_date", "history_change_reason", "history_type", "history_user"))
+    meta = ", ".join(qn(field.column) for field in (date, reason, kind, user))
+    # Casts: a parameter in a SELECT list has no type of its own (None would be unknown).
+    return (f"INSERT INTO {_table(history)} ({', '.join(tracked)}, {meta})"
+            f" SELECT {', '.join(tracked)}, %s::{date.db_type(connection)},"
+            f" 'merge #' || {RECORD_ID} || %s::text, '~', %s::{user.db_type(connection)}"
+            f" FROM {_table(Person)} WHERE id = ANY(%s::bigint[])"
+            f" ORDER BY id = %s, id")  # tombstones first, then the base, like the ORM path
+
+
+RECORD_ID = (f"currval(pg_get_serial_sequence('{MergeRecord._meta.db_table}', "
+             f"'{MergeRecord._meta.pk.column}'))")
+TOMBSTONE_FIELDS = ("merged_into", "merged_at")
 
 
 def write_merge(
@@ -91,34 +109,23 @@ def write_merge(
 ) -> None:
     """Insert `record` (its pk is set), write the people, their history and `activity`."""
     db = connections[connection.alias]  # the real connection, not the per-access proxy
-    record_id = (f"currval(pg_get_serial_sequence('{MergeRecord._meta.db_table}', "
-                 f"'{MergeRecord._meta.pk.column}'))")
-    change_reason = (f"'merge #' || {record_id} || %s", [f" ({reason})"])
-    given = Activity._meta.get_field("properties").get_db_prep_save(
-        activity.properties, db
-    )
-    properties = (f"(jsonb_build_object('merge_record', {record_id}) || %s::jsonb)", [given])
-    statements = [
-        _insert(record, db, returning=True),
-        _update([person.pk for person in tombstones], {"merged_into": base.pk, "merged_at": now},
-                db),
-        _update([base.pk], {name: getattr(base, Person._meta.get_field(name).attname)
-                            for name in SNAPSHOT_FIELDS}, db),
-        *(
-            _insert(_history_row(person, actor=actor, now=now), db,
-                    raw={"history_change_reason": change_reason})
-            for person in [*tombstones, base]
-        ),
-        _insert(activity, db, raw={"properties": properties}),
-    ]
-    # One client-side composition for all (the driver quotes every value), one round trip.
-    sql = db.ops.compose_sql(
-        "; ".join(template for template, _ in statements),
-        [param for _, params in statements for param in params],
-    )
-    with db.cursor() as cursor:
-        cursor.execute(sql)
-        record.pk = cursor.fetchone()[0]
+    ids = [person.pk for person in tombstones]
+    properties = (f"(jsonb_build_object('merge_record', {RECORD_ID}) || %s::jsonb)",
+                  [Activity._meta.get_field("properties").get_db_prep_save(
+                      activity.properties, db)])
+    record_sql, record_params = _insert(record, db, returning=True)
+    activity_sql, activity_params = _insert(activity, db, raw={"properties": properties})
+    # Statements run in this order (tombstones before the base, so a user ID changing hands
+    # stays unique among the live at every step), all in one round trip.
+    with pipeline(), prepared_cursor() as inserted, prepared_cursor() as cursor:
+        inserted.execute(record_sql, record_params)
+        cursor.execute(_update("%s::bigint[]", TOMBSTONE_FIELDS), [base.pk, now, ids])
+        cursor.execute(_update("%s::bigint[]", SNAPSHOT_FIELDS),
+                       [*_values(base, SNAPSHOT_FIELDS, db), [base.pk]])
+        cursor.execute(_history_insert(), [now, f" ({reason})", getattr(actor, "pk", None),
+                                           [*ids, base.pk], base.pk])
+        cursor.execute(activity_sql, activity_params)
+        record.pk = inserted.fetchone()[0]
     record._state.adding = False
     record._state.db = db.alias
     activity.properties = {"merge_record": record.pk, **activity.properties}

@@ -1,0 +1,60 @@
+"""PostgreSQL plumbing for the merge's hot path: prepared statements sent in pipelines.
+
+A merge runs the same handful of statements every time, only the values change. So they are
+sent with server-side binding and prepared once per connection (`prepare=True`): PostgreSQL
+parses and plans each one once, and after a few executions reuses a generic plan, instead of
+re-planning literal SQL on every merge. Several statements are queued in one pipeline and
+cost one round trip (the implicit BEGIN rides along with the first one).
+
+Cursors are wrapped like Django's own (`make_cursor` / `make_debug_cursor`), so
+`CaptureQueriesContext`, `connection.queries` and execute wrappers still see every statement,
+and errors are raised as Django's (`IntegrityError`, …) — also those only reported when the
+pipeline syncs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from django.db import connection
+
+# Django opens connections with prepare_threshold=None, which turns preparing off altogether
+# (even `prepare=True`). It is lifted only while one of these cursors sends a statement, to a
+# threshold never reached: nothing else on the connection is prepared or even counted.
+_ONLY_WHEN_ASKED = 2**31
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """A server-binding cursor that prepares every statement it executes."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):  # noqa: ANN001, ANN201
+        conn = self._conn
+        threshold = conn.prepare_threshold
+        if threshold is None:
+            conn.prepare_threshold = _ONLY_WHEN_ASKED
+        try:
+            return super().execute(query, params, prepare=True if prepare is None else prepare,
+                                   binary=binary)
+        finally:
+            conn.prepare_threshold = threshold
+
+
+def prepared_cursor() -> Any:
+    """A Django cursor wrapper over a preparing, server-binding psycopg cursor."""
+    connection.ensure_connection()
+    raw = _PreparedCursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
+@contextmanager
+def pipeline() -> Iterator[None]:
+    """Statements executed inside are sent together; their results come at the end (or at the
+    first `fetch…`). Database errors surface as Django's exceptions."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
