@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Model
 
 from profiles.models import Activity, Identity, IdentityKind, Person, Site
+from profiles.services.sql import execute
 
 
 def _table(model: type[Model]) -> str:
@@ -76,16 +77,8 @@ def _person_by_user_id_sql(vendor: str) -> str:
     )
 
 
-def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _one_person(sql: str, params: list[Any]) -> Person | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = execute(sql, params)
     return _from_rows(Person, rows)[0] if rows else None
 
 
@@ -104,19 +97,27 @@ def lock_person_by_user_id(user_id: str) -> Person | None:
 def reread_person(person_id: int) -> Person:
     """A person's row as it is now (the caller holds its lock)."""
     sql = f"SELECT {_column_list(Person, 'p')} FROM {_table(Person)} p WHERE p.id = %s"
-    return _from_rows(Person, _execute(sql, [person_id]))[0]
+    return _from_rows(Person, execute(sql, [person_id]))[0]
 
 
 def lock_people_by_ids(ids: Sequence[int]) -> dict[int, Person]:
     """Lock the people in id order (concurrent batches queue instead of deadlocking)."""
     if not ids:
         return {}
-    placeholders = ", ".join(["%s"] * len(ids))
+    condition, params = _in("p.id", sorted(ids))
     sql = (
         f"SELECT {_column_list(Person, 'p')} FROM {_table(Person)} p "
-        f"WHERE p.id IN ({placeholders}) ORDER BY p.id{_lock_clause('p')}"
+        f"WHERE {condition} ORDER BY p.id{_lock_clause('p')}"
     )
-    return {person.pk: person for person in _from_rows(Person, _execute(sql, sorted(ids)))}
+    return {person.pk: person for person in _from_rows(Person, execute(sql, params))}
+
+
+def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`column` among `values`: one array parameter on PostgreSQL, so the statement's text
+    (and its prepared plan) is the same for any number of values."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def owners_of_keys(
@@ -126,20 +127,22 @@ def owners_of_keys(
     (maybe a tombstone) holds each device ID. One statement, not locked."""
     parts, params = [], []
     if user_ids:
+        condition, values = _in("user_id", user_ids)
         parts.append(
             f"SELECT %s, user_id, id FROM {_table(Person)} WHERE merged_into_id IS NULL "
-            f"AND user_id IN ({', '.join(['%s'] * len(user_ids))})"
+            f"AND {condition}"
         )
-        params += [IdentityKind.USER_ID, *user_ids]
+        params += [IdentityKind.USER_ID, *values]
     if anonymous_ids:
+        condition, values = _in("value", anonymous_ids)
         parts.append(
             f"SELECT %s, value, person_id FROM {_table(Identity)} WHERE kind = %s "
-            f"AND value IN ({', '.join(['%s'] * len(anonymous_ids))})"
+            f"AND {condition}"
         )
-        params += [IdentityKind.ANONYMOUS_ID, IdentityKind.ANONYMOUS_ID, *anonymous_ids]
+        params += [IdentityKind.ANONYMOUS_ID, IdentityKind.ANONYMOUS_ID, *values]
     if not parts:
         return {}
-    rows = _execute(" UNION ALL ".join(parts), params)
+    rows = execute(" UNION ALL ".join(parts), params)
     return {(kind, value): person_id for kind, value, person_id in rows}
 
 
@@ -147,11 +150,9 @@ def activities_by_message_ids(message_ids: Sequence[str]) -> list[Activity]:
     """Activities already recorded with these message_ids (a resent event's first copy)."""
     if not message_ids:
         return []
-    sql = (
-        f"SELECT {_column_list(Activity, 'a')} FROM {_table(Activity)} a "
-        f"WHERE a.message_id IN ({', '.join(['%s'] * len(message_ids))})"
-    )
-    return _from_rows(Activity, _execute(sql, list(message_ids)))
+    condition, params = _in("a.message_id", message_ids)
+    sql = f"SELECT {_column_list(Activity, 'a')} FROM {_table(Activity)} a WHERE {condition}"
+    return _from_rows(Activity, execute(sql, params))
 
 
 @cache
@@ -160,7 +161,5 @@ def _site_by_prefix_sql(vendor: str) -> str:
 
 
 def site_by_key_prefix(prefix: str) -> Site | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_site_by_prefix_sql(connection.vendor), [prefix])
-        rows = cursor.fetchall()
+    rows = execute(_site_by_prefix_sql(connection.vendor), [prefix])
     return _from_rows(Site, rows)[0] if rows else None

@@ -31,6 +31,7 @@ from simple_history.models import HistoricalRecords
 
 from profiles.models import Activity, Identity, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
+from profiles.services.sql import execute
 
 Sql = tuple[str, list[Any]]
 
@@ -59,12 +60,6 @@ def _stored_fields(model: type[Model], *, with_pk: bool = False) -> list[Field]:
 @cache
 def _history_model(model: type[Model]) -> type[Model]:
     return model.history.model  # simple-history builds a manager class on every access
-
-
-def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
 
 
 def _json_default(value: Any) -> Any:
@@ -207,10 +202,10 @@ def run_with(statements: Sequence[Sql], final: Sql | None = None) -> list[tuple[
     if connection.vendor == "postgresql" and statements:
         ctes = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(statements))
         params = [param for _, statement_params in statements for param in statement_params]
-        return _execute(f"WITH {ctes} {final[0]}", [*params, *final[1]])
+        return execute(f"WITH {ctes} {final[0]}", [*params, *final[1]])
     for sql, params in statements:
-        _execute(sql, params)
-    return _execute(*final)
+        execute(sql, params)
+    return execute(*final)
 
 
 def insert_activities(

@@ -1,0 +1,29 @@
+"""Running the hot path's hand-written statements, prepared once per connection.
+
+Django binds parameters on the client (psycopg's ClientCursor), so PostgreSQL parses and
+plans every statement again; for a tracked event that planning costs more than running it.
+These statements are few and fixed, so on PostgreSQL they run on a server-side binding cursor
+of Django's own connection and transaction, prepared on first use (psycopg keeps the prepared
+statements per connection). Errors are translated as Django's cursors translate them, so
+IntegrityError and OperationalError mean what they mean everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from django.db import connection
+
+
+def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement in the current transaction; its rows (none for a plain write)."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            return cursor.fetchall() if cursor.description else []
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, list(params), prepare=True)
+        return cursor.fetchall() if cursor.description else []
