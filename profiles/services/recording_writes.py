@@ -237,6 +237,8 @@ def create_person_with_identities(
     An anonymous visitor gets a friendly random name and its own avatar, as create_person
     gives. When another request took an exclusive identity first, the unique constraint fails
     and the caller's atomic_with_retry runs the unit again, which then finds the winner.
+    On PostgreSQL the ids are taken from the sequences first, so the person, its identities
+    and their history rows go in one statement.
     """
     now = timezone.now()
     person = Person(
@@ -248,25 +250,58 @@ def create_person_with_identities(
     )
     if person.is_anonymous:
         person.name = friendly_name()
-    fields = _stored_fields(Person)
-    [(person.pk,)] = run_with(
-        [], insert_sql(Person, fields, [[f.pre_save(person, True) for f in fields]], returning="id")
-    )
-    person._state.adding = False
-    person._state.db = connection.alias
+    if connection.vendor == "postgresql":
+        person.pk, identity_ids = _next_ids(len(identities))
+    else:
+        fields = _stored_fields(Person)
+        [(person.pk,)] = run_with(
+            [], insert_sql(Person, fields, [[getattr(person, f.attname) for f in fields]],
+                           returning="id"),
+        )
     made = [
         Identity(person_id=person.pk, original_person_id=person.pk, kind=kind, value=value,
                  created_at=now)
         for kind, value in identities
     ]
-    identity_fields = _stored_fields(Identity)
-    inserted = insert_sql(
-        Identity, identity_fields, [[getattr(i, f.attname) for f in identity_fields] for i in made],
-        returning="id",
-    )
-    entries = [History(person, "+", date=now)]
-    for identity, (identity_id,) in zip(made, run_with([], inserted), strict=True):
-        identity.pk = identity_id
-        entries.append(History(identity, "+", date=now))
-    run_with(history_sql(entries))
+    if connection.vendor == "postgresql":
+        for identity, identity_id in zip(made, identity_ids, strict=True):
+            identity.pk = identity_id
+        writes = [_insert_instances([person]), _insert_instances(made)]
+    else:
+        fields = _stored_fields(Identity)
+        inserted = insert_sql(
+            Identity, fields, [[getattr(i, f.attname) for f in fields] for i in made],
+            returning="id",
+        )
+        for identity, (identity_id,) in zip(made, run_with([], inserted), strict=True):
+            identity.pk = identity_id
+        writes = []
+    entries = [History(person, "+", date=now), *(History(i, "+", date=now) for i in made)]
+    run_with([*writes, *history_sql(entries)])
+    for instance in (person, *made):
+        instance._state.adding = False
+        instance._state.db = connection.alias
     return person
+
+
+def _insert_instances(instances: Sequence[Model]) -> Sql:
+    fields = _stored_fields(type(instances[0]), with_pk=True)
+    return insert_sql(
+        type(instances[0]), fields, [[getattr(i, f.attname) for f in fields] for i in instances]
+    )
+
+
+@cache
+def _sequences_sql(vendor: str) -> str:
+    person, identity = Person._meta.db_table, Identity._meta.db_table
+    return (
+        f"SELECT nextval(pg_get_serial_sequence('{person}', 'id')), "
+        f"ARRAY(SELECT nextval(pg_get_serial_sequence('{identity}', 'id')) "
+        f"FROM generate_series(1, %s))"
+    )
+
+
+def _next_ids(identities: int) -> tuple[int, list[int]]:
+    """A new person id and `identities` identity ids, from the tables' own sequences."""
+    [(person_id, identity_ids)] = execute(_sequences_sql(connection.vendor), [identities])
+    return person_id, list(identity_ids)
