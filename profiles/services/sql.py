@@ -14,16 +14,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg import pq
 
 
 def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run one statement in the current transaction; its rows (none for a plain write)."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, list(params))
             return cursor.fetchall() if cursor.description else []
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
         cursor.execute(sql, list(params), prepare=True)
-        return cursor.fetchall() if cursor.description else []
+        # Not cursor.description: it builds a Column object per column, every time.
+        result = cursor.pgresult
+        if result is None or result.status != pq.ExecStatus.TUPLES_OK:
+            return []
+        return cursor.fetchall()
