@@ -7,8 +7,9 @@ claims and plans, chunk tasks spread over the workers, the last chunk finishes t
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from dedup.models import DedupChunk, DedupRun, DedupStatus, DedupTrigger
@@ -38,16 +39,53 @@ def run_dedup(
 
 
 def execute_run(*, run_id: int, progress: Progress | None = None) -> None:
-    """Do the whole run in this process (a single worker, the shell, the command)."""
+    """Do the whole run in this process (a single worker, the shell, the command).
+
+    Chunks go to DEDUP_THREADS threads, each with its own connection and transactions, as
+    several Celery workers would take them: while one thread's chunk waits on the database,
+    another's Python (merge decisions, journal JSON) runs. Inside a caller's transaction (or on
+    SQLite) they run one after another in it, since other connections could not see its rows.
+    """
     try:
-        for chunk_id in start_run(run_id=run_id):
-            process_chunk(chunk_id=chunk_id)
-            if progress is not None:
-                progress(DedupRun.objects.get(pk=run_id))
+        chunk_ids = start_run(run_id=run_id)
+        threads = int(conf.get("DEDUP_THREADS"))
+        if threads > 1 and len(chunk_ids) > 1 and connection.vendor == "postgresql" \
+                and not connection.in_atomic_block:
+            _process_in_threads(chunk_ids, threads, run_id=run_id, progress=progress)
+        else:
+            for chunk_id in chunk_ids:
+                process_chunk(chunk_id=chunk_id)
+                _report(run_id, progress)
         finish_if_complete(run_id=run_id)
     except Exception as exc:
         fail_run(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+def _process_in_threads(
+    chunk_ids: list[int], threads: int, *, run_id: int, progress: Progress | None
+) -> None:
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dedup-chunk") as pool:
+        futures = [pool.submit(_chunk_in_thread, chunk_id) for chunk_id in chunk_ids]
+        try:
+            for future in as_completed(futures):
+                future.result()  # a failed chunk fails the run (the others stop at once)
+                _report(run_id, progress)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _chunk_in_thread(chunk_id: int) -> None:
+    try:
+        process_chunk(chunk_id=chunk_id)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _report(run_id: int, progress: Progress | None) -> None:
+    if progress is not None:
+        progress(DedupRun.objects.get(pk=run_id))
 
 
 def start_run(*, run_id: int) -> list[int]:
