@@ -3,8 +3,8 @@
 Usage:
 
     .venv/bin/python bench/dedup_bench.py [--people 100000] [--naive-groups 200]
-                                          [--engine-groups 200] [--workers 1] [--rebuild]
-                                          [--drop] [--seed-only]
+                                          [--engine-groups 200] [--workers 1] [--threads 2]
+                                          [--rebuild] [--drop] [--seed-only]
 
 Data: the reference set of PRODUCT.md §4 built by `seed_demo`'s bulk writer
 (profiles.demo.reference: 10% of people in duplicate email groups of 2–5 with case and
@@ -14,9 +14,10 @@ copy of it (`CREATE DATABASE … TEMPLATE`), so the measured run always starts f
 
 Printed, in one run on the same data:
 1. duplicate detection: the GROUP BY … HAVING query alone, and the chunk planning;
-2. the full `run_dedup` (set-based chunks) over every group: time and rows moved/s. With
-   `--workers N` (N > 1) the chunks are spread over N processes, as N Celery workers would take
-   them (`start_run`, `process_chunk` per chunk, `finish_if_complete`);
+2. the full `run_dedup` (set-based chunks) over every group: time and rows moved/s. In one
+   process its chunks go to DEDUP_THREADS threads (`--threads`, default 2). With `--workers N`
+   (N > 1) the chunks are spread over N processes instead, as N Celery workers would take them
+   (`start_run`, `process_chunk` per chunk, `finish_if_complete`);
 then, on a second fresh copy of the same data (so neither measurement warms or dirties the
 other's database):
 3. the naive baseline: `--naive-groups` groups merged the way generic merge tools do (one
@@ -133,6 +134,10 @@ def fresh_copy(seed: str) -> None:
     print(f"fresh copy of the seeded data in {time.perf_counter() - started:.1f}s")
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def timed(label: str, func):
     started = time.perf_counter()
     result = func()
@@ -214,6 +219,8 @@ def main() -> None:
     parser.add_argument("--engine-groups", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1,
                         help="processes sharing the chunks (default 1: run_dedup in-process)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="DEDUP_THREADS for run_dedup in-process (default: the setting, 2)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the seeded database")
     parser.add_argument("--drop", action="store_true", help="drop both databases at the end")
     parser.add_argument("--seed-only", action="store_true",
@@ -222,6 +229,8 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("The dedup benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
 
+    if args.threads is not None:
+        os.environ["DEDUP_THREADS"] = str(args.threads)
     seed = build_seed(args.people, args.rebuild)
     if args.seed_only:
         return
@@ -238,8 +247,11 @@ def main() -> None:
           lambda: plan_chunks(chunk_groups=1000))
     print(f"  {groups:,} duplicate groups")
 
-    print(f"\n2. run_dedup (set-based chunks of 1,000 groups), every group, "
-          f"{args.workers} worker(s)")
+    from dedup.services import conf
+
+    shape = (f"{args.workers} worker processes" if args.workers > 1
+             else f"one process, {conf.get('DEDUP_THREADS')} thread(s)")
+    print(f"\n2. run_dedup (set-based chunks of 1,000 groups), every group, {shape}")
     started = time.perf_counter()
     run = run_dedup(trigger="shell") if args.workers == 1 else run_with_workers(args.workers)
     full_s = time.perf_counter() - started
@@ -249,6 +261,7 @@ def main() -> None:
           f"{run.chunks_total} chunks")
     print(f"  full run: {full_s:.2f} s ({per_group * 1000:.2f} ms/group), "
           f"{run.rows_moved:,} rows moved = {run.rows_moved / full_s:,.0f} rows/s")
+    print(f"  load average after the run: {load_average()}")
 
     if not args.naive_groups:
         print(f"\n  people: {args.people:,}; detection {detect_s:.3f} s; run_dedup {full_s:.1f} s "
@@ -291,6 +304,7 @@ def main() -> None:
     if engine_per_group:
         print(f"  merge_people per group, extrapolated: {engine_per_group * groups:.1f} s "
               f"-> ratio {engine_per_group / per_group:.1f}x")
+    print(f"  load average at the end: {load_average()}")
     if args.drop:
         connections.close_all()
         admin_sql(f'DROP DATABASE IF EXISTS "{RUN_DB}"')
