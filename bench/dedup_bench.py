@@ -3,7 +3,7 @@
 Usage:
 
     .venv/bin/python bench/dedup_bench.py [--people 100000] [--naive-groups 200]
-                                          [--engine-groups 200] [--workers 1] [--threads 2]
+                                          [--engine-groups 200] [--workers 1] [--parallel 2]
                                           [--rebuild] [--drop] [--seed-only]
 
 Data: the reference set of PRODUCT.md §4 built by `seed_demo`'s bulk writer
@@ -15,9 +15,10 @@ copy of it (`CREATE DATABASE … TEMPLATE`), so the measured run always starts f
 Printed, in one run on the same data:
 1. duplicate detection: the GROUP BY … HAVING query alone, and the chunk planning;
 2. the full `run_dedup` (set-based chunks) over every group: time and rows moved/s. In one
-   process its chunks go to DEDUP_THREADS threads (`--threads`, default 2). With `--workers N`
-   (N > 1) the chunks are spread over N processes instead, as N Celery workers would take them
-   (`start_run`, `process_chunk` per chunk, `finish_if_complete`);
+   call it merges DEDUP_PARALLEL_CHUNKS chunks at once (`--parallel`, default 2: forked
+   processes). With `--workers N` (N > 1) the bench itself spreads the chunks over N processes
+   instead, as N Celery workers would take them (`start_run`, `process_chunk` per chunk,
+   `finish_if_complete`);
 then, on a second fresh copy of the same data (so neither measurement warms or dirties the
 other's database):
 3. the naive baseline: `--naive-groups` groups merged the way generic merge tools do (one
@@ -219,8 +220,8 @@ def main() -> None:
     parser.add_argument("--engine-groups", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1,
                         help="processes sharing the chunks (default 1: run_dedup in-process)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="DEDUP_THREADS for run_dedup in-process (default: the setting, 2)")
+    parser.add_argument("--parallel", type=int, default=None,
+                        help="DEDUP_PARALLEL_CHUNKS for run_dedup (default: the setting, 2)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the seeded database")
     parser.add_argument("--drop", action="store_true", help="drop both databases at the end")
     parser.add_argument("--seed-only", action="store_true",
@@ -229,8 +230,8 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("The dedup benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
 
-    if args.threads is not None:
-        os.environ["DEDUP_THREADS"] = str(args.threads)
+    if args.parallel is not None:
+        os.environ["DEDUP_PARALLEL_CHUNKS"] = str(args.parallel)
     seed = build_seed(args.people, args.rebuild)
     if args.seed_only:
         return
@@ -250,7 +251,7 @@ def main() -> None:
     from dedup.services import conf
 
     shape = (f"{args.workers} worker processes" if args.workers > 1
-             else f"one process, {conf.get('DEDUP_THREADS')} thread(s)")
+             else f"one call, {conf.get('DEDUP_PARALLEL_CHUNKS')} chunk(s) at once")
     print(f"\n2. run_dedup (set-based chunks of 1,000 groups), every group, {shape}")
     started = time.perf_counter()
     run = run_dedup(trigger="shell") if args.workers == 1 else run_with_workers(args.workers)

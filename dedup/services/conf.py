@@ -17,8 +17,8 @@ DEFAULTS: dict[str, float | int | str] = {
     "DEDUP_STALE_AFTER_SECONDS": 120.0,
     # Test-only: sleep inside each chunk transaction so a test can kill a worker mid-run.
     "DEDUP_CHUNK_DELAY_SECONDS": 0.0,
-    # Chunks merged at once by run_dedup in one process (threads, one connection each).
-    "DEDUP_THREADS": 2,
+    # Chunks merged at once by one run_dedup call (forked processes, else threads).
+    "DEDUP_PARALLEL_CHUNKS": 2,
     # "bulk" (set-based chunk merge) or "per_group" (merge_people per group).
     "DEDUP_STRATEGY": "bulk",
 }
