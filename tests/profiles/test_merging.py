@@ -431,3 +431,25 @@ def test_values_with_quotes_and_percent_signs_survive_the_merge():
     assert base.name == tricky
     assert base.attributes == {"note": tricky, tricky: [tricky]}
     assert base.history.latest().name == tricky
+
+
+@pytest.mark.postgres
+def test_a_refused_merge_in_a_transaction_undoes_its_moves_and_leaves_the_transaction_usable():
+    # Different user IDs are only refused after the lock, once the move (sent in the same
+    # round trip) has run: the merge's savepoint must take it back, and only it.
+    base, other = PersonFactory(user_id="u-one"), PersonFactory(user_id="u-two")
+    activity = ActivityFactory(person=other)
+
+    with transaction.atomic():
+        before = PersonFactory()
+        with pytest.raises(MergeRefused) as refused:
+            merge_people(base=base, others=[other])
+        after = PersonFactory()  # the caller's transaction goes on
+
+    assert refused.value.code == "different_user_ids"
+    activity.refresh_from_db()
+    assert activity.person_id == other.pk
+    assert Person.objects.filter(pk__in=[before.pk, after.pk]).count() == 2
+    assert MergeRecord.objects.count() == 0
+    record = merge_people(base=base, others=[PersonFactory()])  # and merges still work
+    assert record.pk is not None

@@ -111,9 +111,12 @@ def merge_people(
     base_id, other_ids = participant_ids(base, others)
     if actor is not None and getattr(actor, "pk", None) is None:
         actor = None  # an AnonymousUser: recorded as the system, like identify and dedup
+    args = (base_id, other_ids, actor, str(reason), overrides, dedup_run)
     try:
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            return _merge_in_savepoint(*args)
         with transaction.atomic():
-            return _merge(base_id, other_ids, actor, str(reason), overrides, dedup_run)
+            return _merge(*args)
     except IntegrityError as exc:
         # Only a concurrent writer that skipped the person lock can get here; nothing was
         # written (the transaction rolled back), so asking to retry is honest.
@@ -123,7 +126,20 @@ def merge_people(
         ) from exc
 
 
-def _lock_and_move(base_id: int, other_ids: list[int]) -> tuple[Person, list[Person], dict]:
+def _merge_in_savepoint(*args: Any) -> MergeRecord:
+    """Inside the caller's transaction (identify, dedup): a savepoint, as `atomic()` would
+    make, but sent with the merge's first pipeline and released with its writes."""
+    savepoint = pg.PipelinedSavepoint()
+    try:
+        return _merge(*args, savepoint=savepoint)
+    except BaseException:
+        savepoint.roll_back()
+        raise
+
+
+def _lock_and_move(
+    base_id: int, other_ids: list[int], savepoint: pg.PipelinedSavepoint | None = None
+) -> tuple[Person, list[Person], dict]:
     """Lock the participants, re-check them and move the rows.
 
     On PostgreSQL the lock is one prepared statement sent with the BEGIN, and with a single
@@ -132,11 +148,13 @@ def _lock_and_move(base_id: int, other_ids: list[int]) -> tuple[Person, list[Per
     clashing row moves), runs once the locks are granted, and if the checks then refuse the
     merge, the transaction (or the savepoint) rolls it back with everything else.
     """
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":  # (no savepoint here: only PostgreSQL has one)
         base, others = lock_participants(base_id, other_ids)
         check_mergeable(base, others)
         return base, others, move_rows(base_id=base.pk, other_ids=[o.pk for o in others])
     with pg.pipeline(), pg.prepared_cursor() as locking, pg.prepared_cursor() as moving:
+        if savepoint is not None:
+            savepoint.open()
         people_sql.send_lock(locking, [base_id, *other_ids])
         read_moves = (
             send_move(moving, base_id=base_id, other_ids=other_ids)
@@ -149,8 +167,8 @@ def _lock_and_move(base_id: int, other_ids: list[int]) -> tuple[Person, list[Per
     return base, others, move_rows(base_id=base.pk, other_ids=[o.pk for o in others])
 
 
-def _merge(base_id, other_ids, actor, reason, overrides, dedup_run) -> MergeRecord:
-    base, others, moved = _lock_and_move(base_id, other_ids)
+def _merge(base_id, other_ids, actor, reason, overrides, dedup_run, savepoint=None) -> MergeRecord:
+    base, others, moved = _lock_and_move(base_id, other_ids, savepoint)
     people = [base, *others]
     chosen = clean_overrides(overrides, people)
     now = timezone.now()
@@ -186,13 +204,13 @@ def _merge(base_id, other_ids, actor, reason, overrides, dedup_run) -> MergeReco
     writes = {"record": record, "base": base, "tombstones": others, "activity": activity,
               "actor": actor, "reason": reason, "now": now}
     if connection.vendor == "postgresql":
-        writes_sql.write_merge(**writes)
+        writes_sql.write_merge(**writes, savepoint=savepoint)
     else:
         _write_orm(**writes)
     return record
 
 
-def _write_orm(*, record, base, tombstones, activity, actor, reason, now) -> None:
+def _write_orm(*, record, base, tombstones, activity, actor, reason, now, savepoint=None) -> None:
     """The portable path of writes_sql.write_merge: the same rows through the ORM."""
     record.save(force_insert=True)
     write_merged_people(
@@ -201,3 +219,5 @@ def _write_orm(*, record, base, tombstones, activity, actor, reason, now) -> Non
     )
     activity.properties = {"merge_record": record.pk, **activity.properties}
     activity.save(force_insert=True)
+    if savepoint is not None:  # PostgreSQL only (a test compares this path with the fast one)
+        savepoint.release()

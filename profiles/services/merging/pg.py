@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 
 # Django opens connections with prepare_threshold=None, which turns preparing off altogether
 # (even `prepare=True`). It is lifted only while one of these cursors sends a statement, to a
@@ -42,10 +42,11 @@ class _PreparedCursor(psycopg.Cursor):
             conn.prepare_threshold = threshold
 
 
-def prepared_cursor() -> Any:
-    """A Django cursor wrapper over a preparing, server-binding psycopg cursor."""
+def prepared_cursor(*, prepare: bool = True) -> Any:
+    """A Django cursor wrapper over a server-binding psycopg cursor that prepares every
+    statement (`prepare=False`: none, for one-off statements such as SAVEPOINT)."""
     connection.ensure_connection()
-    raw = _PreparedCursor(connection.connection)
+    raw = (_PreparedCursor if prepare else psycopg.Cursor)(connection.connection)
     if connection.queries_logged:
         return connection.make_debug_cursor(raw)
     return connection.make_cursor(raw)
@@ -58,3 +59,30 @@ def pipeline() -> Iterator[None]:
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
+
+
+class PipelinedSavepoint:
+    """What a nested `atomic()` does (a savepoint, rolled back on any error), except that the
+    SAVEPOINT and its RELEASE are queued in the caller's pipelines instead of costing a round
+    trip each. Merges never nest, so one fixed name is enough (a name used twice in a
+    transaction refers to the latest savepoint)."""
+
+    NAME = "onefold_merge"
+
+    def open(self) -> None:
+        with prepared_cursor(prepare=False) as cursor:
+            cursor.execute(f"SAVEPOINT {self.NAME}")
+
+    def release(self) -> None:
+        with prepared_cursor(prepare=False) as cursor:
+            cursor.execute(f"RELEASE SAVEPOINT {self.NAME}")
+
+    def roll_back(self) -> None:
+        """After an error: undo everything since `open`; the caller's transaction goes on."""
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ROLLBACK TO SAVEPOINT {self.NAME}")
+                cursor.execute(f"RELEASE SAVEPOINT {self.NAME}")
+        except Exception:
+            transaction.set_rollback(True)  # as atomic() does when it cannot roll back
+            raise

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, connections, models
 
 from profiles.models import Activity, MergeRecord, Person
-from profiles.services.merging.pg import pipeline, prepared_cursor
+from profiles.services.merging.pg import PipelinedSavepoint, pipeline, prepared_cursor
 from profiles.services.merging.state import SNAPSHOT_FIELDS
 
 Sql = tuple[str, list]  # a template with %s placeholders and its parameters
@@ -105,9 +105,10 @@ TOMBSTONE_FIELDS = ("merged_into", "merged_at")
 
 def write_merge(
     *, record: MergeRecord, base: Person, tombstones: list[Person], activity: Activity,
-    actor: Any, reason: str, now: datetime,
+    actor: Any, reason: str, now: datetime, savepoint: PipelinedSavepoint | None = None,
 ) -> None:
-    """Insert `record` (its pk is set), write the people, their history and `activity`."""
+    """Insert `record` (its pk is set), write the people, their history and `activity`;
+    release `savepoint` (the merge's, when nested in the caller's transaction) after them."""
     db = connections[connection.alias]  # the real connection, not the per-access proxy
     ids = [person.pk for person in tombstones]
     properties = (f"(jsonb_build_object('merge_record', {RECORD_ID}) || %s::jsonb)",
@@ -125,6 +126,8 @@ def write_merge(
         cursor.execute(_history_insert(), [now, f" ({reason})", getattr(actor, "pk", None),
                                            [*ids, base.pk], base.pk])
         cursor.execute(activity_sql, activity_params)
+        if savepoint is not None:
+            savepoint.release()
         record.pk = inserted.fetchone()[0]
     record._state.adding = False
     record._state.db = db.alias
