@@ -453,3 +453,25 @@ def test_a_refused_merge_in_a_transaction_undoes_its_moves_and_leaves_the_transa
     assert MergeRecord.objects.count() == 0
     record = merge_people(base=base, others=[PersonFactory()])  # and merges still work
     assert record.pk is not None
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_returned_base_is_the_stored_row(fast, monkeypatch):
+    from django.db import connection
+
+    from profiles.services.merging import merge as merge_module
+
+    if not fast:
+        monkeypatch.setattr(merge_module.writes_sql, "write_merge", merge_module._write_orm)
+    elif connection.vendor != "postgresql":
+        pytest.skip("the fast path is PostgreSQL's")
+    base = AnonymousPersonFactory(email="", name="", attributes={"a": 1})
+    other = PersonFactory(email="  Ann@Example.COM ", name="Ann", attributes={"b": 2})
+
+    record = merge_people(base=base, others=[other])
+
+    stored = Person.objects.get(pk=base.pk)
+    returned = record.base
+    fields = [field.attname for field in Person._meta.concrete_fields]
+    assert {n: getattr(returned, n) for n in fields} == {n: getattr(stored, n) for n in fields}
+    assert returned.email_normalized == "ann@example.com"

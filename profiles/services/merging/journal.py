@@ -32,6 +32,9 @@ def write_merged_people(
     Person.objects.filter(pk=base.pk).update(
         **{name: getattr(base, Person._meta.get_field(name).attname) for name in SNAPSHOT_FIELDS}
     )
+    generated = [f.attname for f in Person._meta.concrete_fields if getattr(f, "generated", 0)]
+    if generated:  # computed by the database from the values just written
+        base.refresh_from_db(fields=generated)
     Person.history.bulk_history_create(
         [*tombstones, base], update=True, default_user=actor,
         default_change_reason=reason, default_date=now,

@@ -101,6 +101,8 @@ def _history_insert() -> str:
 RECORD_ID = (f"currval(pg_get_serial_sequence('{MergeRecord._meta.db_table}', "
              f"'{MergeRecord._meta.pk.column}'))")
 TOMBSTONE_FIELDS = ("merged_into", "merged_at")
+GENERATED = tuple(f for f in Person._meta.concrete_fields if getattr(f, "generated", False))
+GENERATED_BACK = " RETURNING " + ", ".join(f'"{field.column}"' for field in GENERATED)
 
 
 def write_merge(
@@ -118,17 +120,21 @@ def write_merge(
     activity_sql, activity_params = _insert(activity, db, raw={"properties": properties})
     # Statements run in this order (tombstones before the base, so a user ID changing hands
     # stays unique among the live at every step), all in one round trip.
-    with pipeline(), prepared_cursor() as inserted, prepared_cursor() as cursor:
+    with (pipeline(), prepared_cursor() as inserted, prepared_cursor() as cursor,
+          prepared_cursor() as updated):
         inserted.execute(record_sql, record_params)
         cursor.execute(_update("%s::bigint[]", TOMBSTONE_FIELDS), [base.pk, now, ids])
-        cursor.execute(_update("%s::bigint[]", SNAPSHOT_FIELDS),
-                       [*_values(base, SNAPSHOT_FIELDS, db), [base.pk]])
+        # The generated email column comes back: the returned base is then the stored row.
+        updated.execute(_update("%s::bigint[]", SNAPSHOT_FIELDS) + GENERATED_BACK,
+                        [*_values(base, SNAPSHOT_FIELDS, db), [base.pk]])
         cursor.execute(_history_insert(), [now, f" ({reason})", getattr(actor, "pk", None),
                                            [*ids, base.pk], base.pk])
         cursor.execute(activity_sql, activity_params)
         if savepoint is not None:
             savepoint.release()
         record.pk = inserted.fetchone()[0]
+        for field, value in zip(GENERATED, updated.fetchone(), strict=True):
+            setattr(base, field.attname, value)
     record._state.adding = False
     record._state.db = db.alias
     activity.properties = {"merge_record": record.pk, **activity.properties}
