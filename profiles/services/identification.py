@@ -18,7 +18,6 @@ from profiles.services.events import Event, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
 from profiles.services.profiling import PROFILING_KEYS, combine_profiles
-from profiles.services.recording_sql import reread_person
 from profiles.services.resolution import (
     add_identity,
     atomic_with_retry,
@@ -143,8 +142,8 @@ def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
         add_identity(user, kind=IdentityKind.ANONYMOUS_ID, value=data.anonymous_id)
     elif device is not None and device.pk != user.pk and not device.user_id:
         profile = combine_profiles([user, device])  # before the merge: each one's own counts
-        merge_people(base=user, others=[device], reason="identify")
-        user = reread_person(user.pk)  # counters and fields as the merge left them
+        # The journal's base is the row as the merge stored it (counters, fields).
+        user = merge_people(base=user, others=[device], reason="identify").base
         # Saved with the traits by _apply_profile (one UPDATE, one history row).
         user.attributes = {**(user.attributes or {}), **profile}
         user._profile_combined = bool(profile)

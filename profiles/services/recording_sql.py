@@ -94,12 +94,6 @@ def lock_person_by_user_id(user_id: str) -> Person | None:
     return _one_person(_person_by_user_id_sql(connection.vendor), [user_id])
 
 
-def reread_person(person_id: int) -> Person:
-    """A person's row as it is now (the caller holds its lock)."""
-    sql = f"SELECT {_column_list(Person, 'p')} FROM {_table(Person)} p WHERE p.id = %s"
-    return _from_rows(Person, execute(sql, [person_id]))[0]
-
-
 def lock_people_by_ids(ids: Sequence[int]) -> dict[int, Person]:
     """Lock the people in id order (concurrent batches queue instead of deadlocking)."""
     if not ids:

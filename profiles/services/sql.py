@@ -4,8 +4,9 @@ Django binds parameters on the client (psycopg's ClientCursor), so PostgreSQL pa
 plans every statement again; for a tracked event that planning costs more than running it.
 These statements are few and fixed, so on PostgreSQL they run on a server-side binding cursor
 of Django's own connection and transaction, prepared on first use (psycopg keeps the prepared
-statements per connection). Errors are translated as Django's cursors translate them, so
-IntegrityError and OperationalError mean what they mean everywhere else.
+statements per connection; see `merging.pg` for why Django's connection needs its
+`prepare_threshold` lifted for that). The cursor is wrapped like Django's own, so errors are
+IntegrityError and OperationalError as everywhere else, and query logging sees the statements.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import pq
+
+from profiles.services.merging.pg import prepared_cursor
 
 
 def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -25,9 +27,8 @@ def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with db.cursor() as cursor:
             cursor.execute(sql, list(params))
             return cursor.fetchall() if cursor.description else []
-    db.ensure_connection()
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(sql, list(params), prepare=True)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, list(params))
         # Not cursor.description: it builds a Column object per column, every time.
         result = cursor.pgresult
         if result is None or result.status != pq.ExecStatus.TUPLES_OK:
