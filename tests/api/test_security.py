@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from api.keys import hash_key, issue_site_key, revoke_site_key, user_hash
-from profiles.models import Person
+from profiles.models import Person, Site
 from tests.api.conftest import row_counts
 from tests.factories import SiteFactory
 
@@ -51,6 +52,27 @@ def test_revoked_key_is_refused(post, site):
     assert response.status_code == 401
     assert "revoked" in response.json()["error"]["message"]
     assert row_counts() == before
+
+
+def test_a_key_revoked_by_another_process_is_refused_once_the_site_cache_expires(
+    post, site, monkeypatch, settings
+):
+    from api import keys
+
+    settings.ONEFOLD_SITE_CACHE_SECONDS = 2
+    clock = [1000.0]
+    monkeypatch.setattr(keys.time, "monotonic", lambda: clock[0])
+    assert post("track", TRACK).status_code == 200
+    # Another web process revokes it: this process's cache hears nothing.
+    Site.objects.filter(pk=site.pk).update(revoked_at=timezone.now())
+
+    clock[0] += 1
+    assert post("track", {**TRACK, "message_id": "m-cached"}).status_code == 200
+    clock[0] += 1.5
+    response = post("track", {**TRACK, "message_id": "m-expired"})
+
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
 
 
 def test_a_new_key_replaces_the_old_one(post, site):
