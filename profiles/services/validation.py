@@ -174,7 +174,7 @@ def _check_json_value(field: str, item: Any, depth: int, max_depth: int) -> None
             raise InvalidInput(field, "must not contain NaN or infinite numbers")
     elif item is not None and kind is not bool and kind is not int:
         if isinstance(item, bool | int | float | str | dict | list):  # subclasses: slow path
-            _check_json(field, _plain(item), depth=depth, max_depth=max_depth)
+            _check_json_value(field, _plain(item), depth, max_depth)
         else:
             raise InvalidInput(field, "must contain only JSON values")
 
