@@ -17,11 +17,8 @@ from django.db import connection
 from django.db.models import Model
 
 from profiles.models import Activity, Identity, IdentityKind, Person, Site
+from profiles.services.schema import table
 from profiles.services.sql import execute
-
-
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _column_list(model: type[Model], alias: str) -> str:
@@ -63,8 +60,8 @@ def _from_rows(model: type[Model], rows: Sequence[Sequence[Any]]) -> list[Any]:
 @cache
 def _person_by_identity_sql(vendor: str) -> str:
     return (
-        f"SELECT {_column_list(Person, 'p')} FROM {_table(Person)} p "
-        f"JOIN {_table(Identity)} i ON i.person_id = p.id "
+        f"SELECT {_column_list(Person, 'p')} FROM {table(Person)} p "
+        f"JOIN {table(Identity)} i ON i.person_id = p.id "
         f"WHERE i.kind = %s AND i.value = %s LIMIT 1{_lock_clause('p')}"
     )
 
@@ -72,7 +69,7 @@ def _person_by_identity_sql(vendor: str) -> str:
 @cache
 def _person_by_user_id_sql(vendor: str) -> str:
     return (
-        f"SELECT {_column_list(Person, 'p')} FROM {_table(Person)} p "
+        f"SELECT {_column_list(Person, 'p')} FROM {table(Person)} p "
         f"WHERE p.user_id = %s AND p.merged_into_id IS NULL LIMIT 1{_lock_clause('p')}"
     )
 
@@ -100,7 +97,7 @@ def lock_people_by_ids(ids: Sequence[int]) -> dict[int, Person]:
         return {}
     condition, params = _in("p.id", sorted(ids))
     sql = (
-        f"SELECT {_column_list(Person, 'p')} FROM {_table(Person)} p "
+        f"SELECT {_column_list(Person, 'p')} FROM {table(Person)} p "
         f"WHERE {condition} ORDER BY p.id{_lock_clause('p')}"
     )
     return {person.pk: person for person in _from_rows(Person, execute(sql, params))}
@@ -123,14 +120,14 @@ def owners_of_keys(
     if user_ids:
         condition, values = _in("user_id", user_ids)
         parts.append(
-            f"SELECT %s, user_id, id FROM {_table(Person)} WHERE merged_into_id IS NULL "
+            f"SELECT %s, user_id, id FROM {table(Person)} WHERE merged_into_id IS NULL "
             f"AND {condition}"
         )
         params += [IdentityKind.USER_ID, *values]
     if anonymous_ids:
         condition, values = _in("value", anonymous_ids)
         parts.append(
-            f"SELECT %s, value, person_id FROM {_table(Identity)} WHERE kind = %s "
+            f"SELECT %s, value, person_id FROM {table(Identity)} WHERE kind = %s "
             f"AND {condition}"
         )
         params += [IdentityKind.ANONYMOUS_ID, IdentityKind.ANONYMOUS_ID, *values]
@@ -145,13 +142,13 @@ def activities_by_message_ids(message_ids: Sequence[str]) -> list[Activity]:
     if not message_ids:
         return []
     condition, params = _in("a.message_id", message_ids)
-    sql = f"SELECT {_column_list(Activity, 'a')} FROM {_table(Activity)} a WHERE {condition}"
+    sql = f"SELECT {_column_list(Activity, 'a')} FROM {table(Activity)} a WHERE {condition}"
     return _from_rows(Activity, execute(sql, params))
 
 
 @cache
 def _site_by_prefix_sql(vendor: str) -> str:
-    return f"SELECT {_column_list(Site, 's')} FROM {_table(Site)} s WHERE s.key_prefix = %s"
+    return f"SELECT {_column_list(Site, 's')} FROM {table(Site)} s WHERE s.key_prefix = %s"
 
 
 def site_by_key_prefix(prefix: str) -> Site | None:

@@ -31,6 +31,7 @@ from simple_history.models import HistoricalRecords
 
 from profiles.models import Activity, Identity, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
+from profiles.services.schema import history_model, table
 from profiles.services.sql import execute
 
 Sql = tuple[str, list[Any]]
@@ -46,20 +47,11 @@ class History:
     date: dt.datetime = field(default_factory=timezone.now)
 
 
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _stored_fields(model: type[Model], *, with_pk: bool = False) -> list[Field]:
     return [
         f for f in model._meta.concrete_fields
         if not getattr(f, "generated", False) and (with_pk or not f.primary_key)
     ]
-
-
-@cache
-def _history_model(model: type[Model]) -> type[Model]:
-    return model.history.model  # simple-history builds a manager class on every access
 
 
 def _json_default(value: Any) -> Any:
@@ -89,7 +81,7 @@ def insert_sql(
             separators=(",", ":"),
         )
         sql = (
-            f"INSERT INTO {_table(model)} ({columns}) SELECT {columns} FROM "
+            f"INSERT INTO {table(model)} ({columns}) SELECT {columns} FROM "
             f"ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({types})) "
             f"WITH ORDINALITY AS r({columns}, n) ORDER BY n{tail}"
         )
@@ -100,7 +92,7 @@ def insert_sql(
         for row in rows
         for f, value in zip(fields, row, strict=True)
     ]
-    sql = f"INSERT INTO {_table(model)} ({columns}) VALUES {', '.join([placeholder] * len(rows))}"
+    sql = f"INSERT INTO {table(model)} ({columns}) VALUES {', '.join([placeholder] * len(rows))}"
     return sql + tail, params
 
 
@@ -120,7 +112,7 @@ def history_sql(entries: Sequence[History]) -> list[Sql]:
         by_model.setdefault(type(entry.instance), []).append(entry)
     statements = []
     for model, group in by_model.items():
-        historical = _history_model(model)
+        historical = history_model(model)
         fields = _stored_fields(historical)  # all but history_id
         rows = []
         for entry in group:
@@ -163,7 +155,7 @@ def update_people_sql(people: Sequence[tuple[Person, Sequence[str]]]) -> list[Sq
     if len(people) == 1 or connection.vendor != "postgresql":
         return [
             (
-                f"UPDATE {_table(Person)} SET {assignments} WHERE id = %s",
+                f"UPDATE {table(Person)} SET {assignments} WHERE id = %s",
                 [
                     *(f.get_db_prep_save(getattr(person, f.attname), connection) for f in fields),
                     person.pk,
@@ -182,7 +174,7 @@ def update_people_sql(people: Sequence[tuple[Person, Sequence[str]]]) -> list[Sq
     _, types = _column_sql(tuple(fields), connection.vendor)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
     sql = (
-        f"UPDATE {_table(Person)} AS p SET {assignments} FROM "
+        f"UPDATE {table(Person)} AS p SET {assignments} FROM "
         f"jsonb_to_recordset(%s::jsonb) AS v(id bigint, {types}) WHERE p.id = v.id"
     )
     return [(sql, [document])]

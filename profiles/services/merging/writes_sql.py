@@ -23,6 +23,7 @@ from django.db import connection, connections, models
 from profiles.models import Activity, MergeRecord, Person
 from profiles.services.merging.pg import PipelinedSavepoint, pipeline, prepared_cursor
 from profiles.services.merging.state import SNAPSHOT_FIELDS
+from profiles.services.schema import history_model, table
 
 Sql = tuple[str, list]  # a template with %s placeholders and its parameters
 
@@ -36,16 +37,6 @@ def _columns(model: type[models.Model]) -> tuple[tuple[models.Field, str], ...]:
         for field in model._meta.concrete_fields
         if not getattr(field, "generated", False)
     )
-
-
-@cache
-def _table(model: type[models.Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-@cache
-def _history_model() -> type[models.Model]:
-    return Person.history.model  # simple-history builds a manager on every access
 
 
 def _insert(obj: models.Model, db, raw: Mapping[str, Sql] | None = None, returning=False) -> Sql:
@@ -62,7 +53,7 @@ def _insert(obj: models.Model, db, raw: Mapping[str, Sql] | None = None, returni
         )
         values.append(expression)
         params += expression_params
-    sql = f"INSERT INTO {_table(type(obj))} ({', '.join(columns)}) VALUES ({', '.join(values)})"
+    sql = f"INSERT INTO {table(type(obj))} ({', '.join(columns)}) VALUES ({', '.join(values)})"
     if returning:
         sql += f" RETURNING {db.ops.quote_name(obj._meta.pk.column)}"
     return sql, params
@@ -73,7 +64,7 @@ def _update(person_ids_param: str, names: tuple[str, ...]) -> str:
     """UPDATE of `names` on the people whose ids the array parameter holds (stable text)."""
     qn = connection.ops.quote_name
     sets = ", ".join(f"{qn(Person._meta.get_field(name).column)} = %s" for name in names)
-    return f"UPDATE {_table(Person)} SET {sets} WHERE id = ANY({person_ids_param})"
+    return f"UPDATE {table(Person)} SET {sets} WHERE id = ANY({person_ids_param})"
 
 
 def _values(person: Person, names: tuple[str, ...], db) -> list:
@@ -84,17 +75,17 @@ def _values(person: Person, names: tuple[str, ...], db) -> list:
 @cache
 def _history_insert() -> str:
     """History rows copied from the people rows just written: exactly their stored values."""
-    history = _history_model()
+    history = history_model(Person)
     qn = connection.ops.quote_name
     tracked = [qn(field.column) for field in history.tracked_fields]
     date, reason, kind, user = (history._meta.get_field(name) for name in (
         "history_date", "history_change_reason", "history_type", "history_user"))
     meta = ", ".join(qn(field.column) for field in (date, reason, kind, user))
     # Casts: a parameter in a SELECT list has no type of its own (None would be unknown).
-    return (f"INSERT INTO {_table(history)} ({', '.join(tracked)}, {meta})"
+    return (f"INSERT INTO {table(history)} ({', '.join(tracked)}, {meta})"
             f" SELECT {', '.join(tracked)}, %s::{date.db_type(connection)},"
             f" 'merge #' || {RECORD_ID} || %s::text, '~', %s::{user.db_type(connection)}"
-            f" FROM {_table(Person)} WHERE id = ANY(%s::bigint[])"
+            f" FROM {table(Person)} WHERE id = ANY(%s::bigint[])"
             f" ORDER BY id = %s, id")  # tombstones first, then the base, like the ORM path
 
 
