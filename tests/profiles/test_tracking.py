@@ -184,3 +184,19 @@ def test_first_contact_and_new_visit_write_the_rows_simple_history_would():
     )
     assert [row.history_type for row in identity.history.all()] == ["+"]
     assert activity.pk and activity.original_person_id == person.pk
+
+
+@pytest.mark.postgres
+def test_query_log_shows_the_prepared_statements_text():
+    # Prepared statements keep no SQL on the psycopg cursor: the debug log must not say None.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    track(anonymous_id="logged", kind="page_view")
+    with CaptureQueriesContext(connection) as queries:
+        track(anonymous_id="logged", kind="page_view")
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert None not in statements
+    assert any("'logged'" in sql and "FOR NO KEY UPDATE" in sql for sql in statements)
+    assert any(sql.startswith("WITH") and "profiles_activity" in sql for sql in statements)

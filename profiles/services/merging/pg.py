@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 from django.db import connection, transaction
+from django.db.backends.utils import CursorDebugWrapper
 
 # Django opens connections with prepare_threshold=None, which turns preparing off altogether
 # (even `prepare=True`). It is lifted only while one of these cursors sends a statement, to a
@@ -42,13 +43,29 @@ class _PreparedCursor(psycopg.Cursor):
             conn.prepare_threshold = threshold
 
 
+class _StatementDebugCursor(CursorDebugWrapper):
+    """Django's debug cursor, logging the statement itself: it reads the SQL back from the
+    psycopg cursor, which keeps none for a prepared statement (the log would show None)."""
+
+    def execute(self, sql, params=None):  # noqa: ANN001, ANN201
+        with self.debug_sql(_rendered(sql, params)):
+            return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
+
+
+def _rendered(sql: str, params: Any) -> str:
+    try:
+        return connection.ops.compose_sql(sql, params)
+    except Exception:  # a value the client-side renderer cannot quote: the text is enough
+        return sql
+
+
 def prepared_cursor(*, prepare: bool = True) -> Any:
     """A Django cursor wrapper over a server-binding psycopg cursor that prepares every
     statement (`prepare=False`: none, for one-off statements such as SAVEPOINT)."""
     connection.ensure_connection()
     raw = (_PreparedCursor if prepare else psycopg.Cursor)(connection.connection)
     if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
+        return _StatementDebugCursor(raw, connection)
     return connection.make_cursor(raw)
 
 
