@@ -8,6 +8,7 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from api import checks  # noqa: F401  (registers the deployment checks)
         from api.keys import forget_sites
         from profiles.models import Site
 

@@ -71,3 +71,17 @@ def test_demo_shop_page_uses_the_demo_key(client):
 @override_settings(ONEFOLD_DEMO=False, DEBUG=False)
 def test_demo_shop_is_off_outside_debug(client):
     assert client.get("/demo/").status_code == 404
+
+
+def test_deploy_check_warns_when_rate_limits_are_per_process(settings):
+    from django.core.checks import run_checks
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert "api.W001" in {message.id for message in run_checks(include_deployment_checks=True)}
+    assert "api.W001" not in {message.id for message in run_checks()}
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/2"}}
+    assert "api.W001" not in {
+        message.id for message in run_checks(include_deployment_checks=True)
+    }
