@@ -96,7 +96,8 @@ class Activity(models.Model):
         Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="messages",
         db_index=False,
     )
-    # Set by the website for retried events: the same message_id is recorded once.
+    # Set by the website for retried events: the same message_id is recorded once per site
+    # (each site's IDs are its own: another site's "m-1" is another event).
     message_id = models.CharField(max_length=128, null=True, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
 
@@ -112,9 +113,15 @@ class Activity(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
+                fields=["site", "message_id"],
+                condition=Q(message_id__isnull=False, site__isnull=False),
+                name="activity_site_message_id_unique",
+            ),
+            # Events recorded without a site (the Python API, imports) share one namespace.
+            models.UniqueConstraint(
                 fields=["message_id"],
-                condition=Q(message_id__isnull=False),
-                name="activity_message_id_unique",
+                condition=Q(message_id__isnull=False, site__isnull=True),
+                name="activity_message_id_unique_no_site",
             ),
         ]
 

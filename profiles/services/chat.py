@@ -100,7 +100,7 @@ def chat_in_transaction(
     site: Site | None,
 ) -> Activity:
     if message_id:
-        existing = Activity.objects.filter(message_id=message_id).first()
+        existing = Activity.objects.filter(message_id=message_id, site=site).first()
         if existing is not None:
             return existing  # a retried message: recorded once
     person = person_for_event(anonymous_id=anonymous_id, user_id=user_id)

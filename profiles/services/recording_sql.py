@@ -137,11 +137,17 @@ def owners_of_keys(
     return {(kind, value): person_id for kind, value, person_id in rows}
 
 
-def activities_by_message_ids(message_ids: Sequence[str]) -> list[Activity]:
-    """Activities already recorded with these message_ids (a resent event's first copy)."""
+def activities_by_message_ids(message_ids: Sequence[str], *, site_id: int | None) -> list[Activity]:
+    """Activities the site already recorded with these message_ids (a resent event's first
+    copy); message_ids are unique per site, and among events recorded without one."""
     if not message_ids:
         return []
     condition, params = _in("a.message_id", message_ids)
+    if site_id is None:
+        condition += " AND a.site_id IS NULL"
+    else:
+        condition += " AND a.site_id = %s"
+        params = [*params, site_id]
     sql = f"SELECT {_column_list(Activity, 'a')} FROM {table(Activity)} a WHERE {condition}"
     return _from_rows(Activity, execute(sql, params))
 

@@ -113,7 +113,7 @@ def record_tracked(
     every activity and one UPDATE the profiles, however many events and people it holds.
     """
     results: list[tuple[Activity, bool] | None] = [None] * len(items)
-    fresh, twins = _split_retries(items, results)
+    fresh, twins = _split_retries(items, results, site_id=site.pk if site else None)
     keys = {items[index].person_key for index in fresh}
     if not keys:
         people: dict[tuple[str, str], Any] = {}
@@ -139,7 +139,7 @@ def record_tracked(
 
 
 def _split_retries(
-    items: list[TrackInput], results: list[tuple[Activity, bool] | None]
+    items: list[TrackInput], results: list[tuple[Activity, bool] | None], *, site_id: int | None
 ) -> tuple[list[int], dict[int, int]]:
     """Fill results for events already recorded (same message_id).
 
@@ -151,7 +151,7 @@ def _split_retries(
     # on nearly every request. Repeats within one batch are paired below without a query.
     look_up = wanted and is_retry()
     known = (
-        {row.message_id: row for row in activities_by_message_ids(sorted(wanted))}
+        {row.message_id: row for row in activities_by_message_ids(sorted(wanted), site_id=site_id)}
         if look_up
         else {}
     )

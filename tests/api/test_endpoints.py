@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from api.keys import issue_site_key
 from profiles.models import Activity, Conversation, MergeRecord, Person, PersonStatus
 from tests.api.conftest import row_counts
+from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +31,35 @@ def test_track_message_id_makes_a_retry_idempotent(post):
 
     assert retry["activity_id"] == first["activity_id"] and retry["duplicate"] is True
     assert Activity.objects.count() == 1 and Person.objects.get().page_views == 1
+
+
+def test_message_ids_are_each_sites_own(post, site):
+    other = SiteFactory()
+    other_key = issue_site_key(site=other)
+    for path, body in (
+        ("track", {"kind": "page_view", "message_id": "m-1"}),
+        ("chat", {"text": "hello", "message_id": "c-1"}),
+        ("batch", {"batch": [{"type": "track", "kind": "event", "message_id": "b-1",
+                              "properties": {"name": "Paid"}}]}),
+    ):
+        def send(device: str, key: str, body=body, path=path):
+            if path == "batch":
+                body = {"batch": [{**body["batch"][0], "anonymous_id": device}]}
+            else:
+                body = {**body, "anonymous_id": device}
+            response = post(path, body, key=key).json()
+            return response["results"][0] if path == "batch" else response
+
+        mine = send(f"{path}-a", site.plain_key)
+        theirs = send(f"{path}-b", other_key)  # the same ID from another site: another event
+        retried = send(f"{path}-b", other_key)
+
+        assert theirs["activity_id"] != mine["activity_id"]
+        assert theirs["person_id"] != mine["person_id"]
+        assert retried["activity_id"] == theirs["activity_id"]
+        assert retried.get("duplicate", True) is True
+    assert Activity.objects.filter(site=site).count() == 3
+    assert Activity.objects.filter(site=other).count() == 3
 
 
 def test_identify_stitches_two_devices(post):
