@@ -49,7 +49,8 @@ class ProfileChange:
     """What the updaters changed on the person while recording a set of activities."""
 
     fields: set[str] = field(default_factory=set)
-    new_visit: bool = False
+    new_visit: bool = False  # some activity of the set started a visit
+    visit_started: bool = False  # the activity being applied started one
     reasons: list[str] = field(default_factory=list)
 
     def set(self, person: Person, name: str, value: Any) -> None:
@@ -166,6 +167,7 @@ def collect_changes(*, person: Person, activities: list[Activity]) -> ProfileCha
     change = ProfileChange()
     # In time order, so a batch's visits and "latest" values come out as if sent one by one.
     for activity in sorted(activities, key=lambda activity: activity.occurred_at):
+        change.visit_started = False
         for updater in _UPDATERS:
             updater(person, activity, change)
     return change
@@ -182,7 +184,7 @@ def update_seen(person: Person, activity: Activity, change: ProfileChange) -> No
         return
     if person.last_seen is None or at - person.last_seen > VISIT_GAP:
         change.set(person, "visits", person.visits + 1)
-        change.new_visit = True
+        change.new_visit = change.visit_started = True
         change.reasons.append(f"visit started ({activity.kind})")
     if person.first_seen is None or at < person.first_seen:
         change.set(person, "first_seen", at)

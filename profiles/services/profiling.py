@@ -7,6 +7,7 @@ the admin and the merge engine fills them key by key like any other attribute.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,9 +41,21 @@ def _search_keywords(referrer: str) -> str:
     return (parse_qs(parts.query).get(param) or [""])[0] if param else ""
 
 
+def _tags(props: dict[str, Any]) -> dict[str, Any]:
+    """UTM tags and ad-click IDs: sent as properties (the snippet does) or left in the page's
+    URL (a server-side call sending the URL as it is); a property wins."""
+    tags: dict[str, Any] = {}
+    url = props.get("url")
+    if isinstance(url, str) and "?" in url:
+        query = parse_qs(urlsplit(url).query)
+        tags = {key: query[key][0] for key in (*UTM_KEYS, *AD_CLICK_KEYS) if query.get(key)}
+    return {**tags, **{key: props[key] for key in (*UTM_KEYS, *AD_CLICK_KEYS) if props.get(key)}}
+
+
 def touch_from(activity: Activity) -> dict[str, Any]:
     """Where a visit came from: referrer, UTM tags, ad click, search keywords, landing page."""
     props = activity.properties
+    tags = _tags(props)
     touch: dict[str, Any] = {"at": activity.occurred_at.isoformat()}
     referrer = str(props.get("referrer") or "")
     if referrer:
@@ -51,11 +64,11 @@ def touch_from(activity: Activity) -> dict[str, Any]:
         if keywords:
             touch["search_keywords"] = keywords
     for key in UTM_KEYS:
-        if props.get(key):
-            touch[key] = str(props[key])
+        if tags.get(key):
+            touch[key] = str(tags[key])
     for key in AD_CLICK_KEYS:
-        if props.get(key):
-            touch["ad"] = f"{key}={props[key]}"
+        if tags.get(key):
+            touch["ad"] = f"{key}={tags[key]}"
     if props.get("url") or props.get("path"):
         touch["landing_page"] = str(props.get("url") or props.get("path"))
     return touch
@@ -68,9 +81,11 @@ def update_referral(person: Person, activity: Activity, change: ProfileChange) -
         return
     attributes = _attributes(person, change)
     page = activity.properties.get("url") or activity.properties.get("path")
-    if page:
-        attributes["exit_page"] = str(page)  # the latest page: the exit page once they leave
-    if not change.new_visit and "first_touch" in attributes:
+    # The latest page is the exit page once they leave; a late-arriving older page view is
+    # not (update_seen has already moved last_seen to the newest activity).
+    if page and (person.last_seen is None or activity.occurred_at >= person.last_seen):
+        attributes["exit_page"] = str(page)
+    if not change.visit_started and "first_touch" in attributes:
         return
     touch = touch_from(activity)
     attributes.setdefault("first_touch", touch)
@@ -110,7 +125,13 @@ def update_purchases(person: Person, activity: Activity, change: ProfileChange) 
     amount = activity.properties.get("amount", activity.properties.get("revenue"))
     if isinstance(amount, int | float) and not isinstance(amount, bool):
         summary["revenue"] = round(summary.get("revenue", 0) + amount, 2)
-    summary["last_at"] = activity.occurred_at.isoformat()
+    if _later(activity.occurred_at, summary.get("last_at")):
+        summary["last_at"] = activity.occurred_at.isoformat()
+
+
+def _later(at: dt.datetime, recorded: Any) -> bool:
+    """Whether `at` is after the recorded ISO time (or nothing valid is recorded)."""
+    return at >= _moment(recorded)
 
 
 EMAIL_KINDS = {
@@ -154,7 +175,7 @@ def combine_profiles(people: list[Person]) -> dict[str, Any]:
     if purchases:
         combined["purchases"] = {
             **_sum_counts([{k: v for k, v in p.items() if k != "last_at"} for p in purchases]),
-            "last_at": max(str(p.get("last_at", "")) for p in purchases),
+            "last_at": max((str(p.get("last_at", "")) for p in purchases), key=_moment),
         }
     touches = [profile for profile in profiles if profile.get("first_touch")]
     if touches:
@@ -166,8 +187,18 @@ def combine_profiles(people: list[Person]) -> dict[str, Any]:
     return combined
 
 
-def _at(touch: dict[str, Any]) -> str:
-    return str(touch.get("at", ""))
+def _at(touch: dict[str, Any]) -> dt.datetime:
+    return _moment(touch.get("at"))
+
+
+def _moment(recorded: Any) -> dt.datetime:
+    """An ISO time as an aware datetime (times sent with different offsets compare right);
+    the earliest possible for a missing or invalid one."""
+    try:
+        moment = dt.datetime.fromisoformat(str(recorded))
+    except (TypeError, ValueError):
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _sum_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:

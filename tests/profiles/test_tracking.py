@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, Identity, Person, PersonStatus
 from profiles.services import identify, merge_people, track
-from profiles.services.events import ProfileChange, record_events, register_updater
+from profiles.services.events import Event, ProfileChange, record_events, register_updater
 from profiles.services.validation import InvalidInput
 from tests.factories import AnonymousPersonFactory, IdentityFactory, PersonFactory
 
@@ -90,6 +90,56 @@ def test_referral_source_utm_and_landing_page_are_profiled():
     assert attributes["first_touch"]["landing_page"] == "https://shop.example/?utm_source=news"
     assert attributes["latest_touch"]["referrer"] == "https://t.co/x"
     assert attributes["exit_page"] == "https://shop.example/b"
+
+
+def test_utm_tags_and_ad_clicks_left_in_the_page_url_are_profiled():
+    track(anonymous_id="d", kind="page_view", properties={
+        "url": "https://shop.example/?utm_source=news&utm_campaign=spring&gclid=abc",
+        "utm_campaign": "autumn",  # a property wins over the URL
+    })
+
+    touch = Person.objects.get().attributes["first_touch"]
+    assert touch["utm_source"] == "news" and touch["utm_campaign"] == "autumn"
+    assert touch["ad"] == "gclid=abc"
+
+
+def test_a_batch_profiles_a_visit_as_events_sent_one_by_one():
+    start = timezone.now() - timedelta(hours=1)
+    views = [
+        ({"url": "https://shop.example/landing?utm_source=news",
+          "referrer": "https://www.google.com/"}, start),
+        ({"url": "https://shop.example/second", "referrer": "https://shop.example/landing"},
+         start + timedelta(minutes=1)),
+    ]
+    person = AnonymousPersonFactory()
+    record_events(person=person, site=None, events=[
+        Event(kind="page_view", occurred_at=at, properties=props) for props, at in views
+    ])
+    for index, (props, at) in enumerate(views):
+        track(anonymous_id="one-by-one", kind="page_view", properties=props, occurred_at=at,
+              message_id=f"m-{index}")
+
+    batched = Person.objects.get(pk=person.pk).attributes
+    single = Person.objects.get(identities__value="one-by-one").attributes
+    assert batched["latest_touch"]["utm_source"] == "news"
+    assert {key: batched[key] for key in ("first_touch", "latest_touch", "exit_page")} == {
+        key: single[key] for key in ("first_touch", "latest_touch", "exit_page")
+    }
+
+
+def test_a_late_older_event_does_not_move_latest_values_back():
+    now = timezone.now()
+    track(anonymous_id="d", kind="page_view", occurred_at=now,
+          properties={"url": "https://shop.example/new"})
+    track(anonymous_id="d", kind="purchase", occurred_at=now, properties={"amount": 5})
+    track(anonymous_id="d", kind="page_view", occurred_at=now - timedelta(minutes=10),
+          properties={"url": "https://shop.example/old"})
+    track(anonymous_id="d", kind="purchase", occurred_at=now - timedelta(days=30),
+          properties={"amount": 7})
+
+    attributes = Person.objects.get().attributes
+    assert attributes["exit_page"] == "https://shop.example/new"
+    assert attributes["purchases"] == {"count": 2, "revenue": 12, "last_at": now.isoformat()}
 
 
 def test_products_purchases_and_email_offers_are_profiled():
