@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.db import OperationalError
+from django.db import DataError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -155,6 +155,11 @@ def endpoint(*, max_bytes: int, cost: Callable[[dict[str, Any]], int] = lambda b
                 response = error_response(409, None, "conflicting concurrent write; resend")
             except ValidationError as exc:  # e.g. a merge the rules refuse
                 response = error_response(409, None, "; ".join(exc.messages))
+            except DataError:
+                # A value validation let through that the database refuses: still the client's
+                # input, and the transaction rolled back. Logged, as validation should catch it.
+                logger.exception("value refused by the database")
+                response = error_response(400, None, "a value is out of range for the database")
             except OperationalError:
                 logger.exception("database unavailable")
                 response = error_response(503, None, "database unavailable", Retry_After="1")

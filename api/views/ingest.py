@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from api.http import MAX_BATCH_BYTES, MAX_EVENT_BYTES, endpoint, error_response
 from api.ingest import clean_batch, clean_command, run_batch, run_single
@@ -41,6 +42,7 @@ def batch(request: HttpRequest, site: Site, body: dict[str, Any]) -> dict[str, A
     return {"results": run_batch(commands, site=site)}
 
 
+@csrf_exempt  # a POST to a mistyped path must get this JSON 404, not the CSRF failure page
 def not_found(request: HttpRequest) -> JsonResponse:
     """Unknown API paths answer in the API's own error format, not an HTML page."""
     return error_response(404, "path", "no such endpoint: use identify, track, chat or batch")

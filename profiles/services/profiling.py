@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from profiles.models import Activity, ActivityKind, Person
 from profiles.services.events import ProfileChange, register_updater
@@ -33,8 +33,19 @@ def _attributes(person: Person, change: ProfileChange) -> dict[str, Any]:
     return person.attributes
 
 
+def _split(url: str) -> SplitResult | None:
+    """The URL's parts; None for one urlsplit refuses (e.g. "http://[x"): a website's broken
+    referrer must not fail the event it came with."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def _search_keywords(referrer: str) -> str:
-    parts = urlsplit(referrer)
+    parts = _split(referrer)
+    if parts is None:
+        return ""
     host = (parts.hostname or "").removeprefix("www.")
     engine = host.split(".")[0]
     param = SEARCH_ENGINES.get(engine)
@@ -46,8 +57,9 @@ def _tags(props: dict[str, Any]) -> dict[str, Any]:
     URL (a server-side call sending the URL as it is); a property wins."""
     tags: dict[str, Any] = {}
     url = props.get("url")
-    if isinstance(url, str) and "?" in url:
-        query = parse_qs(urlsplit(url).query)
+    parts = _split(url) if isinstance(url, str) and "?" in url else None
+    if parts is not None:
+        query = parse_qs(parts.query)
         tags = {key: query[key][0] for key in (*UTM_KEYS, *AD_CLICK_KEYS) if query.get(key)}
     return {**tags, **{key: props[key] for key in (*UTM_KEYS, *AD_CLICK_KEYS) if props.get(key)}}
 
@@ -123,8 +135,8 @@ def update_purchases(person: Person, activity: Activity, change: ProfileChange) 
     summary = attributes.setdefault("purchases", {"count": 0, "revenue": 0})
     summary["count"] = summary.get("count", 0) + 1
     amount = activity.properties.get("amount", activity.properties.get("revenue"))
-    if isinstance(amount, int | float) and not isinstance(amount, bool):
-        summary["revenue"] = round(summary.get("revenue", 0) + amount, 2)
+    if _is_amount(amount):
+        summary["revenue"] = _added(summary.get("revenue", 0), amount)
     if _later(activity.occurred_at, summary.get("last_at")):
         summary["last_at"] = activity.occurred_at.isoformat()
 
@@ -205,6 +217,24 @@ def _sum_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {}
     for count in counts:
         for name, value in count.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                total[name] = round(total.get(name, 0) + value, 2)
+            if _is_amount(value):
+                total[name] = _added(total.get(name, 0), value)
     return total
+
+
+# Beyond this a figure is not a price or a count but junk; adding it would only lose precision
+# or overflow (and an infinite sum cannot even be stored as JSON).
+MAX_AMOUNT = 1e12
+
+
+def _is_amount(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= MAX_AMOUNT  # also False for NaN and infinities, exact for big ints
+    )
+
+
+def _added(total: Any, value: int | float) -> int | float:
+    """`total + value` to the cent; a stored total that is itself junk is started over."""
+    return round((total if _is_amount(total) else 0) + value, 2)

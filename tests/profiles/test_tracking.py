@@ -250,3 +250,21 @@ def test_query_log_shows_the_prepared_statements_text():
     assert None not in statements
     assert any("'logged'" in sql and "FOR NO KEY UPDATE" in sql for sql in statements)
     assert any(sql.startswith("WITH") and "profiles_activity" in sql for sql in statements)
+
+
+def test_a_broken_referrer_or_url_does_not_fail_the_event():
+    track(anonymous_id="d", kind="page_view",
+          properties={"referrer": "http://[x", "url": "http://[::1?utm_source=x"})
+
+    assert Person.objects.get().page_views == 1
+
+
+def test_junk_amounts_do_not_break_a_persons_purchases():
+    # Stored before validation refused such numbers: the profile must keep working.
+    person = AnonymousPersonFactory(attributes={"purchases": {"count": 1, "revenue": 10**400}})
+    IdentityFactory(person=person, kind="anonymous_id", value="d")
+    track(anonymous_id="d", kind="purchase", properties={"amount": 1e308})
+    track(anonymous_id="d", kind="purchase", properties={"amount": 19.99})
+
+    purchases = Person.objects.get().attributes["purchases"]
+    assert purchases["count"] == 3 and purchases["revenue"] == 19.99
