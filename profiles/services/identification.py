@@ -101,6 +101,8 @@ def identify(
 def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person:
     """The identify rules, in the caller's transaction (the batch endpoint shares one)."""
     device = find_by_anonymous_id(data.anonymous_id) if data.anonymous_id else None
+    if device is not None and device.user_id and not data.user_id:
+        _refuse_unverified_change(device, site)
     if data.user_id:
         person = _person_for_user(data, device)
     else:
@@ -128,6 +130,18 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
         reason="identify: traits from the website",
     )
     return person
+
+
+def _refuse_unverified_change(device: Person, site: Site | None) -> None:
+    """On a site that verifies identities, only a signed user_id may change a user's profile:
+    an email-only identify naming a user's device (whose ID a script on the page can read)
+    would otherwise rewrite that user's email and traits without any HMAC."""
+    if site is not None and site.require_identity_verification:
+        raise InvalidInput(
+            "user_hash",
+            "this device belongs to a user: identify them with user_id and its user_hash",
+            status=403,
+        )
 
 
 def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
