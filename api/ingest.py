@@ -44,11 +44,12 @@ class Command:
         if self.type == "identify":
             person = identify_in_transaction(self.data, site=site)
             return {"person_id": person.pk, "status": person.status}
-        activity = chat_in_transaction(**self.data, site=site)
+        activity, duplicate = chat_in_transaction(**self.data, site=site)
         return {
             "activity_id": activity.pk,
             "person_id": activity.person_id,
             "conversation_id": activity.conversation_id,
+            "duplicate": duplicate,
         }
 
 

@@ -37,14 +37,27 @@ from profiles.services.validation import (
     clean_timestamp,
 )
 
-# Loose on purpose: candidates are then checked with the strict EMAIL_RE.
-EMAIL_IN_TEXT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# Loose on purpose: candidates are then checked with the strict EMAIL_RE. Matched around each
+# "@" within bounded windows: one pattern over the whole text backtracks on every position of
+# a long word (a 10,000-character message took 0.3 s of CPU inside the request's transaction).
+LOCAL_PART_BEFORE_AT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}\Z")
+DOMAIN_AFTER_AT = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+MAX_EMAIL_CANDIDATES = 20
 
 
 def email_in_text(text: str) -> str | None:
-    """The first valid email address written in a message, if any."""
-    for candidate in EMAIL_IN_TEXT.findall(text):
-        candidate = candidate.rstrip(".")
+    """The first valid email address written in a message, if any (not a URL's user:password@
+    part, whose password would look like an address)."""
+    at = -1
+    for _ in range(MAX_EMAIL_CANDIDATES):
+        at = text.find("@", at + 1)
+        if at < 0:
+            return None
+        local = LOCAL_PART_BEFORE_AT.search(text, max(0, at - 64), at)
+        domain = DOMAIN_AFTER_AT.match(text, at + 1, at + 256)
+        if local is None or domain is None or text[local.start() - 1: local.start()] == ":":
+            continue
+        candidate = f"{local.group()}@{domain.group()}".rstrip(".")
         if EMAIL_RE.match(candidate) and len(candidate) <= 254:
             return candidate
     return None
@@ -67,7 +80,7 @@ def chat_message(
         occurred_at=occurred_at,
         message_id=message_id,
     )
-    return atomic_with_retry(lambda: chat_in_transaction(**cleaned, site=site))
+    return atomic_with_retry(lambda: chat_in_transaction(**cleaned, site=site))[0]
 
 
 def clean_chat(
@@ -98,11 +111,16 @@ def chat_in_transaction(
     occurred_at: dt.datetime,
     message_id: str | None,
     site: Site | None,
-) -> Activity:
+) -> tuple[Activity, bool]:
+    """Record the message in the caller's transaction: (activity, was it a resend)."""
     if message_id:
         existing = Activity.objects.filter(message_id=message_id, site=site).first()
+        if existing is not None and existing.kind != ActivityKind.CHAT_MESSAGE:
+            raise InvalidInput(
+                "message_id", f"already used by a {existing.kind} event of this site", status=409
+            )
         if existing is not None:
-            return existing  # a retried message: recorded once
+            return existing, True  # a retried message: recorded once
     person = person_for_event(anonymous_id=anonymous_id, user_id=user_id)
     conversation = _conversation_for(person, site=site, at=occurred_at)
     [activity] = record_events(
@@ -122,7 +140,7 @@ def chat_in_transaction(
     email = email_in_text(text)
     if email:
         _learn_email(person, email)
-    return activity
+    return activity, False
 
 
 def _conversation_for(person: Person, *, site: Site | None, at: dt.datetime) -> Conversation:

@@ -161,7 +161,7 @@ def _split_retries(
     for index, item in enumerate(items):
         message_id = item.event.message_id
         if message_id in known:
-            results[index] = (known[message_id], True)
+            results[index] = (_resent(known[message_id], item), True)
         elif message_id in first_index:
             twins[index] = first_index[message_id]
         else:
@@ -169,3 +169,13 @@ def _split_retries(
                 first_index[message_id] = index
             fresh.append(index)
     return fresh, twins
+
+
+def _resent(recorded: Activity, item: TrackInput) -> Activity:
+    """The activity a resent event recorded first; an event of another kind reusing its
+    message_id is a client's bug, refused rather than answered as this one's duplicate."""
+    if recorded.kind != item.event.kind:
+        raise InvalidInput(
+            "message_id", f"already used by a {recorded.kind} event of this site", status=409
+        )
+    return recorded

@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 
 from profiles.models import Activity, Conversation, Identity, IdentityKind, Person, PersonStatus
-from profiles.services import chat_message, identify
+from profiles.services import chat_message, identify, track
 from profiles.services.chat import email_in_text
 from profiles.services.validation import InvalidInput
 
@@ -156,3 +156,23 @@ def test_a_failing_enrichment_provider_never_loses_the_message(
 
     assert Activity.objects.filter(pk=message.pk).exists()
     assert Person.objects.get().email == "me@example.com"
+
+
+def test_an_email_is_found_quickly_in_a_long_message_and_not_in_a_urls_password():
+    # (The old single pattern backtracked over every position of a long word: ~1 s here.)
+    assert email_in_text("a" * 20_000 + " write to me: ann@example.com") == "ann@example.com"
+    assert email_in_text("x" * 20_000 + "@") is None
+    assert email_in_text("see http://user:pw@host.example/x") is None
+    assert email_in_text("mail ME@Example.co.uk.") == "ME@Example.co.uk"
+
+
+def test_a_message_id_used_by_another_kind_of_event_is_refused():
+    track(anonymous_id="d", kind="page_view", message_id="m-1")
+
+    with pytest.raises(InvalidInput) as refused:
+        chat_message(anonymous_id="d", text="hi", message_id="m-1")
+    with pytest.raises(InvalidInput):
+        track(anonymous_id="d", kind="event", properties={"name": "x"}, message_id="m-1")
+
+    assert refused.value.field == "message_id" and refused.value.status == 409
+    assert Activity.objects.count() == 1
