@@ -196,3 +196,14 @@ def test_a_race_lost_every_time_is_a_409(post, monkeypatch):
 
     assert response.status_code == 409
     assert Person.objects.count() == 0
+
+
+def test_batch_event_size_counts_utf8_bytes_not_ascii_escapes(post):
+    # 9,000 "é" are 18 KB of UTF-8 (54 KB as \u escapes): each event fits the 32 KB limit.
+    event = {"type": "track", "anonymous_id": "d", "kind": "event",
+             "properties": {"name": "x", "note": "é" * 9000}}
+
+    response = post("batch", {"batch": [event, event]})
+
+    assert response.status_code == 200, response.json()
+    assert Activity.objects.count() == 2
