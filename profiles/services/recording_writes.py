@@ -268,7 +268,9 @@ def create_person_with_identities(
         for identity, (identity_id,) in zip(made, run_with([], inserted), strict=True):
             identity.pk = identity_id
         writes = []
-    entries = [History(person, "+", date=now), *(History(i, "+", date=now) for i in made)]
+    # Why the profile exists: the first event from an ID never seen before.
+    reason = "first contact from the website: " + ", ".join(f"{k} {v}" for k, v in identities)
+    entries = [History(i, "+", reason[:100], date=now) for i in (person, *made)]
     run_with([*writes, *history_sql(entries)])
     for instance in (person, *made):
         instance._state.adding = False

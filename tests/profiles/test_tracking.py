@@ -220,7 +220,7 @@ def test_first_contact_and_new_visit_write_the_rows_simple_history_would():
     person = Person.objects.get(pk=activity.person_id)
     rows = list(person.history.order_by("history_id"))
     assert [row.history_type for row in rows] == ["+", "~"]
-    assert rows[0].history_change_reason is None
+    assert rows[0].history_change_reason.startswith("first contact from the website")
     assert rows[1].history_change_reason.startswith("visit started")
     # The "~" row is the person as saved, every tracked field included.
     latest = rows[1]
@@ -268,3 +268,13 @@ def test_junk_amounts_do_not_break_a_persons_purchases():
 
     purchases = Person.objects.get().attributes["purchases"]
     assert purchases["count"] == 3 and purchases["revenue"] == 19.99
+
+
+def test_a_first_contact_records_why_the_profile_and_its_identity_exist():
+    track(anonymous_id="device-9", kind="page_view")
+
+    person = Person.objects.get()
+    [created] = person.history.filter(history_type="+")
+    [identity_created] = Identity.history.filter(history_type="+")
+    assert created.history_change_reason == "first contact from the website: anonymous_id device-9"
+    assert identity_created.history_change_reason == created.history_change_reason
