@@ -87,5 +87,12 @@ def user_hash(*, site: Site, user_id: str) -> str:
 
 
 def verify_user_hash(*, site: Site, user_id: str, given: object) -> bool:
+    """Whether `given` is the user ID's HMAC in hex, in either case (hex is case-insensitive).
+
+    Anything but an ASCII string is refused before comparing: compare_digest raises TypeError on
+    non-ASCII text, and lower-casing non-ASCII could turn it into ASCII.
+    """
+    if not isinstance(given, str) or not given.isascii():
+        return False
     expected = user_hash(site=site, user_id=user_id)
-    return isinstance(given, str) and hmac.compare_digest(expected, given)
+    return hmac.compare_digest(expected, given.lower())

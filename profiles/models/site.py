@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.db import models
 from django.utils import timezone
 
@@ -33,4 +35,44 @@ class Site(models.Model):
 
     @property
     def origins(self) -> list[str]:
-        return [line.strip() for line in self.allowed_origins.splitlines() if line.strip()]
+        """The allowed origins as browsers send them in the Origin header, e.g. "https://a.example".
+
+        Compared as exact strings, so entries are normalized: "https://Shop.Example/checkout"
+        must match "https://shop.example". "*" stays as is.
+        """
+        lines = self.allowed_origins.splitlines()
+        return [normalize_origin(line) for line in lines if line.strip()]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_origin(entry: str) -> str:
+    """One configured origin serialized like a browser does: lower-case scheme and host (IDN in
+    punycode), no path, query or trailing slash, no default port; an explicit other port is kept.
+
+    An entry that is not scheme://host (e.g. "*" or "null") is returned stripped, unchanged.
+    """
+    entry = entry.strip()
+    try:
+        parts = urlsplit(entry)
+        port = parts.port
+    except ValueError:  # e.g. a port that is not a number: leave it, it matches nothing
+        return entry
+    if not parts.scheme or not parts.hostname:
+        return entry
+    scheme = parts.scheme.lower()
+    host = _ascii_host(parts.hostname)  # hostname is already lower case, without [ ] or port
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets in an origin
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def _ascii_host(host: str) -> str:
+    # Browsers send an internationalized host name in its punycode (xn--) form.
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host

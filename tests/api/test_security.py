@@ -113,6 +113,29 @@ def test_identity_verification_refuses_a_missing_or_wrong_hmac(post, verified_si
     assert row_counts() == before
 
 
+def test_identity_verification_accepts_an_upper_case_hex_hmac(post, verified_site):
+    # Hex is case-insensitive: some server libraries print digests in upper case.
+    signed = user_hash(site=verified_site, user_id="u-1").upper()
+
+    response = post("identify", {"user_id": "u-1", "user_hash": signed})
+
+    assert response.status_code == 200
+    assert Person.objects.get().user_id == "u-1"
+
+
+@pytest.mark.parametrize("given", [123, ["x"], {"a": 1}, True, "é" * 64, "\u212a" * 64])
+def test_identity_verification_refuses_a_non_string_or_non_ascii_hmac(
+    post, verified_site, given
+):
+    before = row_counts()
+
+    response = post("identify", {"user_id": "u-1", "user_hash": given})
+
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "user_hash"
+    assert row_counts() == before
+
+
 def test_hmac_of_another_user_does_not_verify(post, verified_site):
     other = user_hash(site=verified_site, user_id="someone-else")
 
@@ -174,6 +197,57 @@ def test_same_origin_pages_need_no_listing(post):
     assert post("track", TRACK, origin="http://testserver").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "listed",
+    ["https://Shop.Example", "https://shop.example/", "HTTPS://SHOP.EXAMPLE/",
+     "  https://shop.example/checkout?x=1  ", "https://shop.example:443"],
+)
+def test_a_listed_origin_matches_whatever_its_case_slash_or_path(post, site, listed):
+    # Browsers send the origin serialized: lower case, no path, no slash, no default port.
+    site.allowed_origins = f"https://other.example\n{listed}\n"
+    site.save()
+
+    response = post("track", TRACK, origin="https://shop.example")
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example"
+
+
+def test_preflight_matches_a_listed_origin_with_a_trailing_slash(client, site):
+    site.allowed_origins = "https://Shop.Example/"
+    site.save()
+
+    response = client.options("/api/v1/track", HTTP_ORIGIN="https://shop.example")
+
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example"
+
+
+@pytest.mark.parametrize(
+    ("listed", "origins"),
+    [
+        ("*", ["*"]),
+        ("https://Shop.Example:8443/a/", ["https://shop.example:8443"]),
+        ("http://shop.example:80", ["http://shop.example"]),
+        ("https://BÜCHER.example", ["https://xn--bcher-kva.example"]),
+        ("https://[::1]:8000/", ["https://[::1]:8000"]),
+        ("\n  \nhttps://a.example\r\nhttps://b.example/\n", ["https://a.example",
+                                                         "https://b.example"]),
+    ],
+)
+def test_site_origins_are_normalized(listed, origins):
+    assert Site(allowed_origins=listed).origins == origins
+
+
+@pytest.mark.parametrize(
+    "listed", ["https://shop.example:8443", "http://shop.example", "https://shop.example.evil"]
+)
+def test_a_different_port_scheme_or_host_still_does_not_match(post, site, listed):
+    site.allowed_origins = listed
+    site.save()
+
+    assert post("track", TRACK, origin="https://shop.example").status_code == 403
+
+
 def test_wildcard_origin(post, site):
     site.allowed_origins = "*"
     site.save()
@@ -197,10 +271,53 @@ def test_rate_limit_returns_429_with_retry_after(post, site):
 def test_rate_limit_counts_events_in_a_batch(post, site):
     site.rate_limit_per_minute = 10
     site.save()
+    assert post("batch", {"batch": [{"type": "track", **TRACK}] * 6}).status_code == 200
+
+    response = post("batch", {"batch": [{"type": "track", **TRACK}] * 5})
+
+    assert response.status_code == 429
+
+
+def test_a_batch_bigger_than_the_whole_limit_is_refused_as_too_big_not_retryable(post, site):
+    # With 429 the client would wait and resend the same batch forever: it can never fit.
+    site.rate_limit_per_minute = 10
+    site.save()
+    before = row_counts()
 
     response = post("batch", {"batch": [{"type": "track", **TRACK}] * 11})
 
-    assert response.status_code == 429
+    assert response.status_code == 413
+    assert "Retry-After" not in response
+    assert response.json()["error"]["field"] == "batch"
+    assert "10" in response.json()["error"]["message"]
+    assert row_counts() == before
+    # It used up nothing: a batch as big as the whole limit still fits in this window.
+    assert post("batch", {"batch": [{"type": "track", **TRACK}] * 10}).status_code == 200
+
+
+def test_a_refused_request_does_not_use_up_the_window(post, site):
+    site.rate_limit_per_minute = 10
+    site.save()
+    assert post("batch", {"batch": [{"type": "track", **TRACK}] * 6}).status_code == 200
+    assert post("batch", {"batch": [{"type": "track", **TRACK}] * 5}).status_code == 429
+
+    # The refused 5 were given back: 4 more events still fit, the 11th does not.
+    fits = post("batch", {"batch": [{"type": "track", **TRACK}] * 4})
+    over = post("track", TRACK)
+
+    assert (fits.status_code, over.status_code) == (200, 429)
+
+
+def test_a_refused_request_is_given_back_even_after_its_window_expired(site, monkeypatch):
+    from django.core.cache import cache
+
+    from api import ratelimit
+
+    site.rate_limit_per_minute = 1
+    assert ratelimit.retry_after(site=site) is None
+    # The window's counter vanishes between counting and giving back: no error, no negative.
+    monkeypatch.setattr(cache, "decr", lambda *a, **k: (_ for _ in ()).throw(ValueError()))
+    assert ratelimit.retry_after(site=site) is not None
 
 
 def test_rate_limits_are_per_key(post, site):
