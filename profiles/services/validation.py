@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 # Values that browsers and SDKs send when a variable was never set: never a real identity.
 JUNK_IDS = frozenset(
@@ -30,7 +30,27 @@ MAX_DEPTH = 5
 # Clocks drift; an event stamped more than a day ahead is a bug in the sender, not a fact.
 MAX_FUTURE = dt.timedelta(days=1)
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# A deliverable address, anchored at both ends (\Z, not $, which would let a trailing newline
+# through): a local part of at most 64 characters with no leading, trailing or doubled dot; a
+# domain of two or more labels (letters and digits, hyphens only inside), ending in an alphabetic
+# or punycode (xn--) top-level domain, so "a@b.c" and "a@1.2.3.4" are refused.
+_EMAIL_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LEVEL_DOMAIN = r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)"
+EMAIL_RE = re.compile(
+    rf"^(?=[^@]{{1,64}}@){_EMAIL_LOCAL}@(?:{_DOMAIN_LABEL}\.)+{_TOP_LEVEL_DOMAIN}\Z"
+)
+# The one accepted time form: ASCII digits only (re.ASCII: \d would match Arabic-Indic digits),
+# a full date and time, seconds and fraction optional, then Z, ±HH:MM, ±HHMM or nothing (UTC).
+TIMESTAMP_RE = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[T ]"
+    r"(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6})\d{0,6})?)?"
+    r"(?:(?P<utc>Z)|(?P<sign>[+-])(?P<offset_hours>\d{2}):?(?P<offset_minutes>\d{2}))?",
+    re.ASCII,
+)
+TIMESTAMP_FORMAT = "YYYY-MM-DDTHH:MM[:SS[.fff]], then optionally Z, ±HH:MM or ±HHMM"
+# Beyond this an integer is not exact in a browser's JSON, and overflows float arithmetic.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 class InvalidInput(ValidationError):
@@ -70,9 +90,29 @@ def clean_id(field: str, value: Any, *, required: bool = False) -> str | None:
         raise InvalidInput(field, "must not be empty or whitespace")
     if len(text) > MAX_ID_LENGTH:
         raise InvalidInput(field, f"must be at most {MAX_ID_LENGTH} characters")
-    if text.lower() in JUNK_IDS:
+    if _has_invisible(text):
+        raise InvalidInput(field, "must not contain control or invisible formatting characters")
+    if _junk_key(text) in JUNK_IDS:
         raise InvalidInput(field, f"{text!r} is not a real ID (placeholder value refused)")
     return text
+
+
+def _has_invisible(text: str) -> bool:
+    """Control (Cc) or format (Cf) characters: zero-width spaces, BOMs, bidi overrides...
+
+    They make two IDs that look the same differ (or hide a placeholder), so they are refused
+    rather than silently dropped.
+    """
+    if text.isascii():  # the common case: only C0 controls and DEL are unprintable in ASCII
+        return not text.isprintable()
+    return any(unicodedata.category(char) in ("Cc", "Cf") for char in text)
+
+
+def _junk_key(text: str) -> str:
+    """The form compared with JUNK_IDS: full-width or odd-case "ｎｕｌｌ" is still "null"."""
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKC", text).casefold().strip()
 
 
 def clean_email(field: str, value: Any) -> str | None:
@@ -111,28 +151,58 @@ def clean_message_id(value: Any) -> str | None:
 
 
 def clean_timestamp(field: str, value: Any) -> dt.datetime:
-    """An ISO 8601 time (or a datetime), not far in the future; now when absent."""
+    """An ISO 8601 time (or a datetime), not far in the future, in UTC; now when absent.
+
+    A time without an offset is taken as UTC. The result is always converted to UTC: the
+    database refuses offsets of 16 hours or more, which Python (and ISO 8601) allow.
+    """
     now = timezone.now()
     if value is None:
         return now
     if isinstance(value, dt.datetime):
         moment = value
     elif isinstance(value, str):
-        try:
-            moment = parse_datetime(_plain_text(field, value).strip())
-        except ValueError:
-            moment = None
-        if moment is None:
-            raise InvalidInput(field, "must be an ISO 8601 date and time")
+        moment = _parse_timestamp(field, _plain_text(field, value).strip())
     else:
         raise InvalidInput(field, "must be an ISO 8601 string")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, dt.UTC)
+    # Range checks first: converting year 1 or 9999 with an offset could overflow.
     if moment > now + MAX_FUTURE:
         raise InvalidInput(field, "is too far in the future")
     if moment < EARLIEST:
         raise InvalidInput(field, "is before the year 2000")
-    return moment
+    return moment.astimezone(dt.UTC)
+
+
+def _parse_timestamp(field: str, text: str) -> dt.datetime:
+    """The one form TIMESTAMP_RE accepts; a date alone, a week date or odd digits are refused."""
+    match = TIMESTAMP_RE.fullmatch(text)
+    if match is None:
+        raise InvalidInput(field, f"must be an ISO 8601 date and time: {TIMESTAMP_FORMAT}")
+    part = match.groupdict()
+    try:
+        return dt.datetime(
+            int(part["year"]), int(part["month"]), int(part["day"]),
+            int(part["hour"]), int(part["minute"]), int(part["second"] or 0),
+            int((part["fraction"] or "0").ljust(6, "0")),
+            tzinfo=_offset(part),
+        )
+    except ValueError as exc:  # month 13, 25 o'clock, an offset of 24 hours...
+        raise InvalidInput(field, f"is not a valid date and time: {TIMESTAMP_FORMAT}") from exc
+
+
+def _offset(part: dict[str, str | None]) -> dt.tzinfo | None:
+    """The time zone of a matched timestamp: None when naive; ValueError when out of range."""
+    if part["utc"]:
+        return dt.UTC
+    if not part["sign"]:
+        return None
+    hours, minutes = int(part["offset_hours"] or 0), int(part["offset_minutes"] or 0)
+    if minutes > 59:
+        raise ValueError("offset minutes out of range")
+    delta = dt.timedelta(hours=hours, minutes=minutes)
+    return dt.timezone(-delta if part["sign"] == "-" else delta)  # ValueError from 24 hours
 
 
 def clean_object(field: str, value: Any, *, max_depth: int = MAX_DEPTH) -> dict:
@@ -172,7 +242,13 @@ def _check_json_value(field: str, item: Any, depth: int, max_depth: int) -> None
     elif kind is float:
         if not math.isfinite(item):  # 1e999 parses as inf
             raise InvalidInput(field, "must not contain NaN or infinite numbers")
-    elif item is not None and kind is not bool and kind is not int:
+    elif kind is int:
+        # Python parses any number of digits exactly; a 400-digit amount overflowed profiling.
+        if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+            raise InvalidInput(
+                field, f"must not contain integers beyond ±{MAX_SAFE_INTEGER} (2**53 - 1)"
+            )
+    elif item is not None and kind is not bool:
         if isinstance(item, bool | int | float | str | dict | list):  # subclasses: slow path
             _check_json_value(field, _plain(item), depth, max_depth)
         else:
