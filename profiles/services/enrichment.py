@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from profiles.models import Person
+from profiles.services.merging.locking import MAX_CHAIN
 from profiles.services.resolution import lock_live
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def enrich_person(*, person_id: int) -> bool:
     provider = get_provider()
     if provider is None:
         return False
-    person = Person.objects.filter(pk=person_id, merged_into__isnull=True).first()
+    person = _live(person_id)  # merged before this ran (e.g. identify in the same batch)
     if person is None or not person.email:
         return False
     try:
@@ -49,6 +50,16 @@ def enrich_person(*, person_id: int) -> bool:
         logger.exception("enrichment provider failed for person %s", person_id)
         return False
     return _fill(person_id=person.pk, found=found)
+
+
+def _live(person_id: int) -> Person | None:
+    """The person, or the live profile its merges lead to (None if it was deleted)."""
+    person = Person.objects.filter(pk=person_id).first()
+    for _ in range(MAX_CHAIN):
+        if person is None or person.merged_into_id is None:
+            return person
+        person = Person.objects.filter(pk=person.merged_into_id).first()
+    return None
 
 
 def _fill(*, person_id: int, found: dict[str, Any]) -> bool:

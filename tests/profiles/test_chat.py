@@ -104,6 +104,25 @@ def test_enrichment_provider_fills_only_missing_fields_after_commit(
     assert person.attributes["x"] == "@otter"
 
 
+@override_settings(ONEFOLD_ENRICHMENT_PROVIDER="tests.profiles.test_chat.FakeProvider")
+def test_enrichment_reaches_the_profile_a_merge_made_before_it_ran(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    from profiles.services import merge_people
+
+    FakeProvider.calls = []
+    identify(anonymous_id="phone", user_id="u-1")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        chat_message(anonymous_id="laptop", text="it's me@example.com")
+        laptop = Person.objects.get(identities__value="laptop")
+        merge_people(base=Person.objects.get(user_id="u-1"), others=[laptop], reason="identify")
+
+    assert FakeProvider.calls == ["me@example.com"]
+    assert Person.objects.get(user_id="u-1").company == "Otter & Co"
+
+
 def test_retried_message_is_recorded_once():
     first = chat_message(anonymous_id="d", text="hi", message_id="c-1")
     again = chat_message(anonymous_id="d", text="hi", message_id="c-1")
