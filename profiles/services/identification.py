@@ -155,12 +155,13 @@ def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
     if device is None and data.anonymous_id:
         add_identity(user, kind=IdentityKind.ANONYMOUS_ID, value=data.anonymous_id)
     elif device is not None and device.pk != user.pk and not device.user_id:
-        profile = combine_profiles([user, device])  # before the merge: each one's own counts
+        # Each device's own profiling, added up (the engine's fill rule would keep only the
+        # user's counts); the merge journals it, so undo takes the device's share back out.
+        profile = combine_profiles([user, device])
         # The journal's base is the row as the merge stored it (counters, fields).
-        user = merge_people(base=user, others=[device], reason="identify").base
-        # Saved with the traits by _apply_profile (one UPDATE, one history row).
-        user.attributes = {**(user.attributes or {}), **profile}
-        user._profile_combined = bool(profile)
+        user = merge_people(
+            base=user, others=[device], reason="identify", combined_attributes=profile
+        ).base
     # Otherwise the device belongs to another user (a shared computer): it is left as it is.
     return user
 
@@ -195,8 +196,6 @@ def _apply_profile(person: Person, data: IdentifyInput) -> list[str]:
     if data.attributes:
         merged = {**(person.attributes or {}), **data.attributes}
         assign("attributes", merged)
-    if getattr(person, "_profile_combined", False) and "attributes" not in changed:
-        changed.append("attributes")  # the stitched profiles' profiling, added up
     if changed:
         person.updated_at = timezone.now()
         changed.append("updated_at")

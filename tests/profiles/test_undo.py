@@ -288,3 +288,28 @@ def test_any_merge_then_undo_restores_everything(case):
     undo_merge(record=record)
 
     assert state() == before
+
+
+def test_undoing_identify_takes_the_devices_profiling_back_out_of_the_user():
+    from profiles.services import identify, track
+
+    track(anonymous_id="phone", kind="page_view",
+          properties={"product": "mug", "url": "https://shop.example/mug"})
+    user = identify(anonymous_id="phone", user_id="u-1")
+    for product in ("mug", "lamp"):
+        track(anonymous_id="laptop", kind="page_view",
+              properties={"product": product, "url": f"https://shop.example/{product}"})
+    laptop = Person.objects.get(identities__value="laptop")
+    laptop_profile = laptop.attributes
+    users_touch = Person.objects.get(pk=user.pk).attributes["first_touch"]
+
+    identify(anonymous_id="laptop", user_id="u-1")
+    assert Person.objects.get(pk=user.pk).attributes["products_viewed"] == {"mug": 2, "lamp": 1}
+    track(anonymous_id="laptop", kind="page_view",  # after the merge: the user's own now
+          properties={"product": "cup", "url": "https://shop.example/cup"})
+    undo_merge(record=MergeRecord.objects.get(reason="identify"))
+
+    user, laptop = Person.objects.get(pk=user.pk), Person.objects.get(pk=laptop.pk)
+    assert user.attributes["products_viewed"] == {"mug": 1, "cup": 1}
+    assert user.attributes["first_touch"] == users_touch
+    assert laptop.attributes == laptop_profile

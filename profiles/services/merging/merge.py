@@ -103,15 +103,20 @@ def merge_people(
     reason: str = MergeReason.MANUAL,
     overrides: Mapping[str, Person | int] | None = None,
     dedup_run: Any = None,
+    combined_attributes: Mapping[str, Any] | None = None,
 ) -> MergeRecord:
-    """Merge `others` into `base` and return the journal entry (see docs/merging.md)."""
+    """Merge `others` into `base` and return the journal entry (see docs/merging.md).
+
+    `combined_attributes`: custom attribute values computed from everyone (identify's added-up
+    profiling) that replace the usual fill rule for those keys, journaled for undo.
+    """
     if reason not in MergeReason.values:
         raise MergeRefused("Unknown merge reason %(reason)r.", code="invalid_reason",
                            params={"reason": reason})
     base_id, other_ids = participant_ids(base, others)
     if actor is not None and getattr(actor, "pk", None) is None:
         actor = None  # an AnonymousUser: recorded as the system, like identify and dedup
-    args = (base_id, other_ids, actor, str(reason), overrides, dedup_run)
+    args = (base_id, other_ids, actor, str(reason), overrides, dedup_run, combined_attributes)
     try:
         if connection.vendor == "postgresql" and connection.in_atomic_block:
             return _merge_in_savepoint(*args)
@@ -167,12 +172,15 @@ def _lock_and_move(
     return base, others, move_rows(base_id=base.pk, other_ids=[o.pk for o in others])
 
 
-def _merge(base_id, other_ids, actor, reason, overrides, dedup_run, savepoint=None) -> MergeRecord:
+def _merge(
+    base_id, other_ids, actor, reason, overrides, dedup_run, combined, savepoint=None
+) -> MergeRecord:
     base, others, moved = _lock_and_move(base_id, other_ids, savepoint)
     people = [base, *others]
     chosen = clean_overrides(overrides, people)
     now = timezone.now()
-    decisions = plan_fields(base=base, others=others, overrides=chosen, now=now)
+    decisions = plan_fields(base=base, others=others, overrides=chosen, now=now,
+                            combined=combined)
     record = MergeRecord(
         base=base,
         merged_ids=[other.pk for other in others],

@@ -35,6 +35,7 @@ RULE_SUM = "sum of all"
 RULE_LATEST = "most recent"
 RULE_EARLIEST = "earliest"
 RULE_NOW = "merge time (the base changed)"
+RULE_COMBINED = "added up from all (identify's profiling)"
 
 
 @dataclass(frozen=True)
@@ -110,16 +111,23 @@ def plan_fields(
     others: Sequence[Person],
     overrides: Mapping[str, int] | None = None,
     now: datetime,
+    combined: Mapping[str, Any] | None = None,
 ) -> list[Decision]:
-    """Every field's surviving value. `overrides` maps field -> person id (already checked)."""
+    """Every field's surviving value. `overrides` maps field -> person id (already checked);
+    `combined` gives attribute values the caller computed from everyone (identify adds up the
+    stitched devices' profiling), journaled so that undo can take the others' share back out."""
     overrides = overrides or {}
+    combined = combined or {}
     order = rule_order(base, others)
     decisions = [
         _fill(name, order, [getattr(p, name) for p in order], overrides.get(name))
         for name in FILL_FIELDS
     ]
-    for key in attribute_keys(order):
+    for key in sorted(set(attribute_keys(order)) | set(combined)):
         name = ATTRIBUTES_PREFIX + key
+        if key in combined:
+            decisions.append(Decision(name, combined[key], None, RULE_COMBINED))
+            continue
         values = [(p.attributes or {}).get(key) for p in order]
         decisions.append(_fill(name, order, values, overrides.get(name)))
     user_owner = next((p for p in order if p.user_id), None)

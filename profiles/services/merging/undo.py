@@ -12,7 +12,7 @@ from profiles.services.merging.errors import UndoRefused
 from profiles.services.merging.journal import merge_of, save_with_history
 from profiles.services.merging.locking import lock_people
 from profiles.services.merging.moves import move_back
-from profiles.services.merging.rules import ATTRIBUTES_PREFIX, SUM_FIELDS
+from profiles.services.merging.rules import ATTRIBUTES_PREFIX, RULE_COMBINED, SUM_FIELDS
 from profiles.services.merging.state import python_value, restore_snapshot
 
 
@@ -123,12 +123,48 @@ def restore_base(base: Person, record: MergeRecord) -> None:
             setattr(base, name, max(0, getattr(base, name) - added))
         elif name.startswith(ATTRIBUTES_PREFIX):
             key = name[len(ATTRIBUTES_PREFIX):]
-            if attributes.get(key) != decision["value"]:
+            own = (before["attributes"] or {}).get(key, _MISSING)
+            if decision.get("rule") == RULE_COMBINED:
+                # Added up from everyone: take the others' share back out, keeping what the
+                # base gained since (more page views counted after the merge stay).
+                value = _without_share(attributes.get(key, _MISSING), decision["value"], own)
+            elif attributes.get(key) != decision["value"]:
                 continue  # changed since the merge: the newer value stays
-            if key in (before["attributes"] or {}):
-                attributes[key] = before["attributes"][key]
             else:
+                value = own
+            if value is _MISSING:
                 attributes.pop(key, None)
+            else:
+                attributes[key] = value
         elif getattr(base, name) == python_value(name, decision["value"]):
             setattr(base, name, python_value(name, before[name]))
     base.attributes = attributes
+
+
+_MISSING = object()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _without_share(current: Any, combined: Any, own: Any) -> Any:
+    """`current` minus what adding the others up brought in (`combined` - `own`), leaf by leaf:
+    numbers lose the others' part; any other value goes back to the base's own if the merge's
+    value is still there; keys added since the merge stay. _MISSING: the base had none."""
+    if isinstance(current, dict) and isinstance(combined, dict):
+        own_parts = own if isinstance(own, dict) else {}
+        result = {}
+        for key, value in current.items():
+            kept = (
+                value if key not in combined
+                else _without_share(value, combined[key], own_parts.get(key, _MISSING))
+            )
+            if kept is not _MISSING:
+                result[key] = kept
+        return result if result or own is not _MISSING else _MISSING
+    if _is_number(current) and _is_number(combined):
+        own_number = own if _is_number(own) else 0
+        left = round(current - (combined - own_number), 2)
+        return _MISSING if own is _MISSING and left <= 0 else left
+    return own if current == combined else current
