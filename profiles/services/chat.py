@@ -40,7 +40,9 @@ from profiles.services.validation import (
 # Loose on purpose: candidates are then checked with the strict EMAIL_RE. Matched around each
 # "@" within bounded windows: one pattern over the whole text backtracks on every position of
 # a long word (a 10,000-character message took 0.3 s of CPU inside the request's transaction).
-LOCAL_PART_BEFORE_AT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}\Z")
+LOCAL_CHARS = r"[\w.!#$%&'*+/=?^`{|}~-]"
+LOCAL_PART_BEFORE_AT = re.compile(LOCAL_CHARS + r"{1,64}\Z")
+LOCAL_CHAR = re.compile(LOCAL_CHARS)
 DOMAIN_AFTER_AT = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 MAX_EMAIL_CANDIDATES = 20
 
@@ -55,7 +57,10 @@ def email_in_text(text: str) -> str | None:
             return None
         local = LOCAL_PART_BEFORE_AT.search(text, max(0, at - 64), at)
         domain = DOMAIN_AFTER_AT.match(text, at + 1, at + 256)
-        if local is None or domain is None or text[local.start() - 1: local.start()] == ":":
+        before = text[local.start() - 1: local.start()] if local else ""
+        # After ":" it is a URL's password; after another local character, a local part
+        # longer than the window (64, the most an address may have) cut short.
+        if local is None or domain is None or before == ":" or LOCAL_CHAR.match(before):
             continue
         candidate = f"{local.group()}@{domain.group()}".rstrip(".")
         if EMAIL_RE.match(candidate) and len(candidate) <= 254:

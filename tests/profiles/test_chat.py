@@ -195,3 +195,8 @@ def test_a_message_id_used_by_another_kind_of_event_is_refused():
 
     assert refused.value.field == "message_id" and refused.value.status == 409
     assert Activity.objects.count() == 1
+
+
+def test_a_local_part_too_long_for_an_address_is_not_cut_into_one():
+    assert email_in_text("x" * 70 + "@example.com") is None
+    assert email_in_text("x" * 64 + "@example.com") == "x" * 64 + "@example.com"
