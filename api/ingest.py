@@ -24,7 +24,7 @@ from profiles.services.tracking import clean_track, record_tracked
 from profiles.services.validation import InvalidInput
 
 FIELDS = {
-    "identify": {"anonymous_id", "user_id", "email", "traits", "user_hash"},
+    "identify": {"anonymous_id", "user_id", "email", "traits", "message_id", "user_hash"},
     "track": {
         "anonymous_id", "user_id", "kind", "properties", "occurred_at", "message_id", "user_hash",
     },

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Site
+from profiles.models import Activity, ActivityKind, IdentityKind, Person, PersonStatus, Site
 from profiles.services.events import Event, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
@@ -25,11 +25,13 @@ from profiles.services.resolution import (
     create_identified,
     find_by_anonymous_id,
     find_by_user_id,
+    lock_live,
 )
 from profiles.services.validation import (
     InvalidInput,
     clean_email,
     clean_id,
+    clean_message_id,
     clean_object,
 )
 
@@ -45,10 +47,16 @@ class IdentifyInput:
     email: str | None
     fields: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None
 
 
 def clean_identify(
-    *, anonymous_id: Any = None, user_id: Any = None, email: Any = None, traits: Any = None
+    *,
+    anonymous_id: Any = None,
+    user_id: Any = None,
+    email: Any = None,
+    traits: Any = None,
+    message_id: Any = None,
 ) -> IdentifyInput:
     """Validate an identify call; raises InvalidInput naming the field."""
     anonymous_id = clean_id("anonymous_id", anonymous_id)
@@ -79,7 +87,8 @@ def clean_identify(
             if value and value.strip():
                 fields[name] = value.strip()
     return IdentifyInput(
-        anonymous_id=anonymous_id, user_id=user_id, email=email, fields=fields, attributes=traits
+        anonymous_id=anonymous_id, user_id=user_id, email=email, fields=fields,
+        attributes=traits, message_id=clean_message_id(message_id),
     )
 
 
@@ -90,16 +99,26 @@ def identify(
     email: str | None = None,
     traits: dict[str, Any] | None = None,
     site: Site | None = None,
+    message_id: str | None = None,
 ) -> Person:
-    """Identify the visitor behind `anonymous_id` as `user_id`; returns the live person."""
+    """Identify the visitor behind `anonymous_id` as `user_id`; returns the live person.
+
+    A `message_id` seen before (a resent identify) changes nothing and returns the live person
+    it identified.
+    """
     data = clean_identify(
-        anonymous_id=anonymous_id, user_id=user_id, email=email, traits=traits
+        anonymous_id=anonymous_id, user_id=user_id, email=email, traits=traits,
+        message_id=message_id,
     )
     return atomic_with_retry(lambda: identify_in_transaction(data, site=site))
 
 
 def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person:
     """The identify rules, in the caller's transaction (the batch endpoint shares one)."""
+    if data.message_id:
+        resent = _identified_before(data.message_id, site=site)
+        if resent is not None:
+            return resent
     device = find_by_anonymous_id(data.anonymous_id) if data.anonymous_id else None
     if device is not None and device.user_id and not data.user_id:
         _refuse_unverified_change(device, site)
@@ -123,6 +142,7 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
                     )
                     if value
                 },
+                message_id=data.message_id,
             )
         ],
         site=site,
@@ -130,6 +150,18 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
         reason="identify: traits from the website",
     )
     return person
+
+
+def _identified_before(message_id: str, *, site: Site | None) -> Person | None:
+    """The live person a resent identify already identified, locked; None if it is new."""
+    recorded = Activity.objects.filter(message_id=message_id, site=site).first()
+    if recorded is None:
+        return None
+    if recorded.kind != ActivityKind.IDENTIFY:
+        raise InvalidInput(
+            "message_id", f"already used by a {recorded.kind} event of this site", status=409
+        )
+    return lock_live(recorded.person_id)
 
 
 def _refuse_unverified_change(device: Person, site: Site | None) -> None:

@@ -207,3 +207,19 @@ def test_batch_event_size_counts_utf8_bytes_not_ascii_escapes(post):
 
     assert response.status_code == 200, response.json()
     assert Activity.objects.count() == 2
+
+
+def test_a_resent_batch_records_its_identify_once(post):
+    batch = {"batch": [
+        {"type": "track", "anonymous_id": "d", "kind": "page_view", "message_id": "t-1"},
+        {"type": "identify", "anonymous_id": "d", "user_id": "u-1", "message_id": "i-1",
+         "traits": {"name": "Ann"}},
+    ]}
+    first = post("batch", batch).json()["results"]
+    history = Person.history.count()
+
+    again = post("batch", batch).json()["results"]
+
+    assert again[1] == first[1]
+    assert Activity.objects.filter(kind="identify").count() == 1
+    assert Person.history.count() == history  # nothing changed the second time

@@ -130,7 +130,8 @@
     },
     identify: function (userId, traits, options) {
       traits = merge({}, traits);
-      var body = {anonymous_id: anonymousId(), user_id: String(userId), traits: traits};
+      var body = {anonymous_id: anonymousId(), user_id: String(userId), traits: traits,
+                  message_id: uuid()};
       if (traits.email) { body.email = traits.email; delete traits.email; }
       if (options && options.userHash) body.user_hash = options.userHash;
       return send("identify", body).then(function (result) {
