@@ -25,6 +25,7 @@ from profiles.services.resolution import (
     create_identified,
     find_by_anonymous_id,
     find_by_user_id,
+    is_retry,
     lock_live,
 )
 from profiles.services.validation import (
@@ -115,7 +116,9 @@ def identify(
 
 def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person:
     """The identify rules, in the caller's transaction (the batch endpoint shares one)."""
-    if data.message_id:
+    # Only when a race was lost: a resend runs once, then its identify activity fails the
+    # unique message_id, and the retry finds the first copy here (no query on every identify).
+    if data.message_id and is_retry():
         resent = _identified_before(data.message_id, site=site)
         if resent is not None:
             return resent
@@ -154,7 +157,7 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
 
 def _identified_before(message_id: str, *, site: Site | None) -> Person | None:
     """The live person a resent identify already identified, locked; None if it is new."""
-    recorded = Activity.objects.filter(message_id=message_id, site=site).first()
+    recorded = next(iter(Activity.objects.filter(message_id=message_id, site=site)[:1]), None)
     if recorded is None:
         return None
     if recorded.kind != ActivityKind.IDENTIFY:
