@@ -25,8 +25,9 @@ from profiles.models import (
     Site,
 )
 from profiles.services import enrichment
-from profiles.services.events import Event, record_events
+from profiles.services.events import Event, first_copy, record_events
 from profiles.services.normalize import normalize_email
+from profiles.services.recording_sql import activity_by_message_id
 from profiles.services.resolution import add_identity, atomic_with_retry, person_for_event
 from profiles.services.validation import (
     EMAIL_RE,
@@ -119,11 +120,10 @@ def chat_in_transaction(
 ) -> tuple[Activity, bool]:
     """Record the message in the caller's transaction: (activity, was it a resend)."""
     if message_id:
-        existing = Activity.objects.filter(message_id=message_id, site=site).first()
-        if existing is not None and existing.kind != ActivityKind.CHAT_MESSAGE:
-            raise InvalidInput(
-                "message_id", f"already used by a {existing.kind} event of this site", status=409
-            )
+        existing = first_copy(
+            activity_by_message_id(message_id, site_id=site.pk if site else None),
+            kind=ActivityKind.CHAT_MESSAGE,
+        )
         if existing is not None:
             return existing, True  # a retried message: recorded once
     person = person_for_event(anonymous_id=anonymous_id, user_id=user_id)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, Conversation, Person, Site
 from profiles.services.recording_writes import History, insert_activities
+from profiles.services.validation import InvalidInput
 
 # A new visit starts after half an hour without activity (the usual web analytics session).
 VISIT_GAP = dt.timedelta(minutes=30)
@@ -72,6 +73,17 @@ def register_updater(updater: ProfileUpdater) -> ProfileUpdater:
     if updater not in _UPDATERS:
         _UPDATERS.append(updater)
     return updater
+
+
+def first_copy(recorded: Activity | None, *, kind: str) -> Activity | None:
+    """What a resent event recorded the first time (None: it was not sent before). Another
+    kind of event reusing the message_id is a client's bug: refused (409), not answered as
+    this event's duplicate."""
+    if recorded is not None and recorded.kind != kind:
+        raise InvalidInput(
+            "message_id", f"already used by a {recorded.kind} event of this site", status=409
+        )
+    return recorded
 
 
 def record_events(*, person: Person, events: Iterable[Event], site: Site | None = None) -> list[

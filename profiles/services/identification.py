@@ -13,11 +13,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from profiles.models import Activity, ActivityKind, IdentityKind, Person, PersonStatus, Site
-from profiles.services.events import Event, record_events_with_edit
+from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Site
+from profiles.services.events import Event, first_copy, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
 from profiles.services.profiling import PROFILING_KEYS, combine_profiles
+from profiles.services.recording_sql import activity_by_message_id
 from profiles.services.resolution import (
     add_identity,
     atomic_with_retry,
@@ -157,14 +158,11 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
 
 def _identified_before(message_id: str, *, site: Site | None) -> Person | None:
     """The live person a resent identify already identified, locked; None if it is new."""
-    recorded = next(iter(Activity.objects.filter(message_id=message_id, site=site)[:1]), None)
-    if recorded is None:
-        return None
-    if recorded.kind != ActivityKind.IDENTIFY:
-        raise InvalidInput(
-            "message_id", f"already used by a {recorded.kind} event of this site", status=409
-        )
-    return lock_live(recorded.person_id)
+    recorded = first_copy(
+        activity_by_message_id(message_id, site_id=site.pk if site else None),
+        kind=ActivityKind.IDENTIFY,
+    )
+    return lock_live(recorded.person_id) if recorded is not None else None
 
 
 def _refuse_unverified_change(device: Person, site: Site | None) -> None:

@@ -152,6 +152,12 @@ def activities_by_message_ids(message_ids: Sequence[str], *, site_id: int | None
     return _from_rows(Activity, execute(sql, params))
 
 
+def activity_by_message_id(message_id: str, *, site_id: int | None) -> Activity | None:
+    """The activity the site already recorded with this message_id, if any."""
+    found = activities_by_message_ids([message_id], site_id=site_id)
+    return found[0] if found else None
+
+
 @cache
 def _site_by_prefix_sql(vendor: str) -> str:
     return f"SELECT {_column_list(Site, 's')} FROM {table(Site)} s WHERE s.key_prefix = %s"

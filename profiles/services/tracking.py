@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from profiles.models import Activity, ActivityKind, Site
-from profiles.services.events import Event, record_for_people
+from profiles.services.events import Event, first_copy, record_for_people
 from profiles.services.recording_sql import activities_by_message_ids
 from profiles.services.resolution import (
     atomic_with_retry,
@@ -161,7 +161,7 @@ def _split_retries(
     for index, item in enumerate(items):
         message_id = item.event.message_id
         if message_id in known:
-            results[index] = (_resent(known[message_id], item), True)
+            results[index] = (first_copy(known[message_id], kind=item.event.kind), True)
         elif message_id in first_index:
             twins[index] = first_index[message_id]
         else:
@@ -170,12 +170,3 @@ def _split_retries(
             fresh.append(index)
     return fresh, twins
 
-
-def _resent(recorded: Activity, item: TrackInput) -> Activity:
-    """The activity a resent event recorded first; an event of another kind reusing its
-    message_id is a client's bug, refused rather than answered as this one's duplicate."""
-    if recorded.kind != item.event.kind:
-        raise InvalidInput(
-            "message_id", f"already used by a {recorded.kind} event of this site", status=409
-        )
-    return recorded
