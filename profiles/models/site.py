@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.db import models
@@ -40,8 +41,14 @@ class Site(models.Model):
         Compared as exact strings, so entries are normalized: "https://Shop.Example/checkout"
         must match "https://shop.example". "*" stays as is.
         """
-        lines = self.allowed_origins.splitlines()
-        return [normalize_origin(line) for line in lines if line.strip()]
+        return list(_normalized_origins(self.allowed_origins))
+
+
+@lru_cache(maxsize=256)
+def _normalized_origins(allowed_origins: str) -> tuple[str, ...]:
+    # Checked on every request that carries an Origin: parse each site's list once, not per call.
+    lines = allowed_origins.splitlines()
+    return tuple(normalize_origin(line) for line in lines if line.strip())
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
