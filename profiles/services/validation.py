@@ -42,10 +42,11 @@ EMAIL_RE = re.compile(
 )
 # The one accepted time form: ASCII digits only (re.ASCII: \d would match Arabic-Indic digits),
 # a full date and time, seconds and fraction optional, then Z, ±HH:MM, ±HHMM or nothing (UTC).
+# T and Z may be lower case, as RFC 3339 allows.
 TIMESTAMP_RE = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[T ]"
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[Tt ]"
     r"(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6})\d{0,6})?)?"
-    r"(?:(?P<utc>Z)|(?P<sign>[+-])(?P<offset_hours>\d{2}):?(?P<offset_minutes>\d{2}))?",
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<offset_hours>\d{2}):?(?P<offset_minutes>\d{2}))?",
     re.ASCII,
 )
 TIMESTAMP_FORMAT = "YYYY-MM-DDTHH:MM[:SS[.fff]], then optionally Z, ±HH:MM or ±HHMM"
@@ -97,22 +98,50 @@ def clean_id(field: str, value: Any, *, required: bool = False) -> str | None:
     return text
 
 
+# Zero-width non-joiner and joiner: format characters that Persian, Indic scripts and emoji
+# sequences need inside a word.
+JOINERS = frozenset("\u200c\u200d")
+
+
 def _has_invisible(text: str) -> bool:
     """Control (Cc) or format (Cf) characters: zero-width spaces, BOMs, bidi overrides...
 
     They make two IDs that look the same differ (or hide a placeholder), so they are refused
-    rather than silently dropped.
+    rather than silently dropped. A joiner is kept where a script uses one (see _is_joining).
     """
     if text.isascii():  # the common case: only C0 controls and DEL are unprintable in ASCII
         return not text.isprintable()
-    return any(unicodedata.category(char) in ("Cc", "Cf") for char in text)
+    return any(
+        unicodedata.category(char) in ("Cc", "Cf") and not _is_joining(text, index)
+        for index, char in enumerate(text)
+    )
+
+
+def _is_joining(text: str, index: int) -> bool:
+    """A joiner between two visible characters, one of them beyond ASCII ("می‌خواهم", "👩‍💻").
+
+    Between two ASCII letters, at an end or next to a space it changes nothing that shows, so
+    there it is as invisible as a zero-width space.
+    """
+    if text[index] not in JOINERS or index == 0 or index == len(text) - 1:
+        return False
+    before, after = text[index - 1], text[index + 1]
+    return (
+        _is_visible(before) and _is_visible(after) and not (before.isascii() and after.isascii())
+    )
+
+
+def _is_visible(char: str) -> bool:
+    return not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf")
 
 
 def _junk_key(text: str) -> str:
-    """The form compared with JUNK_IDS: full-width or odd-case "ｎｕｌｌ" is still "null"."""
+    """The form compared with JUNK_IDS: full-width or odd-case "ｎｕｌｌ" is still "null", and a
+    joiner hidden inside ("nul\u200dｌ") does not make it something else."""
     if text.isascii():
         return text.lower()
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    visible = "".join(char for char in text if char not in JOINERS)
+    return unicodedata.normalize("NFKC", visible).casefold().strip()
 
 
 def clean_email(field: str, value: Any) -> str | None:
