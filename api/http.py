@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import DataError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from api.keys import site_for_key
@@ -67,21 +68,25 @@ def authenticate(request: HttpRequest) -> Site:
 
 
 def origin_allowed(request: HttpRequest, origin: str, site: Site | None) -> bool:
-    """Same-origin pages, or an origin the site lists (or any listed by some site at preflight)."""
+    """Same-origin pages, or an origin the site lists (or any listed by some site at preflight:
+    a revoked site's too, so that its page can read the 401 that says so)."""
     if urlsplit(origin).netloc == request.get_host():
         return True
     if site is not None:
         return "*" in site.origins or origin in site.origins
     return any(
         "*" in other.origins or origin in other.origins
-        for other in Site.objects.filter(revoked_at__isnull=True).only("allowed_origins")
+        for other in Site.objects.only("allowed_origins")
     )
 
 
 def _with_cors(response: HttpResponse, origin: str | None) -> HttpResponse:
     if origin:
         response["Access-Control-Allow-Origin"] = origin
-        response["Vary"] = "Origin"
+        # The snippet waits as long as a 429 asks; a cross-origin script sees only the headers
+        # listed here.
+        response["Access-Control-Expose-Headers"] = "Retry-After"
+    patch_vary_headers(response, ["Origin"])  # the answer depends on the Origin either way
     return response
 
 
@@ -121,6 +126,13 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Refusals made before the site (and so its origins) is known: a missing, unknown or revoked
+# key and a wrong method. Their bodies hold nothing private and no credentials are ever
+# allowed, so any page may read them; without CORS headers the browser would show the page a
+# bare network error and the snippet would retry a revoked key as if it were offline.
+READABLE_BEFORE_THE_ORIGIN_CHECK = frozenset({401, 405})
+
+
 def endpoint(*, max_bytes: int, cost: Callable[[dict[str, Any]], int] = lambda body: 1):
     """Wrap a view with the envelope; `cost` counts the events a request weighs for the limit."""
 
@@ -149,6 +161,8 @@ def endpoint(*, max_bytes: int, cost: Callable[[dict[str, Any]], int] = lambda b
                 response: HttpResponse = JsonResponse(view(request, site, body))
             except ApiError as exc:
                 response = error_response(exc.status, exc.field, exc.message, **exc.headers)
+                if exc.status in READABLE_BEFORE_THE_ORIGIN_CHECK:
+                    allowed_origin = origin
             except InvalidInput as exc:
                 response = error_response(exc.status, exc.field, exc.text)
             except ConflictError:

@@ -39,6 +39,14 @@ def issue_site_key(*, site: Site, key: str | None = None) -> str:
     return key
 
 
+def rotate_verification_secret(*, site: Site) -> str:
+    """Give the site a new identity-verification secret and return it (the old one stops
+    verifying at once in this process, within ONEFOLD_SITE_CACHE_SECONDS in the others)."""
+    site.verification_secret = secrets.token_hex(32)
+    site.save(update_fields=["verification_secret"])
+    return site.verification_secret
+
+
 def revoke_site_key(*, site: Site) -> None:
     """Refuse the site's key from now on (idempotent)."""
     Site.objects.filter(pk=site.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
@@ -50,6 +58,8 @@ def revoke_site_key(*, site: Site) -> None:
 _sites: dict[str, tuple[Site | None, float]] = {}
 _MAX_CACHED_SITES = 10_000
 _clock = time.monotonic  # a name of our own, so tests can move this clock alone
+# Bumped by forget_sites(): a look-up that started before a revoke must not cache what it read.
+_generation = [0]
 
 
 def site_for_key(key: str) -> Site | None:
@@ -67,9 +77,10 @@ def _site_by_prefix(prefix: str) -> Site | None:
     cached = _sites.get(prefix)
     if cached is not None and cached[1] > now:
         return cached[0]
+    generation = _generation[0]
     site = site_by_key_prefix(prefix)
     seconds = settings.ONEFOLD_SITE_CACHE_SECONDS
-    if seconds > 0 and site is not None:
+    if seconds > 0 and site is not None and generation == _generation[0]:
         if len(_sites) >= _MAX_CACHED_SITES:
             _sites.clear()
         _sites[prefix] = (site, now + seconds)
@@ -78,6 +89,7 @@ def _site_by_prefix(prefix: str) -> Site | None:
 
 def forget_sites(**_: object) -> None:
     """Drop this process's cached sites (connected to Site saves and deletes)."""
+    _generation[0] += 1
     _sites.clear()
 
 
@@ -93,6 +105,8 @@ def verify_user_hash(*, site: Site, user_id: str, given: object) -> bool:
     non-ASCII text, and lower-casing non-ASCII could turn it into ASCII.
     """
     if not isinstance(given, str) or not given.isascii():
+        return False
+    if not site.verification_secret:  # HMAC with an empty key: anyone could compute it
         return False
     expected = user_hash(site=site, user_id=user_id)
     return hmac.compare_digest(expected, given.lower())

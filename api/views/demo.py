@@ -25,7 +25,9 @@ def _snippet_source() -> str:
 
 
 def snippet(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(_snippet_source(), content_type="application/javascript")
+    response = HttpResponse(
+        _snippet_source(), content_type="application/javascript; charset=utf-8"
+    )
     response["Cache-Control"] = "public, max-age=300"
     response["Access-Control-Allow-Origin"] = "*"  # loaded by the customer's pages
     return response

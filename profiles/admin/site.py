@@ -1,11 +1,15 @@
-"""Site admin: websites that write through the HTTP API. Keys are shown once, then only hashed."""
+"""Site admin: websites that write through the HTTP API. Keys are shown once, then only hashed.
+
+Changing keys or secrets needs the "change site" permission (viewing sites is not enough: a new
+key or secret is displayed to whoever runs the action). Admin actions run on POST only.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from api.keys import issue_site_key, revoke_site_key
+from api.keys import issue_site_key, revoke_site_key, rotate_verification_secret
 from profiles.models import Site
 
 
@@ -18,7 +22,7 @@ class SiteAdmin(admin.ModelAdmin):
     fields = ["name", "allowed_origins", "require_identity_verification",
               "rate_limit_per_minute", "key_prefix", "created_at", "revoked_at"]
     readonly_fields = ["key_prefix", "created_at", "revoked_at"]
-    actions = ["revoke_keys", "issue_new_keys"]
+    actions = ["revoke_keys", "issue_new_keys", "rotate_verification_secrets"]
 
     @admin.display(boolean=True, description="active")
     def is_active_display(self, obj: Site) -> bool:
@@ -27,31 +31,52 @@ class SiteAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Site, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            self._show_new_key(request, obj, issue_site_key(site=obj))
+            key = issue_site_key(site=obj)
+            self.message_user(
+                request,
+                format_html(
+                    "Write key for “{}” (shown once — copy it now): <code>{}</code><br>"
+                    "Identity verification secret (server side only, for user_hash = "
+                    "HMAC-SHA256(secret, user_id)): <code>{}</code>",
+                    obj.name, key, obj.verification_secret,
+                ),
+                messages.WARNING,
+            )
 
-    def _show_new_key(self, request, site: Site, key: str) -> None:
-        # Only the hash is stored: this message is the one chance to copy the key.
-        self.message_user(
-            request,
-            format_html(
-                "Write key for “{}” (shown once — copy it now): <code>{}</code><br>"
-                "Identity verification secret (server side only, for user_hash = "
-                "HMAC-SHA256(secret, user_id)): <code>{}</code>",
-                site.name, key, site.verification_secret,
-            ),
-            messages.WARNING,
-        )
-
-    @admin.action(description="Revoke the write key of the selected sites")
+    @admin.action(description="Revoke the write key of the selected sites",
+                  permissions=["change"])
     def revoke_keys(self, request, queryset) -> None:
         for site in queryset.filter(revoked_at__isnull=True):
             revoke_site_key(site=site)
             self.log_change(request, site, "Revoked the write key.")
         self.message_user(request, "The selected keys are revoked: requests using them get 401.")
 
-    @admin.action(description="Issue a new write key (the old one stops working)")
+    @admin.action(description="Issue a new write key (the old one stops working)",
+                  permissions=["change"])
     def issue_new_keys(self, request, queryset) -> None:
         for site in queryset:
             key = issue_site_key(site=site)
             self.log_change(request, site, "Issued a new write key.")
-            self._show_new_key(request, site, key)
+            # Only the hash is stored: this message is the one chance to copy the key.
+            self.message_user(
+                request,
+                format_html("New write key for “{}” (shown once — copy it now): <code>{}</code>",
+                            site.name, key),
+                messages.WARNING,
+            )
+
+    @admin.action(description="Rotate the identity verification secret (old hashes stop working)",
+                  permissions=["change"])
+    def rotate_verification_secrets(self, request, queryset) -> None:
+        for site in queryset:
+            secret = rotate_verification_secret(site=site)
+            self.log_change(request, site, "Rotated the identity verification secret.")
+            self.message_user(
+                request,
+                format_html(
+                    "New identity verification secret for “{}” (server side only, for "
+                    "user_hash = HMAC-SHA256(secret, user_id)): <code>{}</code>",
+                    site.name, secret,
+                ),
+                messages.WARNING,
+            )
