@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
@@ -13,14 +14,41 @@ from profiles.admin.filters import IdentifiedFilter, LiveOrMergedFilter
 from profiles.admin.merging import MergeAdminMixin
 from profiles.admin.pagination import EstimatedCountPaginator
 from profiles.admin.search import search_people
-from profiles.models import Activity, Person
+from profiles.models import Activity, Identity, IdentityKind, Person
 from profiles.services.people import apply_staff_edit
 
 TIMELINE_PAGE_SIZE = 25
 
 
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ["name", "email", "phone", "user_id", "status", "company", "city", "country",
+                  "os", "browser", "attributes"]
+
+    def clean_user_id(self) -> str | None:
+        """A user ID another person holds as an identity (even one that is not their `user_id`
+        field, e.g. added in the identity admin) is refused here, not by a database error."""
+        user_id = (self.cleaned_data.get("user_id") or "").strip() or None
+        if user_id is None:
+            return None
+        holder = (
+            Identity.objects.filter(kind=IdentityKind.USER_ID, value=user_id)
+            .exclude(person_id=self.instance.pk)
+            .select_related("person")
+            .first()
+        )
+        if holder is not None:
+            raise forms.ValidationError(
+                f"This user ID already belongs to {holder.person.display_name} "
+                f"(#{holder.person_id})."
+            )
+        return user_id
+
+
 @admin.register(Person)
 class PersonAdmin(MergeAdminMixin, SimpleHistoryAdmin):
+    form = PersonForm
     list_display = [
         "avatar", "display_name", "email", "user_id", "status", "last_seen", "page_views",
     ]

@@ -163,7 +163,8 @@ def _conversation_for(person: Person, *, site: Site | None, at: dt.datetime) -> 
 
 def _learn_email(person: Person, email: str) -> None:
     """Keep the address as an identity; make it the profile's email when it has none."""
-    add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(email))
+    add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(email),
+                 reason="chat: email left in a message")
     if person.email:
         return
     person.email = email

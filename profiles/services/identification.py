@@ -37,6 +37,10 @@ from profiles.services.validation import (
     clean_object,
 )
 
+# Why identify changed a person or an identity (their history rows' change reason).
+REASON_TRAITS = "identify: traits from the website"
+REASON_PROMOTED = "identify: anonymous profile promoted to user"
+
 # Traits that are person fields; every other trait is a custom attribute.
 FIELD_TRAITS = {"name": 255, "phone": 64, "company": 255, "city": 128, "country": 128,
                 "os": 64, "browser": 64}
@@ -126,11 +130,13 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
     device = find_by_anonymous_id(data.anonymous_id) if data.anonymous_id else None
     if device is not None and device.user_id and not data.user_id:
         _refuse_unverified_change(device, site)
+    promoted: list[str] = []
     if data.user_id:
-        person = _person_for_user(data, device)
+        person, promoted = _person_for_user(data, device)
     else:
         person = device or create_anonymous(anonymous_id=data.anonymous_id)
-    edited = _apply_profile(person, data)
+    # A promotion and the traits are one change: one UPDATE and one history row.
+    edited = _apply_profile(person, data, changed=promoted)
     record_events_with_edit(
         person=person,
         events=[
@@ -151,7 +157,7 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
         ],
         site=site,
         edited=edited,
-        reason="identify: traits from the website",
+        reason=REASON_PROMOTED if promoted else REASON_TRAITS,
     )
     return person
 
@@ -177,16 +183,19 @@ def _refuse_unverified_change(device: Person, site: Site | None) -> None:
         )
 
 
-def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
+def _person_for_user(data: IdentifyInput, device: Person | None) -> tuple[Person, list[str]]:
+    """The user's live person, and the fields a promotion changed in memory (saved by the
+    caller with the traits)."""
     user = find_by_user_id(data.user_id)
     if user is None:
         if device is not None and not device.user_id:
-            return _promote(device, user_id=data.user_id)
+            return device, _promote(device, user_id=data.user_id)
         # A new device (or one a different user logged in on): a new profile for this user.
         fresh_device = data.anonymous_id if device is None else None
-        return create_identified(user_id=data.user_id, anonymous_id=fresh_device)
+        return create_identified(user_id=data.user_id, anonymous_id=fresh_device), []
     if device is None and data.anonymous_id:
-        add_identity(user, kind=IdentityKind.ANONYMOUS_ID, value=data.anonymous_id)
+        add_identity(user, kind=IdentityKind.ANONYMOUS_ID, value=data.anonymous_id,
+                      reason="identify: a new device of the user")
     elif device is not None and device.pk != user.pk and not device.user_id:
         # Each device's own profiling, added up (the engine's fill rule would keep only the
         # user's counts); the merge journals it, so undo takes the device's share back out.
@@ -196,23 +205,24 @@ def _person_for_user(data: IdentifyInput, device: Person | None) -> Person:
             base=user, others=[device], reason="identify", combined_attributes=profile
         ).base
     # Otherwise the device belongs to another user (a shared computer): it is left as it is.
-    return user
+    return user, []
 
 
-def _promote(person: Person, *, user_id: str) -> Person:
+def _promote(person: Person, *, user_id: str) -> list[str]:
+    """The anonymous profile becomes the user's: the user ID is set in memory (status and
+    updated_at follow in _apply_profile; the caller saves them all with one history row).
+    The unique constraints still guard a race: a concurrent promotion to the same new user
+    fails on the user ID identity or the live user ID, and atomic_with_retry redoes the unit."""
     person.user_id = user_id
-    person.status = PersonStatus.USER
-    person.updated_at = timezone.now()
-    person._change_reason = "identify: anonymous profile promoted to user"
-    person.save(update_fields=["user_id", "status", "updated_at"])
-    add_identity(person, kind=IdentityKind.USER_ID, value=user_id)
-    return person
+    add_identity(person, kind=IdentityKind.USER_ID, value=user_id, reason=REASON_PROMOTED)
+    return ["user_id"]
 
 
-def _apply_profile(person: Person, data: IdentifyInput) -> list[str]:
+def _apply_profile(person: Person, data: IdentifyInput, *, changed: list[str]) -> list[str]:
     """Email, status and traits from the website, set in memory; returns the fields changed
-    (saved with the identify activity's counters, with a history row)."""
-    changed: list[str] = []
+    (`changed`: those the caller already changed), saved with the identify activity's
+    counters, with a history row."""
+    changed = list(changed)
 
     def assign(name: str, value: Any) -> None:
         if getattr(person, name) != value:
@@ -221,7 +231,8 @@ def _apply_profile(person: Person, data: IdentifyInput) -> list[str]:
 
     if data.email:
         assign("email", data.email)
-        add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(data.email))
+        add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(data.email),
+                      reason="identify: email from the website")
     if data.email or data.user_id:
         assign("status", PersonStatus.USER)  # identified through the website API
     for name, value in data.fields.items():

@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
-from profiles.models import Person, PersonStatus
+from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
 
 
@@ -50,13 +51,45 @@ def resolve_live(person: Person) -> Person:
 def apply_staff_edit(
     *, person: Person, changed_fields: list[str] | None, actor: Any = None
 ) -> Person:
-    """Save a staff edit: an email set by staff makes the person a user; history says who."""
+    """Save a staff edit: an email set by staff makes the person a user; history says who.
+
+    A user ID set or changed by staff gets its `user_id` identity, and the identity of the ID
+    it replaced goes: left behind, it would still claim that ID (identify and track for the
+    old ID would then fail on the unique identity forever instead of starting a profile)."""
     email_changed = changed_fields is None or "email" in changed_fields
+    user_id_changed = changed_fields is None or "user_id" in changed_fields
     if email_changed and person.email.strip():
         person.status = PersonStatus.USER
+    if user_id_changed and person.user_id is not None:
+        person.user_id = person.user_id.strip() or None
     person.updated_at = timezone.now()
-    person._change_reason = "edited by staff"
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        person._history_user = actor
-    person.save()
+    person._change_reason = STAFF_EDIT
+    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    if user is not None:
+        person._history_user = user
+    with transaction.atomic():
+        person.save()
+        if user_id_changed:
+            _sync_user_id_identity(person, user=user)
     return person
+
+
+STAFF_EDIT = "edited by staff"
+
+
+def _sync_user_id_identity(person: Person, *, user: Any) -> None:
+    """The person's `user_id` identities are exactly its user ID (history rows say who)."""
+    held = list(person.identities.filter(kind=IdentityKind.USER_ID))
+    for identity in held:
+        if identity.value != person.user_id:
+            identity._change_reason = STAFF_EDIT
+            if user is not None:
+                identity._history_user = user
+            identity.delete()
+    if person.user_id and not any(identity.value == person.user_id for identity in held):
+        identity = Identity(person=person, original_person=person,
+                            kind=IdentityKind.USER_ID, value=person.user_id)
+        identity._change_reason = STAFF_EDIT
+        if user is not None:
+            identity._history_user = user
+        identity.save(force_insert=True)

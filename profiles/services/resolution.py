@@ -92,11 +92,19 @@ def find_by_anonymous_id(anonymous_id: str) -> Person | None:
     return _follow_tombstone(lock_person_by_anonymous_id(anonymous_id))
 
 
-def add_identity(person: Person, *, kind: str, value: str) -> Identity:
-    """Record an identity on its first owner (idempotent per person)."""
-    identity, _ = Identity.objects.get_or_create(
-        person=person, kind=kind, value=value, defaults={"original_person": person}
-    )
+def add_identity(person: Person, *, kind: str, value: str, reason: str) -> Identity:
+    """Record an identity on its first owner (idempotent per person), with a history row
+    saying why.
+
+    The caller holds the person's lock, so only an exclusive identity (device, user ID) that
+    another person took first can collide: it fails the unique constraint, and the caller's
+    atomic_with_retry rolls the unit back and redoes it (no savepoint, as get_or_create takes).
+    """
+    identity = Identity.objects.filter(person=person, kind=kind, value=value).first()
+    if identity is None:
+        identity = Identity(person=person, original_person=person, kind=kind, value=value)
+        identity._change_reason = reason
+        identity.save(force_insert=True)
     return identity
 
 

@@ -119,6 +119,43 @@ def test_staff_setting_an_email_makes_a_visitor_a_user_and_records_who(admin_cli
     assert record.history_user == admin_user and record.history_change_reason == "edited by staff"
 
 
+def _edit_form(person, **changes):
+    data = {
+        "name": person.name, "email": person.email, "phone": "", "user_id": person.user_id or "",
+        "status": person.status, "company": "", "city": "", "country": "", "os": "",
+        "browser": "", "attributes": "{}",
+    }
+    return {**data, **changes}
+
+
+def test_staff_changing_a_user_id_moves_its_identity_and_records_who(admin_client, admin_user):
+    person = PersonFactory(user_id="u-old", status="user")
+    IdentityFactory(person=person, kind="user_id", value="u-old")
+
+    response = admin_client.post(change_url(person), _edit_form(person, user_id=" u-new "))
+
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.user_id == "u-new"
+    held = person.identities.filter(kind="user_id")
+    assert [identity.value for identity in held] == ["u-new"]
+    added = held.get().history.latest()
+    assert added.history_user == admin_user and added.history_change_reason == "edited by staff"
+
+
+def test_a_user_id_another_person_holds_as_an_identity_is_a_form_error(admin_client):
+    holder = PersonFactory(name="Holder Hare", user_id="u-1", status="user")
+    IdentityFactory(person=holder, kind="user_id", value="u-2")  # added in the identity admin
+    person = PersonFactory(user_id=None)
+
+    response = admin_client.post(change_url(person), _edit_form(person, user_id="u-2"))
+
+    assert response.status_code == 200  # the form again, not a database error
+    assert "already belongs to Holder Hare" in str(response.context["adminform"].form.errors)
+    person.refresh_from_db()
+    assert person.user_id is None and not person.identities.filter(kind="user_id").exists()
+
+
 def test_activity_admin_is_read_only(admin_client):
     activity = ActivityFactory()
     assert admin_client.get(reverse("admin:profiles_activity_changelist")).status_code == 200
