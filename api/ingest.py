@@ -4,7 +4,11 @@ Batch semantics: all or nothing. Every event of a batch is validated before anyt
 written; one bad event rejects the whole batch with its index in the error's field
 (`batch[3].user_id`), and a valid batch is written in one transaction, in order, with
 consecutive track events grouped per person. So no event is ever half-written, and a client
-fixes the event named and resends the batch (message_ids make that resend safe).
+fixes the event named and resends the batch (message_ids make that resend safe). A refusal met
+only while writing (a message_id another kind of event used: 409) names its event the same way.
+A batch that holds more than tracks first locks everyone it names in id order, as merges do,
+so concurrent batches and merges queue instead of deadlocking; results name the live person
+even when a later identify of the batch merged the person an earlier event was recorded on.
 """
 
 from __future__ import annotations
@@ -16,9 +20,14 @@ from typing import Any
 
 from api.http import MAX_EVENT_BYTES
 from api.keys import verify_user_hash
-from profiles.models import Site
+from profiles.models import Person, Site
 from profiles.services.chat import chat_in_transaction, clean_chat
 from profiles.services.identification import clean_identify, identify_in_transaction
+from profiles.services.recording_sql import (
+    activities_by_message_ids,
+    lock_people_by_ids,
+    owners_of_keys,
+)
 from profiles.services.resolution import atomic_with_retry
 from profiles.services.tracking import clean_track, record_tracked
 from profiles.services.validation import InvalidInput
@@ -92,7 +101,7 @@ def _verify_identity(site: Site, data: Any, given: Any, prefix: str) -> None:
 
 
 def run_single(command: Command, *, site: Site) -> dict[str, Any]:
-    return run_batch([command], site=site)[0]
+    return atomic_with_retry(lambda: _run_in_order([command], site=site, in_batch=False))[0]
 
 
 def clean_batch(items: Any, *, site: Site, body_bytes: int | None = None) -> list[Command]:
@@ -129,12 +138,31 @@ def run_batch(commands: list[Command], *, site: Site) -> list[dict[str, Any]]:
     return atomic_with_retry(lambda: _run_in_order(commands, site=site))
 
 
-def _run_in_order(commands: list[Command], *, site: Site) -> list[dict[str, Any]]:
+def _run_in_order(
+    commands: list[Command], *, site: Site, in_batch: bool = True
+) -> list[dict[str, Any]]:
+    """Run the events in order; a refusal met while writing names the batch's event."""
+
+    def at(index: int, exc: InvalidInput) -> InvalidInput:
+        return InvalidInput(f"batch[{index}].{exc.field}", exc.text, status=exc.status)
+
     results: list[dict[str, Any]] = [{} for _ in commands]
     tracks: list[int] = []
+    if in_batch and len(commands) > 1 and any(command.type != "track" for command in commands):
+        # Run in order, the events would lock their people in the batch's order (identify:
+        # the device, then the user): two batches, or a batch and an admin merge (which locks
+        # in id order), naming the same people in different orders deadlock. Lock everyone
+        # known up front, in id order, instead. (A batch of tracks alone already does; a
+        # single identify locks two people at most, and a deadlock it meets is retried.)
+        _lock_people_of(commands)
 
     def flush() -> None:
-        recorded = record_tracked([commands[i].data for i in tracks], site=site)
+        try:
+            recorded = record_tracked([commands[i].data for i in tracks], site=site)
+        except InvalidInput as exc:
+            if not in_batch:
+                raise
+            raise at(_failing_track(tracks, commands, exc, site=site), exc) from exc
         for index, (activity, duplicate) in zip(tracks, recorded, strict=True):
             results[index] = {
                 "activity_id": activity.pk,
@@ -149,8 +177,84 @@ def _run_in_order(commands: list[Command], *, site: Site) -> list[dict[str, Any]
             continue
         if tracks:
             flush()
-        results[index] = command.run(site)
+        try:
+            results[index] = command.run(site)
+        except InvalidInput as exc:  # found only when writing, e.g. a message_id clash (409)
+            if not in_batch:
+                raise
+            raise at(index, exc) from exc
     if tracks:
         flush()
+    if any(command.type == "identify" for command in commands[1:]):
+        _name_live_people(results)  # an identify merged people named by earlier results
     return results
 
+
+def _failing_track(
+    tracks: list[int], commands: list[Command], exc: InvalidInput, *, site: Site
+) -> int:
+    """Which of a group of track events was refused while recording (a message_id another
+    kind of event already used)."""
+    if exc.field == "message_id":
+        wanted = {commands[i].data.event.message_id for i in tracks} - {None}
+        recorded = {
+            row.message_id: row.kind
+            for row in activities_by_message_ids(sorted(wanted), site_id=site.pk if site else None)
+        }
+        for index in tracks:
+            event = commands[index].data.event
+            if event.message_id in recorded and recorded[event.message_id] != event.kind:
+                return index
+    return tracks[0]
+
+
+def _ids_of(command: Command) -> tuple[str | None, str | None]:
+    data = command.data
+    if isinstance(data, dict):
+        return data.get("user_id"), data.get("anonymous_id")
+    return data.user_id, data.anonymous_id
+
+
+def _lock_people_of(commands: list[Command]) -> None:
+    """Lock, in id order, the live people the batch's IDs resolve to now (tombstones
+    followed without locking them). Later locks on them are then already held."""
+    user_ids, anonymous_ids = set(), set()
+    for command in commands:
+        user_id, anonymous_id = _ids_of(command)
+        if user_id:
+            user_ids.add(user_id)
+        if anonymous_id and (command.type == "identify" or not user_id):
+            anonymous_ids.add(anonymous_id)
+    owners = set(
+        owners_of_keys(user_ids=sorted(user_ids), anonymous_ids=sorted(anonymous_ids)).values()
+    )
+    live = _live_ends(owners)
+    if live:
+        lock_people_by_ids(sorted(set(live.values())))
+
+
+def _live_ends(ids: set[int]) -> dict[int, int]:
+    """person id -> the live person it resolves to (following merged_into, unlocked)."""
+    ends = {pk: pk for pk in ids}
+    pending = set(ids)
+    for _ in range(20):
+        if not pending:
+            break
+        hops = dict(
+            Person.objects.filter(pk__in=pending, merged_into__isnull=False).values_list(
+                "pk", "merged_into_id"
+            )
+        )
+        for start, end in ends.items():
+            if end in hops:
+                ends[start] = hops[end]
+        pending = set(hops.values())
+    return ends
+
+
+def _name_live_people(results: list[dict[str, Any]]) -> None:
+    """Results recorded before an identify merged their person name the base it lives on."""
+    ends = _live_ends({result["person_id"] for result in results if "person_id" in result})
+    for result in results:
+        if "person_id" in result:
+            result["person_id"] = ends[result["person_id"]]

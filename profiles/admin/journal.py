@@ -6,14 +6,15 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from profiles.admin.merge.display import decision_rows, moved_rows, person_link
+from profiles.admin.merge.views import BUSY
 from profiles.models import MergeRecord, Person
+from profiles.services.resolution import ConflictError, atomic_with_retry
 
 UNDO_PERMISSION = "profiles.undo_merge"
 
@@ -110,10 +111,15 @@ class MergeRecordAdmin(admin.ModelAdmin):
     def _undo(self, request, record: MergeRecord, record_url: str):
         from profiles.services import undo_merge
 
+        def undo_and_log() -> None:
+            undo_merge(record=record, actor=request.user)
+            self.log_change(request, record, f"Undid merge #{record.pk}.")
+
         try:
-            with transaction.atomic():
-                undo_merge(record=record, actor=request.user)
-                self.log_change(request, record, f"Undid merge #{record.pk}.")
+            atomic_with_retry(undo_and_log)  # a deadlock with a website write is redone
+        except ConflictError:
+            self.message_user(request, BUSY, messages.ERROR)
+            return HttpResponseRedirect(record_url)
         except ValidationError as error:
             if getattr(error, "code", None) == "already_undone":  # a resent form
                 self.message_user(request, f"Merge #{record.pk} was already undone.",

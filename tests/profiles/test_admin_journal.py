@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
+from psycopg.errors import DeadlockDetected
 
+from profiles import services
 from profiles.models import Activity, MergeRecord, Person
 from profiles.services import merge_people
 from tests.factories import ActivityFactory, PersonFactory
@@ -78,6 +81,22 @@ def test_undo_via_admin_puts_both_people_back(admin_client, record):
     assert record.base.__class__.objects.get(pk=record.base_id).name == "Ann Lee"
     assert "separate again" in messages_of(response)[-1]
     assert LogEntry.objects.filter(object_id=str(record.pk)).exists()
+
+
+def test_an_undo_that_always_meets_a_deadlock_is_a_message_not_a_500(admin_client, record,
+                                                                     monkeypatch):
+    def deadlocks(**kwargs):
+        error = OperationalError("deadlock detected")
+        error.__cause__ = DeadlockDetected("deadlock detected")
+        raise error
+
+    monkeypatch.setattr(services, "undo_merge", deadlocks)
+    response = admin_client.post(undo_url(record), {"post": "yes"})
+
+    assert response.status_code == 302 and response.url == detail_url(record)
+    assert "another request at the same moment" in messages_of(response)[-1]
+    record.refresh_from_db()
+    assert record.undone_at is None
 
 
 def test_undo_twice_is_harmless(admin_client, record):

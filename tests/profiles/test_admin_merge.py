@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
+from psycopg.errors import DeadlockDetected
 
+from profiles import services
 from profiles.models import Activity, MergeRecord, Person
 from tests.factories import ActivityFactory, PersonFactory
 from tests.profiles.admin_helpers import (
@@ -119,6 +122,44 @@ def test_double_submit_is_harmless(admin_client, pair):
     assert again.status_code == 302 and again.url == change_url(base)
     assert "already merged" in messages_of(again)[-1]
     assert MergeRecord.objects.count() == 1
+
+
+def _deadlock() -> OperationalError:
+    error = OperationalError("deadlock detected")
+    error.__cause__ = DeadlockDetected("deadlock detected")
+    return error
+
+
+def test_a_merge_that_meets_a_deadlock_is_redone(admin_client, pair, monkeypatch):
+    base, dup = pair
+    real, calls = services.merge_people, []
+
+    def deadlocks_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise _deadlock()  # what PostgreSQL does to one of two crossing transactions
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "merge_people", deadlocks_once)
+    response = admin_client.post(PREVIEW, confirm_data(base, dup))
+
+    assert response.status_code == 302 and len(calls) == 2
+    assert MergeRecord.objects.count() == 1 and Person.objects.get(pk=dup.pk).merged_into == base
+
+
+def test_a_merge_that_always_meets_a_deadlock_is_a_message_not_a_500(admin_client, pair,
+                                                                      monkeypatch):
+    base, dup = pair
+
+    def deadlocks(**kwargs):
+        raise _deadlock()
+
+    monkeypatch.setattr(services, "merge_people", deadlocks)
+    response = admin_client.post(PREVIEW, confirm_data(base, dup))
+
+    assert response.status_code == 302 and response.url == change_url(base)
+    assert "another request at the same moment" in messages_of(response)[-1]
+    assert MergeRecord.objects.count() == 0 and Person.objects.get(pk=dup.pk).merged_into is None
 
 
 def test_refused_merge_shows_the_reason_and_writes_nothing(admin_client):

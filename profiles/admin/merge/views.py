@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -20,6 +19,10 @@ from django.utils.http import urlencode
 from profiles.admin.merge.preview import overrides_from, preview_rows
 from profiles.models import Person
 from profiles.selectors.duplicates import suspected_duplicates_of
+from profiles.services.resolution import ConflictError, atomic_with_retry
+
+BUSY = ("These profiles were being changed by another request at the same moment; nothing was "
+        "changed. Try again.")
 
 MERGE_PERMISSION = "profiles.merge_person"
 
@@ -143,20 +146,28 @@ def _render_preview(modeladmin, request, base: Person, others: list[Person], ove
 def _confirm(modeladmin, request, base: Person, others: list[Person], data):
     from profiles.services import MergeRefused, merge_people
 
+    def merge_and_log():
+        record = merge_people(
+            base=base.pk, others=[other.pk for other in others], actor=request.user,
+            reason="manual", overrides=overrides_from(data),
+        )
+        merged = ", ".join(f"#{other.pk}" for other in others)
+        modeladmin.log_change(request, base, f"Merged {merged} into this person "
+                                             f"(merge #{record.pk}).")
+        for other in others:
+            modeladmin.log_change(request, other, f"Merged into #{base.pk} "
+                                                  f"(merge #{record.pk}).")
+        return record
+
     try:
-        with transaction.atomic():
-            record = merge_people(
-                base=base.pk, others=[other.pk for other in others], actor=request.user,
-                reason="manual", overrides=overrides_from(data),
-            )
-            merged = ", ".join(f"#{other.pk}" for other in others)
-            modeladmin.log_change(request, base, f"Merged {merged} into this person "
-                                                 f"(merge #{record.pk}).")
-            for other in others:
-                modeladmin.log_change(request, other, f"Merged into #{base.pk} "
-                                                      f"(merge #{record.pk}).")
+        # A deadlock with a website write to the same people is redone, as the API redoes its
+        # side; only a race lost every time reaches staff, as a message.
+        record = atomic_with_retry(merge_and_log)
     except MergeRefused as refusal:
         return _refused(modeladmin, request, base, refusal)
+    except ConflictError:
+        modeladmin.message_user(request, BUSY, messages.ERROR)
+        return HttpResponseRedirect(person_url(base.pk))
     journal = reverse("admin:profiles_mergerecord_change", args=[record.pk])
     undo = reverse("admin:profiles_mergerecord_undo", args=[record.pk])
     modeladmin.message_user(request, format_html(
