@@ -93,7 +93,7 @@ def _verify_identity(site: Site, data: Any, given: Any, prefix: str) -> None:
     """With verification on, a browser may only claim a user ID its server signed."""
     if not site.require_identity_verification:
         return
-    user_id = data.get("user_id") if isinstance(data, dict) else data.user_id
+    user_id, _ = _ids_of(data)
     if user_id and not verify_user_hash(site=site, user_id=user_id, given=given):
         raise InvalidInput(
             prefix + "user_hash", "missing or wrong HMAC of the user_id", status=403
@@ -208,8 +208,8 @@ def _failing_track(
     return tracks[0]
 
 
-def _ids_of(command: Command) -> tuple[str | None, str | None]:
-    data = command.data
+def _ids_of(data: Any) -> tuple[str | None, str | None]:
+    """(user_id, anonymous_id) of a command's data: a validated input, or identify's dict."""
     if isinstance(data, dict):
         return data.get("user_id"), data.get("anonymous_id")
     return data.user_id, data.anonymous_id
@@ -220,7 +220,7 @@ def _lock_people_of(commands: list[Command]) -> None:
     followed without locking them). Later locks on them are then already held."""
     user_ids, anonymous_ids = set(), set()
     for command in commands:
-        user_id, anonymous_id = _ids_of(command)
+        user_id, anonymous_id = _ids_of(command.data)
         if user_id:
             user_ids.add(user_id)
         if anonymous_id and (command.type == "identify" or not user_id):

@@ -14,8 +14,8 @@ from profiles.admin.filters import IdentifiedFilter, LiveOrMergedFilter
 from profiles.admin.merging import MergeAdminMixin
 from profiles.admin.pagination import EstimatedCountPaginator
 from profiles.admin.search import search_people
-from profiles.models import Activity, Identity, IdentityKind, Person
-from profiles.services.people import apply_staff_edit
+from profiles.models import Activity, Person
+from profiles.services.people import apply_staff_edit, holder_of_user_id
 
 TIMELINE_PAGE_SIZE = 25
 
@@ -27,21 +27,14 @@ class PersonForm(forms.ModelForm):
                   "os", "browser", "attributes"]
 
     def clean_user_id(self) -> str | None:
-        """A user ID another person holds as an identity (even one that is not their `user_id`
-        field, e.g. added in the identity admin) is refused here, not by a database error."""
+        """Refused here, not by a database error on save (see holder_of_user_id)."""
         user_id = (self.cleaned_data.get("user_id") or "").strip() or None
         if user_id is None:
             return None
-        holder = (
-            Identity.objects.filter(kind=IdentityKind.USER_ID, value=user_id)
-            .exclude(person_id=self.instance.pk)
-            .select_related("person")
-            .first()
-        )
+        holder = holder_of_user_id(user_id=user_id, excluding=self.instance.pk)
         if holder is not None:
             raise forms.ValidationError(
-                f"This user ID already belongs to {holder.person.display_name} "
-                f"(#{holder.person_id})."
+                f"This user ID already belongs to {holder.display_name} (#{holder.pk})."
             )
         return user_id
 

@@ -161,15 +161,18 @@ def _conversation_for(person: Person, *, site: Site | None, at: dt.datetime) -> 
     return conversation
 
 
+REASON_EMAIL_LEARNED = "email left in chat"  # the profile's and the identity's history reason
+
+
 def _learn_email(person: Person, email: str) -> None:
     """Keep the address as an identity; make it the profile's email when it has none."""
     add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(email),
-                 reason="chat: email left in a message")
+                 reason=REASON_EMAIL_LEARNED)
     if person.email:
         return
     person.email = email
     person.updated_at = timezone.now()
-    person._change_reason = "email left in chat"
+    person._change_reason = REASON_EMAIL_LEARNED
     person.save(update_fields=["email", "updated_at"])
     person_id = person.pk
     transaction.on_commit(lambda: enrichment.enrich_person(person_id=person_id))

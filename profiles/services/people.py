@@ -48,6 +48,22 @@ def resolve_live(person: Person) -> Person:
     return person
 
 
+STAFF_EDIT = "edited by staff"
+
+
+def holder_of_user_id(*, user_id: str, excluding: int | None) -> Person | None:
+    """The person (other than `excluding`) holding this user ID as an identity: a user ID has
+    one owner, whether or not it is that person's `user_id` field (the identity admin can add
+    one), so staff cannot give it to someone else."""
+    identity = (
+        Identity.objects.filter(kind=IdentityKind.USER_ID, value=user_id)
+        .exclude(person_id=excluding)
+        .select_related("person")
+        .first()
+    )
+    return identity.person if identity else None
+
+
 def apply_staff_edit(
     *, person: Person, changed_fields: list[str] | None, actor: Any = None
 ) -> Person:
@@ -73,8 +89,6 @@ def apply_staff_edit(
             _sync_user_id_identity(person, user=user)
     return person
 
-
-STAFF_EDIT = "edited by staff"
 
 
 def _sync_user_id_identity(person: Person, *, user: Any) -> None:
