@@ -6,7 +6,7 @@ Usage:
                                           [--engine-groups 200] [--workers 1] [--parallel 2]
                                           [--rebuild] [--drop] [--seed-only]
 
-Data: the reference set of PRODUCT.md §4 built by `seed_demo`'s bulk writer
+Data: the reference set of docs/rules.md, Scale built by `seed_demo`'s bulk writer
 (profiles.demo.reference: 10% of people in duplicate email groups of 2–5 with case and
 whitespace variants, a few groups with two user IDs, 10 activities and ~1.5 identities per
 person). It is built once into `onefold_bench_dedup_seed_<N>` and every run works on a fresh

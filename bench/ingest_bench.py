@@ -19,7 +19,7 @@ What it does (about a minute on 2 cores):
    prepared statement afresh on its first five runs per connection, and a running server's
    connections are long past that.
 
-Targets (PRODUCT.md §4, issue 4): ≥ 1,000 events/s single, ≥ 10,000 events/s batched,
+Targets (docs/rules.md, Scale, issue 4): ≥ 1,000 events/s single, ≥ 10,000 events/s batched,
 identify p95 ≤ 10 ms.
 """
 

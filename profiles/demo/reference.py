@@ -1,4 +1,4 @@
-"""The benchmark reference set (PRODUCT.md §4), written in bulk.
+"""The benchmark reference set (docs/rules.md, Scale), written in bulk.
 
 People come in chunks; each chunk is written with COPY on PostgreSQL (bulk_create elsewhere), in
 one transaction per chunk, so a million people with ten million activities take minutes.

@@ -1,4 +1,4 @@
-"""Selective delete of people staff believe are duplicates (PRODUCT.md §2 Delete).
+"""Selective delete of people staff believe are duplicates (docs/rules.md, Delete).
 
 A live person is deleted together with everything that is theirs:
 - the rows pointing at them (activities, identities, conversations, deals, tags, …: CASCADE);

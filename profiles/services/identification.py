@@ -1,6 +1,6 @@
 """identify(): a visitor logs in or signs up — stitch the device's profile to the user's.
 
-PRODUCT.md §2 Identify. The device's anonymous profile is merged into the user's live profile
+docs/rules.md, Identify. The device's anonymous profile is merged into the user's live profile
 (through the merge engine, reason "identify"), or promoted to be the user's profile when the user
 is new. Two different user IDs are never merged: a device already used by another user (a shared
 computer) is left as it is.

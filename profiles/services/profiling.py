@@ -1,4 +1,4 @@
-"""Real-time profiling rules (PRODUCT.md §2): what each event teaches us about the person.
+"""Real-time profiling rules (docs/rules.md): what each event teaches us about the person.
 
 Each rule is a profile updater registered with the recording path in `events.py`; they keep
 their findings in the person's custom `attributes`, under the keys below, so staff see them in

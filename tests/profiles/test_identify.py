@@ -1,4 +1,4 @@
-"""identify(): the PRODUCT.md §2 Identify rules, one case per test."""
+"""identify(): the Identify rules of docs/rules.md, one case per test."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""identify (PRODUCT.md §2 Identify) case by case, with its audit trail: history reasons,
+"""identify (docs/rules.md, Identify) case by case, with its audit trail: history reasons,
 the merge journal, exact undo, idempotent repeats, and user IDs changed by staff.
 
 Python API (profiles.services.identify) and HTTP API (/api/v1/identify); the basic cases

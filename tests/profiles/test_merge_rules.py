@@ -1,4 +1,4 @@
-"""PRODUCT.md §2 rules: base selection, field winners, overrides, and the preview."""
+"""The merge rules (docs/rules.md): base selection, field winners, overrides, and the preview."""
 
 from __future__ import annotations
 

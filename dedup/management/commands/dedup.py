@@ -12,7 +12,7 @@ from dedup.services import run_dedup
 
 
 class Command(BaseCommand):
-    help = "Merge live people that share a normalized email (PRODUCT.md §2 Dedup)."
+    help = "Merge live people that share a normalized email (docs/rules.md, Dedup)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(

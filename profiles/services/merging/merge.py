@@ -1,4 +1,4 @@
-"""merge_people: one transaction that folds duplicates into a base (PRODUCT.md §2 Merging)."""
+"""merge_people: one transaction that folds duplicates into a base (docs/rules.md, Merging)."""
 
 from __future__ import annotations
 

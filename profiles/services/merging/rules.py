@@ -1,4 +1,4 @@
-"""PRODUCT.md §2 rules: which person survives, and which value of each field survives.
+"""The merge rules (docs/rules.md): which person survives, and which value of each field survives.
 
 One function, `plan_fields`, decides every field; the preview shows its decisions and the
 merge applies them, so what staff see is exactly what happens.
@@ -50,7 +50,7 @@ class Decision:
 
 
 def rank_key(person: Person) -> tuple:
-    """Sort key: the first person in this order wins (PRODUCT.md §2)."""
+    """Sort key: the first person in this order wins (docs/rules.md)."""
     return (
         person.user_id is None,
         person.status != PersonStatus.USER,

@@ -1,4 +1,4 @@
-"""undo_merge: put a merge back exactly, or refuse and say why (PRODUCT.md §2 Undo)."""
+"""undo_merge: put a merge back exactly, or refuse and say why (docs/rules.md, Undo)."""
 
 from __future__ import annotations
 
