@@ -14,10 +14,11 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Site
+from profiles.services.attributes import clean_custom_attributes, with_traits
 from profiles.services.events import Event, first_copy, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
-from profiles.services.profiling import PROFILING_KEYS, combine_profiles
+from profiles.services.profiling import combine_profiles
 from profiles.services.recording_sql import activity_by_message_id
 from profiles.services.resolution import (
     add_identity,
@@ -79,9 +80,6 @@ def clean_identify(
     for reserved in ("user_id", "anonymous_id"):
         if reserved in traits:
             raise InvalidInput(f"traits.{reserved}", "is not a trait: send it at the top level")
-    owned = sorted(PROFILING_KEYS & set(traits))
-    if owned:
-        raise InvalidInput(f"traits.{owned[0]}", "is kept by Onefold's profiling, not a trait")
     fields: dict[str, str] = {}
     for name, max_length in FIELD_TRAITS.items():
         if name in traits:
@@ -94,7 +92,8 @@ def clean_identify(
                 fields[name] = value.strip()
     return IdentifyInput(
         anonymous_id=anonymous_id, user_id=user_id, email=email, fields=fields,
-        attributes=traits, message_id=clean_message_id(message_id),
+        attributes=clean_custom_attributes(traits, field="traits"),
+        message_id=clean_message_id(message_id),
     )
 
 
@@ -238,8 +237,7 @@ def _apply_profile(person: Person, data: IdentifyInput, *, changed: list[str]) -
     for name, value in data.fields.items():
         assign(name, value)
     if data.attributes:
-        merged = {**(person.attributes or {}), **data.attributes}
-        assign("attributes", merged)
+        assign("attributes", with_traits(stored=person.attributes, traits=data.attributes))
     if changed:
         person.updated_at = timezone.now()
         changed.append("updated_at")

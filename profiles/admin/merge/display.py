@@ -10,7 +10,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from profiles.models import MergeRecord, Person
@@ -24,13 +24,39 @@ def person_link(pk: int, person: Person | None) -> str:
     return format_html('<a href="{}">{} (#{})</a>', url, person.display_name, pk)
 
 
-def show_value(value: Any) -> str:
-    """A field value as staff read it: empty shown as a dash, JSON compact."""
+# Values are shown cut to this many characters (the data is never cut): a page about a person
+# with huge attributes stays small.
+SHOWN_CHARACTERS = 300
+# At most this many attributes are listed one per row; the rest are counted.
+SHOWN_ATTRIBUTES = 50
+
+
+def short_text(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
+
+
+def show_value(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
+    """A field value as staff read it: empty shown as a dash, JSON compact, long values cut."""
     if value is None or value == "" or value == {} or value == []:
         return "—"
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
+        return short_text(json.dumps(value, sort_keys=True, ensure_ascii=False), limit)
+    return short_text(str(value), limit)
+
+
+def attributes_table(attributes: dict[str, Any], *, limit: int = SHOWN_ATTRIBUTES) -> str:
+    """Attributes as a small key/value table (the first `limit` keys), never raw JSON."""
+    if not attributes:
+        return "—"
+    keys = sorted(attributes)
+    rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>",
+                            ((key, show_value(attributes[key])) for key in keys[:limit]))
+    more = (format_html('<tr><td colspan="2">… and {} more not shown</td></tr>',
+                        len(keys) - limit) if len(keys) > limit else "")
+    return format_html('<table class="attributes">{}{}</table>', rows, more)
 
 
 def _field_label(field: str) -> str:

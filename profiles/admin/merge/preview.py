@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from profiles.admin.merge.display import show_value
+from profiles.admin.params import parse_id
 from profiles.avatars import avatar_data_uri
 
 # Values differ between people only in these rows is worth a radio; others show the rule.
@@ -72,12 +73,14 @@ def preview_rows(preview: Any) -> list[Row]:
 
 
 def overrides_from(data) -> dict[str, int]:
-    """field -> person id, only where staff moved the radio away from the rule's winner."""
+    """field -> person id, only where staff moved the radio away from the rule's winner
+    (a value that is no ID number is not a choice: skipped)."""
     overrides = {}
     for key, chosen in data.items():
         if not key.startswith(CHOICE_PREFIX):
             continue
         field = key[len(CHOICE_PREFIX):]
-        if chosen and chosen != data.get(DEFAULT_PREFIX + field):
-            overrides[field] = chosen
+        person_id = parse_id(chosen)
+        if person_id is not None and person_id != parse_id(data.get(DEFAULT_PREFIX + field, "")):
+            overrides[field] = person_id
     return overrides
