@@ -45,6 +45,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Text-direction controls in admin pages are shown as markers, not applied (after
+    # CommonMiddleware in the list, so it runs first on the response and Content-Length follows).
+    "profiles.admin.text_direction.DirectionControlsMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"

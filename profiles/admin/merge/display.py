@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -14,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from profiles.models import MergeRecord, Person
+from profiles.services.merging.rules import RULE_KEPT
 
 
 def person_link(pk: int, person: Person | None) -> str:
@@ -59,6 +62,29 @@ def attributes_table(attributes: dict[str, Any], *, limit: int = SHOWN_ATTRIBUTE
     return format_html('<table class="attributes">{}{}</table>', rows, more)
 
 
+T = TypeVar("T")
+
+
+def collapse_attributes(
+    rows: list[T], *, field: Callable[[T], str], notable: Callable[[T], bool],
+    rule: Callable[[T], str], limit: int = SHOWN_ATTRIBUTES,
+) -> tuple[list[T], dict[str, int]]:
+    """Every field row, and at most `limit` custom-attribute rows (notable ones first, order
+    kept); the attribute rows left out, counted by rule. Display only: the data is whole."""
+    attributes = [row for row in rows if field(row).startswith("attributes.")]
+    if len(attributes) <= limit:
+        return rows, {}
+    kept = {id(row) for row in sorted(attributes, key=lambda row: not notable(row))[:limit]}
+    shown = [row for row in rows if id(row) in kept or not field(row).startswith("attributes.")]
+    return shown, dict(Counter(rule(row) for row in attributes if id(row) not in kept))
+
+
+def hidden_summary(hidden: dict[str, int]) -> str:
+    """"2,950 more custom attributes not shown (base value kept: 2,950)"."""
+    rules = "; ".join(f"{rule}: {count:,}" for rule, count in sorted(hidden.items()))
+    return f"{sum(hidden.values()):,} more custom attributes not shown ({rules})"
+
+
 def _field_label(field: str) -> str:
     if field.startswith("attributes."):
         return f"{field.removeprefix('attributes.')} (custom attribute)"
@@ -92,8 +118,12 @@ def decision_rows(record: MergeRecord) -> list[tuple[str, str, str, str]]:
         int(pk): (snap.get("name") or snap.get("email") or f"Person #{pk}")
         for pk, snap in (record.snapshot or {}).items() if isinstance(snap, dict)
     }
+    fields, hidden = collapse_attributes(
+        sorted(decisions, key=_field_order), field=str,
+        notable=lambda field: _rule(decisions[field]) != RULE_KEPT,
+        rule=lambda field: _rule(decisions[field]))
     rows = []
-    for field in sorted(decisions, key=_field_order):
+    for field in fields:
         decision = decisions[field]
         if not isinstance(decision, dict):
             rows.append((_field_label(field), show_value(decision), "", ""))
@@ -101,8 +131,14 @@ def decision_rows(record: MergeRecord) -> list[tuple[str, str, str, str]]:
         winner = decision.get("winner")
         whose = f"{names.get(winner, 'Person')} (#{winner})" if winner is not None else "everyone"
         rows.append((_field_label(field), _journal_value(decision.get("value")), whose,
-                     str(decision.get("rule", ""))))
+                     _rule(decision)))
+    if hidden:
+        rows.append((hidden_summary(hidden), "", "", ""))
     return rows
+
+
+def _rule(decision: Any) -> str:
+    return str(decision.get("rule", "")) if isinstance(decision, dict) else ""
 
 
 def moved_rows(record: MergeRecord) -> list[tuple[str, str]]:

@@ -9,10 +9,12 @@ from typing import Any
 from django.utils import timezone
 from django.utils.html import format_html
 
-from profiles.admin.merge.display import show_value
+from profiles.admin.merge.display import collapse_attributes, hidden_summary, show_value
 from profiles.admin.params import parse_id
 from profiles.avatars import avatar_data_uri
 
+# A preview cell shows this much of a value (one column per person: shorter than elsewhere).
+PREVIEW_CHARACTERS = 120
 # Values differ between people only in these rows is worth a radio; others show the rule.
 CHOICE_PREFIX = "choice:"
 DEFAULT_PREFIX = "default:"
@@ -53,10 +55,12 @@ def _shown(field: str, value: Any) -> str:
                            avatar_data_uri(value), value)
     if isinstance(value, datetime):
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
-    return show_value(value)
+    return show_value(value, limit=PREVIEW_CHARACTERS)
 
 
-def preview_rows(preview: Any) -> list[Row]:
+def preview_rows(preview: Any) -> tuple[list[Row], str]:
+    """The rows to draw, and a sentence counting the custom attributes left out (a person
+    with thousands keeps a preview of about SHOWN_ATTRIBUTES rows; values differing first)."""
     rows = []
     for row in preview.rows:
         distinct = {repr(item.value) for item in row.values}
@@ -69,7 +73,10 @@ def preview_rows(preview: Any) -> list[Row]:
             rule=row.rule,
             choosable=row.overridable and len(distinct) > 1,
         ))
-    return rows
+    shown, hidden = collapse_attributes(rows, field=lambda row: row.field,
+                                        notable=lambda row: row.choosable,
+                                        rule=lambda row: row.rule)
+    return shown, hidden_summary(hidden) if hidden else ""
 
 
 def overrides_from(data) -> dict[str, int]:

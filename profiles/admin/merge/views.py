@@ -124,6 +124,7 @@ def _render_preview(modeladmin, request, base: Person, others: list[Person], ove
         return _refused(modeladmin, request, base, refusal)
     people = preview.people
     all_ids = [person.pk for person in people]
+    rows, hidden_rows = preview_rows(preview)
     return TemplateResponse(request, "admin/profiles/person/merge_preview.html", {
         **modeladmin.admin_site.each_context(request),
         "title": f"Merge {len(others)} profile{'s' if len(others) > 1 else ''} "
@@ -134,7 +135,8 @@ def _render_preview(modeladmin, request, base: Person, others: list[Person], ove
             (person, None if person.pk == base.pk else preview_url(all_ids, base=person.pk))
             for person in people
         ],
-        "rows": preview_rows(preview),
+        "rows": rows,
+        "hidden_rows": hidden_rows,
         "moves": preview.moves,
         "ids": all_ids,
         "pick_url": reverse("admin:profiles_person_merge", args=[base.pk]),
