@@ -83,11 +83,18 @@ class DirectionControlsMiddleware:
         response = self.get_response(request)
         if response.streaming or not request.path.startswith(reverse("admin:index")):
             return response
-        kind = response.get("Content-Type", "")
-        if kind.startswith("text/html") and _CONTROL_UTF8.search(response.content):
-            charset = response.charset or "utf-8"
-            response.content = reveal_in_html(response.content.decode(charset)).encode(charset)
-        elif kind.startswith("application/json"):
-            response.content = _reveal_json(response.content)
-        return response
+        if getattr(response, "is_rendered", True) is False:
+            # A TemplateResponse returned by a middleware is rendered after us.
+            response.add_post_render_callback(_reveal_response)
+            return response
+        return _reveal_response(response)
 
+
+def _reveal_response(response: HttpResponse) -> HttpResponse:
+    kind = response.get("Content-Type", "")
+    if kind.startswith("text/html") and _CONTROL_UTF8.search(response.content):
+        charset = response.charset or "utf-8"
+        response.content = reveal_in_html(response.content.decode(charset)).encode(charset)
+    elif kind.startswith("application/json"):
+        response.content = _reveal_json(response.content)
+    return response
