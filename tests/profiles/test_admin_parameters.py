@@ -116,3 +116,17 @@ def test_one_broken_schedule_does_not_stop_the_beat_tick_for_the_others():
     assert len(runs) == 1 and DedupRun.objects.count() == 1
     good.refresh_from_db()
     assert good.last_run_id == runs[0].pk and good.next_run_at > now
+
+
+@pytest.mark.parametrize("query", [{"name": "\x00"}, {"status__exact": "\x00"},
+                                   {"q": "a\x00"}])
+def test_a_nul_in_any_admin_parameter_is_a_400(viewer, query):
+    response = viewer.get(CHANGELIST, query)
+    assert response.status_code == 400
+    assert b"NUL" in response.content
+
+
+def test_a_nul_in_a_posted_admin_form_is_a_400(client):
+    client.force_login(staff_with("view_person", "delete_person"))
+    response = client.post(DELETE_PEOPLE, {"ids": ["1"], "reason": "x\x00"})
+    assert response.status_code == 400
