@@ -43,7 +43,7 @@ def test_suspected_duplicates_with_stale_or_crafted_keys_answers(viewer, query):
 
     response = viewer.get(DUPLICATES, query, follow=True)
 
-    assert response.status_code == 200
+    assert response.status_code == (400 if "\x00" in query.get("after", "") else 200)
 
 
 def test_a_stale_next_link_says_the_page_is_gone_and_shows_the_first(viewer):
