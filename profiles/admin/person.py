@@ -24,7 +24,12 @@ from profiles.admin.person_form import PersonForm
 from profiles.admin.search import search_people
 from profiles.models import Activity, Person, PersonStatus
 from profiles.services.attributes import profiling_part
-from profiles.services.people import StaffEditRefused, apply_staff_edit, create_person
+from profiles.services.people import (
+    StaffEditRefused,
+    apply_staff_edit,
+    create_person,
+    field_label,
+)
 
 TIMELINE_PAGE_SIZE = 25
 
@@ -157,6 +162,6 @@ def _refusal_text(refusal: StaffEditRefused, request) -> str:
     text = refusal.messages[0]
     if refusal.code != "stale":
         return text
-    typed = [f"{name}: “{short_text(request.POST.get(name, ''), 80)}”"
+    typed = [f"{field_label(name)}: “{short_text(request.POST.get(name, ''), 80)}”"
              for name in refusal.fields]
     return f"{text} Not saved — {'; '.join(typed)}."

@@ -34,8 +34,9 @@ _HTML_TOKEN = re.compile(
     r"|<!--.*?-->|<[^>]*>",
     re.S | re.I,
 )
-MARKER = ('<span class="direction-control" title="A hidden text-direction character '
-          '({name}) is here; it is shown instead of applied.">[{name}]</span>')
+MARKER = ('<span class="direction-control" style="color:var(--error-fg);font-size:0.85em" '
+          'title="A hidden text-direction character ({name}) is here; it is shown instead of '
+          'applied.">[{name}]</span>')
 
 
 def reveal(text: str, *, html: bool = True) -> str:

@@ -94,6 +94,13 @@ def holder_of_user_id(*, user_id: str, excluding: int | None) -> Person | None:
     return identity.person if identity else None
 
 
+def field_label(field: str) -> str:
+    """A field as staff know it ("user ID", "custom attributes")."""
+    if field == "attributes":
+        return "custom attributes"
+    return str(Person._meta.get_field(field).verbose_name)
+
+
 def staff_value(person: Person, field: str) -> Any:
     """A field as staff see and edit it (attributes: the custom ones only)."""
     value = getattr(person, field)
@@ -135,7 +142,7 @@ def apply_staff_edit(
         if stale:
             raise StaffEditRefused(
                 "This person changed since you opened the page — reload it and make your "
-                f"change again (changed meanwhile: {', '.join(stale)}).",
+                f"change again (changed meanwhile: {', '.join(map(field_label, stale))}).",
                 code="stale", fields=stale)
         values = _cleaned(current, changes)
         changed = [name for name, value in values.items() if getattr(current, name) != value]
