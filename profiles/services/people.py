@@ -13,7 +13,6 @@ from django.utils import timezone
 from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
 from profiles.services.attributes import clean_custom_attributes, custom_part, with_custom
-from profiles.services.merging import lock_live_person
 
 STAFF_EDIT = "edited by staff"
 # The fields staff edit (the admin form shows exactly these). The others belong to the
@@ -132,11 +131,14 @@ def apply_staff_edit(
             f"Staff cannot edit {', '.join(not_editable)} (kept by merges and the recording "
             "path).", code="not_editable", fields=not_editable)
     with transaction.atomic():
-        current = lock_live_person(person_id)
-        if current.pk != person_id:
+        # The person's own row, FOR UPDATE: a merge (which locks its people the same way)
+        # either finished before — then this is a tombstone — or waits for this edit.
+        current = Person.objects.select_for_update().get(pk=person_id)
+        if current.merged_into_id is not None:
+            base = current.merged_into
             raise StaffEditRefused(
-                f"Person #{person_id} was merged into {current.display_name} (#{current.pk}); "
-                "nothing was saved.", code="merged", base=current)
+                f"Person #{person_id} was merged into {base.display_name} (#{base.pk}); "
+                "nothing was saved.", code="merged", base=base)
         stale = [name for name in changes if opened is not None and name in opened
                  and not _same(name, staff_value(current, name), opened[name])]
         if stale:

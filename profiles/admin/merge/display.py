@@ -16,7 +16,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from profiles.models import MergeRecord, Person
-from profiles.services.merging.rules import RULE_KEPT
 
 
 def person_link(pk: int, person: Person | None) -> str:
@@ -120,7 +119,7 @@ def decision_rows(record: MergeRecord) -> list[tuple[str, str, str, str]]:
     }
     fields, hidden = collapse_attributes(
         sorted(decisions, key=_field_order), field=str,
-        notable=lambda field: _rule(decisions[field]) != RULE_KEPT,
+        notable=lambda field: _winner(decisions[field]) != record.base_id,
         rule=lambda field: _rule(decisions[field]))
     rows = []
     for field in fields:
@@ -135,6 +134,11 @@ def decision_rows(record: MergeRecord) -> list[tuple[str, str, str, str]]:
     if hidden:
         rows.append((hidden_summary(hidden), "", "", ""))
     return rows
+
+
+def _winner(decision: Any) -> Any:
+    """Whose value survived (None: computed from everyone); notable unless the base's."""
+    return decision.get("winner") if isinstance(decision, dict) else None
 
 
 def _rule(decision: Any) -> str:

@@ -12,7 +12,6 @@ from django.utils.html import format_html
 from profiles.admin.merge.display import collapse_attributes, hidden_summary, show_value
 from profiles.admin.params import parse_id
 from profiles.avatars import avatar_data_uri
-from profiles.services.merging.rules import RULE_KEPT
 
 # A preview cell shows this much of a value (one column per person: shorter than elsewhere).
 PREVIEW_CHARACTERS = 120
@@ -75,9 +74,14 @@ def preview_rows(preview: Any) -> tuple[list[Row], str]:
             choosable=row.overridable and len(distinct) > 1,
         ))
     shown, hidden = collapse_attributes(rows, field=lambda row: row.field,
-                                        notable=lambda row: row.choosable or row.rule != RULE_KEPT,
+                                        notable=_notable,
                                         rule=lambda row: row.rule)
     return shown, hidden_summary(hidden) if hidden else ""
+
+
+def _notable(row: Row) -> bool:
+    """Staff may choose it, or its value does not simply stay the base's (the first column)."""
+    return row.choosable or not (row.cells and row.cells[0].checked)
 
 
 def overrides_from(data) -> dict[str, int]:
