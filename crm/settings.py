@@ -49,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Admin pages show dates in the zone of the viewer's browser.
+    "profiles.admin.viewer_zone.ViewerTimeZoneMiddleware",
     # Text-direction controls in admin pages are shown as markers, not applied (after
     # CommonMiddleware in the list, so it runs first on the response and Content-Length follows).
     "profiles.admin.text_direction.DirectionControlsMiddleware",
@@ -136,6 +138,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates staff read: "2 Dec 2026, 14:05 CET", in the zone of the viewer's browser (the admin's
+# ViewerTimeZoneMiddleware; TIME_ZONE until the browser said which).
+FORMAT_MODULE_PATH = ["crm.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 LOGIN_URL = "admin:login"

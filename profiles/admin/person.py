@@ -17,13 +17,14 @@ from django.utils.html import format_html
 
 from profiles.admin.filters import IdentifiedFilter, LiveOrMergedFilter
 from profiles.admin.history import ReadOnlyHistoryAdmin
-from profiles.admin.merge.display import attributes_table, short_text
+from profiles.admin.merge.display import short_text
 from profiles.admin.merging import MergeAdminMixin
 from profiles.admin.pagination import EstimatedCountPaginator
 from profiles.admin.person_form import PersonForm
+from profiles.admin.profile_panel import profile_rows
 from profiles.admin.search import search_people
+from profiles.admin.timeline import entries
 from profiles.models import Activity, Person, PersonStatus
-from profiles.services.attributes import profiling_part
 from profiles.services.people import (
     StaffEditRefused,
     apply_staff_edit,
@@ -53,7 +54,7 @@ class PersonAdmin(MergeAdminMixin, ReadOnlyHistoryAdmin):
     view_on_site = False
     change_form_template = "admin/profiles/person/change_form.html"
     readonly_fields = [
-        "avatar", "email_normalized", "profiling", "created_at", "updated_at", "first_seen",
+        "avatar", "email_normalized", "created_at", "updated_at", "first_seen",
         "last_seen", "last_contacted", "last_heard_from", "page_views", "visits", "merged_into",
         "merged_at",
     ]
@@ -61,7 +62,7 @@ class PersonAdmin(MergeAdminMixin, ReadOnlyHistoryAdmin):
         (None, {"fields": ["name", "email", "phone", "user_id", "status"]}),
         ("Company and location", {"fields": ["company", "city", "country"]}),
         ("Device", {"fields": ["os", "browser"]}),
-        ("Custom attributes", {"fields": ["attributes", "profiling"]}),
+        ("Custom attributes", {"fields": ["attributes"]}),
         ("Activity", {
             "fields": [
                 "created_at", "updated_at", "first_seen", "last_seen", "last_contacted",
@@ -82,10 +83,6 @@ class PersonAdmin(MergeAdminMixin, ReadOnlyHistoryAdmin):
     @admin.display(description="name", ordering="name")
     def display_name(self, obj: Person) -> str:
         return obj.display_name
-
-    @admin.display(description="profiling (kept by Onefold, read-only)")
-    def profiling(self, obj: Person) -> str:
-        return attributes_table(profiling_part(obj.attributes))
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -154,6 +151,8 @@ class PersonAdmin(MergeAdminMixin, ReadOnlyHistoryAdmin):
             "identities": person.identities.order_by("kind", "value"),
             "person_tags": person.tags.order_by("name"),
             "timeline_page": page,
+            "timeline": entries(page.object_list, person),
+            "profile_rows": profile_rows(person),
         }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from profiles.admin.attribute_rows import CustomAttributesField
 from profiles.models import Person
 from profiles.services.attributes import MAX_BYTES, MAX_KEYS, clean_custom_attributes, custom_part
 from profiles.services.people import STAFF_FIELDS, holder_of_user_id
@@ -25,11 +26,12 @@ class PersonForm(forms.ModelForm):
         model = Person
         fields = list(STAFF_FIELDS)
         labels = {"attributes": "Custom attributes"}
+        field_classes = {"attributes": CustomAttributesField}
         help_texts = {
             "attributes": (
-                f'A JSON object, e.g. {{"plan": "pro"}}: at most {MAX_KEYS} attributes and '
-                f"{MAX_BYTES // 1024} KB. The profiling below is kept by Onefold and cannot be "
-                "edited here."
+                f"One attribute per row, e.g. plan = pro: at most {MAX_KEYS} attributes and "
+                f"{MAX_BYTES // 1024} KB in all. What Onefold learns on its own (sources, "
+                "pages, purchases, email offers) is in the Profile panel and cannot be edited."
             ),
         }
 

@@ -45,9 +45,16 @@ class _FormParser(HTMLParser):
         self._select: str | None = None
         self._option: str | None = None
         self._selected: list[str] = []
+        self._templates = 0
+        self._textarea_opening = False
 
     def handle_starttag(self, tag, attrs):
         attrs = {key: value or "" for key, value in attrs}
+        if tag == "template":  # its inputs are inert: a browser does not submit them
+            self._templates += 1
+            return
+        if self._templates:
+            return
         if tag == "form":
             self.inside = self.form_id is None or attrs.get("id") == self.form_id
             return
@@ -61,7 +68,7 @@ class _FormParser(HTMLParser):
             if kind not in ("submit", "button", "image", "file"):
                 self.data.appendlist(name, attrs.get("value", "on" if kind == "checkbox" else ""))
         elif tag == "textarea" and name:
-            self._textarea = name
+            self._textarea, self._textarea_opening = name, True
             self.data.appendlist(name, "")
         elif tag == "select" and name:
             self._select, self._selected = name, []
@@ -73,11 +80,18 @@ class _FormParser(HTMLParser):
     def handle_data(self, data):
         if self._textarea:
             values = self.data.getlist(self._textarea)
+            if self._textarea_opening:  # HTML drops the line break that opens its text
+                data = data.removeprefix("\r").removeprefix("\n")
+                self._textarea_opening = False
             values[-1] += data
             self.data.setlist(self._textarea, values)
 
     def handle_endtag(self, tag):
-        if tag == "form":
+        if tag == "template":
+            self._templates -= 1
+        elif self._templates:
+            return
+        elif tag == "form":
             self.inside = False
         elif tag == "textarea":
             self._textarea = None

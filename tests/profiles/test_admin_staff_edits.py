@@ -125,8 +125,9 @@ def test_profiling_is_shown_read_only_and_kept_when_custom_attributes_are_saved(
     person = PersonFactory(attributes={"plan": "pro", "purchases": {"count": 2, "revenue": 20}})
     page = admin_client.get(change_url(person))
     form = form_data(page, "person_form")
-    assert "purchases" not in form["attributes"] and "plan" in form["attributes"]
-    assert "Profiling (kept by Onefold, read-only)" in page.content.decode()
+    assert "purchases" not in form["attributes-name"] and "plan" in form["attributes-name"]
+    assert "what Onefold learned from their visits" in page.content.decode()
+    assert "2 purchases, 20.00 in total" in page.content.decode()
 
     response = admin_client.post(change_url(person), {**form, "attributes": '{"plan": "team"}'})
 

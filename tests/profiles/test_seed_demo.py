@@ -95,3 +95,58 @@ def test_plan_groups_and_variants():
     assert all(2 <= size <= 5 for size in sizes) and 100 <= sum(sizes) <= 105
     variants = {email_variant("a@b.co", i) for i in range(5)}
     assert len(variants) == 5 and {v.strip().lower() for v in variants} == {"a@b.co"}
+
+
+VISIT_GAP_SECONDS = 30 * 60
+
+
+def _visits(times) -> int:
+    times = sorted(times)
+    return sum(1 for before, at in zip([None, *times], times, strict=False)
+               if before is None or (at - before).total_seconds() > VISIT_GAP_SECONDS)
+
+
+def test_showcase_counters_agree_with_the_timeline():
+    seed("--people", "0")
+
+    for person in Person.objects.filter(merged_into__isnull=True):
+        timeline = Activity.objects.filter(person=person).exclude(source="system")
+        # Support's chat replies are us reaching them, not them being seen.
+        theirs = timeline.exclude(kind="chat_message", properties__author="agent")
+        times = list(theirs.values_list("occurred_at", flat=True))
+        name = f"{person.display_name} (#{person.pk})"
+        assert person.page_views == timeline.filter(kind="page_view").count(), name
+        assert person.visits == _visits(times), name
+        assert person.first_seen == (min(times) if times else None), name
+        assert person.last_seen == (max(times) if times else None), name
+        said = theirs.filter(kind="chat_message").values_list("occurred_at", flat=True)
+        assert person.last_heard_from == (max(said) if said else None), name
+        replies = timeline.filter(kind="chat_message", properties__author="agent")
+        replied = replies.values_list("occurred_at", flat=True)
+        assert person.last_contacted == (max(replied) if replied else None), name
+
+
+def test_seeded_chats_have_the_live_message_shape():
+    from profiles.services.chat import chat_message
+
+    live = chat_message(anonymous_id="dev-live", text="Hello")
+    seed("--people", "0")
+
+    messages = Activity.objects.filter(kind="chat_message").exclude(pk=live.pk)
+    assert messages.exists()
+    for message in messages:
+        assert set(message.properties) == set(live.properties), message.properties
+        assert message.properties["author"] in ("visitor", "agent")
+        assert message.conversation_id is not None and message.source == live.source
+    visitor_lines = messages.filter(properties__author="visitor")
+    assert visitor_lines.exists() and messages.filter(properties__author="agent").exists()
+
+
+def test_showcase_profiling_is_what_its_events_taught():
+    output = seed("--people", "0")
+
+    buyer = Person.objects.get(pk=showcase_ids(output, "purchases_and_email_offers")[0])
+    assert buyer.attributes["purchases"]["count"] == 2
+    assert buyer.attributes["purchases"]["revenue"] == 188
+    assert buyer.attributes["email_offers"] == {"sent": 1, "opened": 1, "clicked": 1}
+    assert buyer.attributes["first_touch"]["search_keywords"] == "running shoes"

@@ -12,7 +12,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from profiles.models import MergeRecord, Person
@@ -47,18 +47,6 @@ def show_value(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
     if isinstance(value, dict | list):
         return short_text(json.dumps(value, sort_keys=True, ensure_ascii=False), limit)
     return short_text(str(value), limit)
-
-
-def attributes_table(attributes: dict[str, Any], *, limit: int = SHOWN_ATTRIBUTES) -> str:
-    """Attributes as a small key/value table (the first `limit` keys), never raw JSON."""
-    if not attributes:
-        return "—"
-    keys = sorted(attributes)
-    rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>",
-                            ((key, show_value(attributes[key])) for key in keys[:limit]))
-    more = (format_html('<tr><td colspan="2">… and {} more not shown</td></tr>',
-                        len(keys) - limit) if len(keys) > limit else "")
-    return format_html('<table class="attributes">{}{}</table>', rows, more)
 
 
 T = TypeVar("T")
