@@ -10,6 +10,7 @@ from django.db.models import Count
 
 from profiles.admin.history import ReadOnlyHistoryAdmin
 from profiles.admin.pagination import EstimatedCountPaginator
+from profiles.admin.timeline import entries
 from profiles.models import Activity, Identity, IdentityKind, Person, Tag
 from profiles.services.normalize import normalize_identity_value
 
@@ -102,15 +103,24 @@ class IdentityAdmin(ReadOnlyHistoryAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "kind", "person", "source"]
+    list_display = ["occurred_at", "kind", "person", "what_happened", "source"]
     list_filter = ["kind", "source"]
     list_select_related = ["person"]
     raw_id_fields = ["person", "original_person", "conversation", "site"]
-    ordering = ["-id"]
+    # Newest first, as on the person's timeline. No index serves this order across people
+    # (one would slow every recorded event); with a person's ID searched, the timeline index
+    # does. Measured: 1.6 s for the unfiltered first page at 10 million activities.
+    ordering = ["-occurred_at", "-id"]
     paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER  # counts per kind and source would scan every row
     show_full_result_count = False
     search_fields = ["=person__id"]
     search_help_text = "Person ID number."
+
+    @admin.display(description="what happened")
+    def what_happened(self, obj: Activity) -> str:
+        [entry] = entries([obj], obj.person)
+        return entry.sentence
 
     def has_add_permission(self, request):
         return False

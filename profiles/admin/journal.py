@@ -11,33 +11,57 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from profiles.admin.merge.display import decision_rows, moved_rows, person_link
+from profiles.admin.merge.display import (
+    decision_rows,
+    journal_title,
+    moved_rows,
+    name_before,
+    participants,
+    person_link,
+)
 from profiles.admin.merge.views import BUSY
+from profiles.admin.plain import when
 from profiles.models import MergeRecord, Person
 from profiles.services.resolution import ConflictError, atomic_with_retry
 
 UNDO_PERMISSION = "profiles.undo_merge"
 
 
+class UndoneFilter(admin.SimpleListFilter):
+    title = "undone"
+    parameter_name = "undone"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(undone_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(undone_at__isnull=True)
+        return queryset
+
+
 @admin.register(MergeRecord)
 class MergeRecordAdmin(admin.ModelAdmin):
     """The journal is history: nobody edits or deletes it here; undo is its own audited act."""
 
-    list_display = ["id", "created_at", "base_display", "merged_display", "reason", "actor",
-                    "undone_display"]
-    list_filter = ["reason", ("undone_at", admin.EmptyFieldListFilter)]
+    list_display = ["id", "created_at", "base_display", "merged_display", "reason",
+                    "actor_display", "undone_display"]
+    list_filter = ["reason", UndoneFilter]
     list_select_related = ["base", "actor"]
     date_hierarchy = "created_at"
     search_fields = ["=base__id"]
     search_help_text = "Base ID number."
     change_form_template = "admin/profiles/mergerecord/change_form.html"
     fieldsets = [
-        (None, {"fields": ["created_at", "actor", "reason", "dedup_run", "base_display",
+        (None, {"fields": ["created_at", "actor_display", "reason", "dedup_run", "base_display",
                            "merged_display", "undone_display"]}),
-        ("Field decisions", {"fields": ["decisions_table"]}),
+        ("Field by field: the merged profile, and everyone's values before", {
+            "fields": ["decisions_table"], "classes": ["wide-table"]}),
         ("Rows moved", {"fields": ["moved_table"]}),
     ]
-    readonly_fields = ["created_at", "actor", "reason", "dedup_run", "base_display",
+    readonly_fields = ["created_at", "actor_display", "reason", "dedup_run", "base_display",
                        "merged_display", "undone_display", "decisions_table", "moved_table"]
 
     def has_add_permission(self, request) -> bool:
@@ -59,16 +83,33 @@ class MergeRecordAdmin(admin.ModelAdmin):
         return format_html_join(", ", "{}", ((person_link(pk, people.get(pk)),)
                                              for pk in record.merged_ids))
 
+    @admin.display(description="by", ordering="actor")
+    def actor_display(self, record: MergeRecord) -> str:
+        return str(record.actor) if record.actor is not None else "system"
+
     @admin.display(description="undone")
     def undone_display(self, record: MergeRecord) -> str:
         if record.undone_at is None:
             return "—"
-        return format_html("{} by {}", f"{record.undone_at:%Y-%m-%d %H:%M}",
-                           record.undone_by or "system")
+        return format_html("{} by {}", when(record.undone_at), record.undone_by or "system")
 
-    @admin.display(description="decisions")
+    @admin.display(description="fields")
     def decisions_table(self, record: MergeRecord) -> str:
-        return _table(["Field", "Surviving value", "From", "Rule"], decision_rows(record))
+        rows, hidden = decision_rows(record)
+        if not rows:
+            return "—"
+        people = format_html_join("", '<th>{} before</th>', (
+            (name_before(record, pk),) for pk in participants(record)))
+        body = format_html_join("", "<tr><th scope=\"row\">{}</th><td class=\"result\">{}</td>"
+                                "{}<td class=\"rule\">{}</td></tr>", (
+            (row.label, row.result, format_html_join("", '<td class="{}">{}</td>', (
+                ("winner" if won else "", value) for value, won in row.before)), row.rule)
+            for row in rows))
+        more = format_html('<tr><td colspan="{}" class="rule">{}</td></tr>',
+                           len(participants(record)) + 3, hidden) if hidden else ""
+        return format_html('<table class="merge-journal"><thead><tr><th>Field</th>'
+                           "<th>Merged profile</th>{}<th>Rule</th></tr></thead>"
+                           "<tbody>{}{}</tbody></table>", people, body, more)
 
     @admin.display(description="rows moved")
     def moved_table(self, record: MergeRecord) -> str:
@@ -81,8 +122,12 @@ class MergeRecordAdmin(admin.ModelAdmin):
                 *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra = {"can_undo": request.user.has_perm(UNDO_PERMISSION), **(extra_context or {})}
-        return super().change_view(request, object_id, form_url, extra)
+        extra = {"can_undo": request.user.has_perm(UNDO_PERMISSION)}
+        record = self.get_object(request, object_id)
+        if record is not None:
+            extra.update(title=f"Merge #{record.pk}: {journal_title(record)}", subtitle=None)
+        return super().change_view(request, object_id, form_url,
+                                   {**extra, **(extra_context or {})})
 
     def undo_view(self, request, object_id: str):
         """GET: confirmation page. POST (CSRF-checked by admin_view): undo the merge."""

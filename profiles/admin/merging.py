@@ -15,6 +15,7 @@ from django.urls import path
 
 from profiles.admin.duplicates import duplicates_view
 from profiles.admin.merge.delete import delete_confirmation, delete_people_view
+from profiles.admin.merge.search import merge_search_view
 from profiles.admin.merge.views import MERGE_PERMISSION, pick_view, preview_url, preview_view
 from profiles.selectors.duplicates import suspected_duplicates_of
 
@@ -35,6 +36,7 @@ class MergeAdminMixin:
 
         return [
             path("merge/", wrap(preview_view), name=f"{prefix}_merge_preview"),
+            path("merge/search/", wrap(merge_search_view), name=f"{prefix}_merge_search"),
             path("duplicates/", wrap(duplicates_view), name=f"{prefix}_duplicates"),
             path("delete-people/", wrap(delete_people_view), name=f"{prefix}_delete_people"),
             path("<path:object_id>/merge/", wrap(pick_view), name=f"{prefix}_merge"),

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from profiles.admin.filters import IdentifiedFilter, LiveOrMergedFilter
 from profiles.admin.history import ReadOnlyHistoryAdmin
-from profiles.admin.merge.display import short_text
+from profiles.admin.merge.display import person_link, short_text
 from profiles.admin.merging import MergeAdminMixin
 from profiles.admin.pagination import EstimatedCountPaginator
 from profiles.admin.person_form import PersonForm
@@ -83,6 +83,23 @@ class PersonAdmin(MergeAdminMixin, ReadOnlyHistoryAdmin):
     @admin.display(description="name", ordering="name")
     def display_name(self, obj: Person) -> str:
         return obj.display_name
+
+    @admin.display(description="merged into")
+    def merged_into_display(self, obj: Person) -> str:
+        if obj.merged_into_id is None:
+            return "—"
+        return person_link(obj.merged_into_id, obj.merged_into)
+
+    def get_list_display(self, request):
+        # Merged profiles (tombstones) are listed on request: say whose they are now.
+        if request.GET.get(LiveOrMergedFilter.parameter_name) in ("merged", "all"):
+            return [*self.list_display, "merged_into_display"]
+        return self.list_display
+
+    def get_list_select_related(self, request):
+        if request.GET.get(LiveOrMergedFilter.parameter_name) in ("merged", "all"):
+            return ["merged_into"]
+        return super().get_list_select_related(request)
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():

@@ -94,6 +94,13 @@ class Entry:
     sentence: SafeString
     details: SafeString = field(default_factory=lambda: SafeString(""))
 
+    @property
+    def source_note(self) -> str:
+        """Where the row came from, when the sentence does not say it (an import, staff)."""
+        return SOURCE_NOTES.get(self.activity.source, "")
+
+
+SOURCE_NOTES = {"import": "recorded by an import", "admin": "recorded by staff"}
 
 Renderer = Callable[[Activity, TimelineContext], tuple[SafeString, SafeString]]
 RENDERERS: dict[str, Renderer] = {}
@@ -152,7 +159,7 @@ def render_chat_message(activity, context):
     side, who = _author(props, context)
     text = props.get("text")
     bubble = format_html(
-        '<div class="chat-bubble chat-{}"><span class="chat-author">{} wrote</span>'
+        '<div class="chat-bubble chat-{}"><span class="chat-author">{} wrote:</span> '
         '<span class="chat-text">{}</span></div>',
         side, who, text if isinstance(text, str) and text else plain(text))
     return bubble, _rest(props, {"text", "author", "from", "agent"})

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from profiles.models import MergeRecord, Person
+from profiles.admin.plain import plain, when
+from profiles.avatars import avatar_data_uri
+from profiles.models import MergeRecord, Person, PersonStatus
 
 
 def person_link(pk: int, person: Person | None) -> str:
@@ -41,12 +42,43 @@ def short_text(text: str, limit: int = SHOWN_CHARACTERS) -> str:
 
 
 def show_value(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
-    """A field value as staff read it: empty shown as a dash, JSON compact, long values cut."""
-    if value is None or value == "" or value == {} or value == []:
-        return "—"
-    if isinstance(value, dict | list):
-        return short_text(json.dumps(value, sort_keys=True, ensure_ascii=False), limit)
-    return short_text(str(value), limit)
+    """A value as staff read it: empty shown as a dash, lists and objects in words, long
+    values cut."""
+    return short_text(plain(value), limit)
+
+
+_DATE_FIELDS = frozenset(f.name for f in Person._meta.concrete_fields
+                         if isinstance(f, models.DateTimeField))
+_STATUS_LABELS = dict(PersonStatus.choices)
+# Labels where the model's name is a developer's ("avatar seed" is the picture staff see).
+_LABELS = {"avatar_seed": "Avatar", "user_id": "User ID", "os": "OS"}
+
+
+def field_label(field: str) -> str:
+    """A Person field (or "attributes.<key>") as staff know it."""
+    if field.startswith("attributes."):
+        return f"{field.removeprefix('attributes.')} (custom attribute)"
+    if field in _LABELS:
+        return _LABELS[field]
+    try:
+        return capfirst(str(Person._meta.get_field(field).verbose_name))
+    except FieldDoesNotExist:
+        return field
+
+
+def field_value(field: str, value: Any, limit: int = SHOWN_CHARACTERS) -> str:
+    """One person's value of a field as staff read it: the avatar as its picture, the status
+    by its label, dates in the viewer's zone (a datetime or the journal's ISO text)."""
+    if field == "avatar_seed":
+        if not value:
+            return "—"
+        return format_html('<img src="{}" width="32" height="32" alt="" class="avatar">',
+                           avatar_data_uri(str(value)))
+    if field == "status" and isinstance(value, str):
+        return _STATUS_LABELS.get(value, value)
+    if field in _DATE_FIELDS:
+        return when(value)
+    return show_value(value, limit)
 
 
 T = TypeVar("T")
@@ -72,56 +104,81 @@ def hidden_summary(hidden: dict[str, int]) -> str:
     return f"{sum(hidden.values()):,} more custom attributes not shown ({rules})"
 
 
-def _field_label(field: str) -> str:
-    if field.startswith("attributes."):
-        return f"{field.removeprefix('attributes.')} (custom attribute)"
-    try:
-        return capfirst(str(Person._meta.get_field(field).verbose_name))
-    except FieldDoesNotExist:
-        return field
-
-
 def _field_order(field: str) -> tuple[int, str]:
     """Person's own field order (as on the person page), custom attributes after."""
     names = [f.name for f in Person._meta.concrete_fields]
     return (names.index(field), "") if field in names else (len(names), field)
 
 
-def _journal_value(value: Any) -> str:
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
-        parsed = parse_datetime(value)
-        if parsed is not None:
-            return f"{timezone.localtime(parsed):%Y-%m-%d %H:%M}"
-    return show_value(value)
+def snapshot_of(record: MergeRecord, pk: int) -> dict[str, Any]:
+    """A participant's values before the merge (an odd stored snapshot reads as empty)."""
+    snapshot = (record.snapshot or {}).get(str(pk)) if isinstance(record.snapshot, dict) else None
+    return snapshot if isinstance(snapshot, dict) else {}
 
 
-def decision_rows(record: MergeRecord) -> list[tuple[str, str, str, str]]:
-    """(field, surviving value, whose, rule) from the journal's `decisions` JSON.
+def participants(record: MergeRecord) -> list[int]:
+    """The base, then the merged people, as the journal lists them."""
+    merged = [pk for pk in record.merged_ids or [] if isinstance(pk, int)]
+    return [record.base_id, *merged]
+
+
+def name_before(record: MergeRecord, pk: int) -> str:
+    """A participant's name when merged: "Ann Lee (#3)"."""
+    snap = snapshot_of(record, pk)
+    name = snap.get("name") or snap.get("email") or snap.get("user_id") or f"Person #{pk}"
+    return f"{plain(name)} (#{pk})"
+
+
+def journal_title(record: MergeRecord) -> str:
+    """"Ann Lee (#3) ← A. Lee (#5), Ann (#4)": who survived, and who was merged into them."""
+    base, *merged = participants(record)
+    return f"{name_before(record, base)} ← " + ", ".join(name_before(record, pk)
+                                                        for pk in merged)
+
+
+def _before(record: MergeRecord, pk: int, field: str) -> Any:
+    snap = snapshot_of(record, pk)
+    if field.startswith("attributes."):
+        attributes = snap.get("attributes")
+        return attributes.get(field.removeprefix("attributes.")) \
+            if isinstance(attributes, dict) else None
+    return snap.get(field)
+
+
+@dataclass
+class DecisionRow:
+    """One field of a journal entry: the result, each participant's value before, the rule."""
+
+    label: str
+    result: str
+    before: list[tuple[str, bool]]  # (value, is it the one that survived), per participant
+    rule: str
+
+
+def decision_rows(record: MergeRecord) -> tuple[list[DecisionRow], str]:
+    """The journal's `decisions` with everyone's old values; and a sentence counting the
+    custom attributes left out (at most SHOWN_ATTRIBUTES are listed).
 
     JSON objects come back from PostgreSQL in its own key order: sort by the person page's.
     """
-    decisions = record.decisions or {}
-    names = {
-        int(pk): (snap.get("name") or snap.get("email") or f"Person #{pk}")
-        for pk, snap in (record.snapshot or {}).items() if isinstance(snap, dict)
-    }
+    decisions = record.decisions if isinstance(record.decisions, dict) else {}
+    people = participants(record)
     fields, hidden = collapse_attributes(
         sorted(decisions, key=_field_order), field=str,
         notable=lambda field: _winner(decisions[field]) != record.base_id,
         rule=lambda field: _rule(decisions[field]))
     rows = []
     for field in fields:
-        decision = decisions[field]
-        if not isinstance(decision, dict):
-            rows.append((_field_label(field), show_value(decision), "", ""))
-            continue
+        decision = decisions[field] if isinstance(decisions[field], dict) else {}
         winner = decision.get("winner")
-        whose = f"{names.get(winner, 'Person')} (#{winner})" if winner is not None else "everyone"
-        rows.append((_field_label(field), _journal_value(decision.get("value")), whose,
-                     _rule(decision)))
-    if hidden:
-        rows.append((hidden_summary(hidden), "", "", ""))
-    return rows
+        rows.append(DecisionRow(
+            label=field_label(field),
+            result=field_value(field, decision.get("value", decisions[field])),
+            before=[(field_value(field, _before(record, pk, field)), pk == winner)
+                    for pk in people],
+            rule=_rule(decision),
+        ))
+    return rows, hidden_summary(hidden) if hidden else ""
 
 
 def _winner(decision: Any) -> Any:

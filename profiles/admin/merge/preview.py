@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
-from django.utils.html import format_html
-
-from profiles.admin.merge.display import collapse_attributes, hidden_summary, show_value
+from profiles.admin.merge.display import (
+    collapse_attributes,
+    field_label,
+    field_value,
+    hidden_summary,
+)
 from profiles.admin.params import parse_id
-from profiles.avatars import avatar_data_uri
 
 # A preview cell shows this much of a value (one column per person: shorter than elsewhere).
 PREVIEW_CHARACTERS = 120
@@ -50,12 +50,7 @@ class Row:
 
 
 def _shown(field: str, value: Any) -> str:
-    if field == "avatar_seed" and value:
-        return format_html('<img src="{}" width="32" height="32" alt="{}">',
-                           avatar_data_uri(value), value)
-    if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
-    return show_value(value, limit=PREVIEW_CHARACTERS)
+    return field_value(field, value, limit=PREVIEW_CHARACTERS)
 
 
 def preview_rows(preview: Any) -> tuple[list[Row], str]:
@@ -66,7 +61,7 @@ def preview_rows(preview: Any) -> tuple[list[Row], str]:
         distinct = {repr(item.value) for item in row.values}
         rows.append(Row(
             field=row.field,
-            label=str(row.verbose_name),
+            label=field_label(row.field),
             cells=[Cell(item.person_id, _shown(row.field, item.value), item.is_winner)
                    for item in row.values],
             result=_shown(row.field, row.value),

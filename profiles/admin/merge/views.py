@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -43,20 +42,22 @@ def person_url(pk: int) -> str:
 
 
 class PickOthersForm(forms.Form):
-    """The other profile(s), found with the admin's own autocomplete (PersonAdmin search)."""
+    """The other profile(s), found by name, email, user ID or ID number (merge/search.py)."""
 
-    def __init__(self, *args, admin_site, **kwargs):
+    def __init__(self, *args, admin_site, person: Person, **kwargs):
+        from profiles.admin.merge.search import MergeSearchWidget
+
         super().__init__(*args, **kwargs)
-        # Any Person→Person relation lets the autocomplete view find PersonAdmin; MergeAdminMixin
-        # limits its answers to live people when it is asked for this field.
-        widget = AutocompleteSelectMultiple(
-            Person._meta.get_field("merged_into"), admin_site,
+        # The widget needs a Person→Person relation to draw itself; the answers come from
+        # merge_search_view, which leaves out `person` and merged profiles.
+        widget = MergeSearchWidget(
+            Person._meta.get_field("merged_into"), admin_site, exclude=person.pk,
             attrs={"data-placeholder": "Search by name, email, user ID or ID number",
-                   "style": "width: 30em"},
+                   "style": "width: 36em"},
         )
         self.fields["ids"] = forms.ModelMultipleChoiceField(
-            queryset=Person.objects.filter(merged_into__isnull=True), widget=widget,
-            label="Profiles to merge",
+            queryset=Person.objects.filter(merged_into__isnull=True).exclude(pk=person.pk),
+            widget=widget, label="Profiles to merge",
         )
 
 
@@ -67,7 +68,7 @@ def pick_view(modeladmin, request, object_id: str):
         raise Http404("No person with this ID.")
     if person.merged_into_id is not None:
         return HttpResponseRedirect(person_url(person.pk))  # the change view explains
-    form = PickOthersForm(admin_site=modeladmin.admin_site)
+    form = PickOthersForm(admin_site=modeladmin.admin_site, person=person)
     return TemplateResponse(request, "admin/profiles/person/merge_pick.html", {
         **modeladmin.admin_site.each_context(request),
         "title": f"Merge into {person.display_name}",
