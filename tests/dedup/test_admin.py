@@ -164,3 +164,17 @@ def test_conflict_list_shows_the_latest_run_unless_asked_for_all(admin_client, f
     assert admin_client.get(url + "?runs=all").context["cl"].result_count == 2
     by_run = admin_client.get(url + f"?run__id__exact={finished_run.pk}")
     assert {c.run_id for c in by_run.context["cl"].result_list} == {finished_run.pk}
+
+
+def test_run_list_is_compact_and_a_dry_run_says_would_merge(admin_client, finished_run):
+    real = run_dedup(dry_run=False)
+
+    listing = admin_client.get(reverse("admin:dedup_deduprun_changelist"))
+
+    rows = {run.pk: listing.context["cl"].model_admin.groups_display(run)
+            for run in listing.context["cl"].result_list}
+    assert rows[finished_run.pk] == "2 found · 1 would merge (1 person) · 1 conflict"
+    assert rows[real.pk] == "2 found · 1 merged (1 person) · 1 conflict"
+    html = listing.content.decode()
+    assert f">Dry run #{finished_run.pk}</a>" in html and f">Run #{real.pk}</a>" in html
+    assert len(listing.context["cl"].list_display) <= 9  # fits beside the filters at 1366 px

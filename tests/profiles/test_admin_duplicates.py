@@ -168,3 +168,21 @@ def test_linked_from_the_admin_index(admin_client):
     content = admin_client.get(reverse("admin:index")).content.decode()
     assert f'href="{DUPLICATES}"' in content
     assert 'id="profiles-shortcuts"' in content and "app-profiles" in content  # apps still listed
+
+
+def test_groups_share_one_column_layout_and_actions_sit_above_and_below(admin_client):
+    for n in range(3):
+        for variant in (f"g{n}@example.com", f"G{n}@example.com"):
+            PersonFactory(email=variant)
+
+    html = admin_client.get(DUPLICATES).content.decode()
+
+    assert html.count('<col class="email">') == 3  # same widths in every group's table
+    assert "table-layout: fixed" in html
+    assert 'id="duplicates-actions-top"' in html and 'id="duplicates-actions-bottom"' in html
+    top = html.index('id="duplicates-actions-top"')
+    bottom = html.index('id="duplicates-actions-bottom"')
+    first_group, last_group = html.index('class="module dup-group"'), html.rindex("dup-group")
+    assert top < first_group and last_group < bottom
+    assert 'id="delete-selected-duplicates-top"' in html
+    assert 'id="delete-selected-duplicates"' in html
