@@ -61,13 +61,13 @@ def parse(kind: str, text: str) -> Any:
         answer = text.strip().lower()
         if answer in _YES or answer in _NO:
             return answer in _YES
-        raise ValueError("must be yes or no")
+        raise ValueError(f"“{text.strip()}” is not yes or no")
     if kind == JSON:
         try:
             return json.loads(text)
         except ValueError:
-            raise ValueError('is not a valid list or object, e.g. ["a", "b"] or {"a": 1}'
-                             ) from None
+            raise ValueError(f"“{text.strip()[:40]}” is not a list or object written as "
+                             'JSON, e.g. ["a", "b"] or {"a": 1}') from None
     # Text. Browsers send a textarea's line breaks as CR LF.
     return text.replace("\r\n", "\n")
 
@@ -87,7 +87,7 @@ def rows_to_object(rows: Rows) -> dict[str, Any]:
         try:
             result[name] = parse(kind, text)
         except ValueError as error:
-            errors.append(f"“{name}” {error}.")
+            errors.append(f"{name}: {error}.")
     if errors:
         raise ValidationError(errors)
     return result

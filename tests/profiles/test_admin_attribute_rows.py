@@ -65,9 +65,9 @@ def test_rows_are_added_changed_and_removed(admin_client):
 
 
 @pytest.mark.parametrize(("row", "message"), [
-    (("seats", "number", "twelve"), "“seats” “twelve” is not a number."),
-    (("vip", "yes_no", "maybe"), "“vip” must be yes or no."),
-    (("langs", "json", "[fr"), "“langs” is not a valid list or object"),
+    (("seats", "number", "twelve"), "seats: “twelve” is not a number."),
+    (("vip", "yes_no", "maybe"), "vip: “maybe” is not yes or no."),
+    (("langs", "json", "[fr"), "langs: “[fr” is not a list or object written as JSON"),
     (("", "text", "orphan"), "The value “orphan” has no name."),
 ])
 def test_a_row_that_cannot_be_read_is_a_form_error(admin_client, row, message):
