@@ -5,6 +5,8 @@ Shared fixtures for every browser test:
   Playwright is missing; CI installs Debian's `chromium`). Never `playwright install`.
 - `page`: a fresh browser context and page per test.
 - `admin_page`: `page` logged in to the admin as a superuser (pytest-django's admin_user).
+- `staff_page`: a superuser logged in through the login form in a 1366×768 window whose
+  browser is in Europe/Paris (the size and zone the admin's pages are checked at).
 - `artifacts_dir`: the git-ignored folder where tests save screenshots for people to look at.
 """
 
@@ -73,6 +75,21 @@ def admin_page(page, live_server, admin_user):
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server.url}/admin/")
     return page
+
+
+@pytest.fixture
+def staff_page(browser, live_server, admin_user):
+    context = browser.new_context(viewport={"width": 1366, "height": 768},
+                                  timezone_id="Europe/Paris")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    yield page
+    context.close()
 
 
 @pytest.fixture

@@ -16,21 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SPOOF = "John \u202egnp.exe"
 
 
-@pytest.fixture
-def staff_page(browser, live_server, admin_user):
-    """A superuser in a 1366×768 window, logged in through the login form."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", admin_user.username)
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
-    yield page
-    context.close()
-
-
 def shot(page, artifacts_dir, name: str, full: bool = False) -> None:
     page.screenshot(path=str(artifacts_dir / f"admin-{name}.png"), full_page=full)
 
