@@ -3,12 +3,21 @@ and the "Run dedup now" / "Dry run now" buttons (views in dedup.admin_views)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from dedup import admin_views
+from dedup.admin_display import (
+    counts_words,
+    interval_words,
+    merged_words,
+    progress_words,
+    schedule_words,
+    with_group_progress,
+)
 from dedup.models import DedupConflict, DedupRun, DedupSchedule, DedupStatus
 from dedup.services import reschedule
 
@@ -40,9 +49,18 @@ class DedupRunAdmin(ReadOnlyAdmin):
     fields = [
         "status", "dry_run", "trigger", "actor", "created_at", "started_at", "finished_at",
         "duration_display", "heartbeat_at", "progress", "people_scanned", "groups_found",
-        "groups_merged", "people_merged", "conflicts", "rows_moved", "error",
+        "merged_display", "conflicts", "rows_moved", "error",
     ]
-    readonly_fields = fields
+    readonly_fields = [*fields, "would_merge_display"]
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.dry_run:  # it merged nothing: say what it would merge
+            return [("would_merge_display" if name == "merged_display" else name)
+                    for name in self.fields if name != "rows_moved"]
+        return self.fields
+
+    def get_queryset(self, request):
+        return with_group_progress(super().get_queryset(request))
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return super().has_view_permission(request, obj) or request.user.has_perm(
@@ -55,12 +73,15 @@ class DedupRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="groups", ordering="groups_found")
     def groups_display(self, obj: DedupRun) -> str:
-        """"13 found · 12 merged (19 people) · 1 conflict"; a dry run "would merge"."""
-        merged = "would merge" if obj.dry_run else "merged"
-        people = f"{obj.people_merged:,} {'person' if obj.people_merged == 1 else 'people'}"
-        conflicts = f"{obj.conflicts:,} conflict{'s' if obj.conflicts != 1 else ''}"
-        return (f"{obj.groups_found:,} found · {obj.groups_merged:,} {merged} ({people}) · "
-                f"{conflicts}")
+        return counts_words(obj)
+
+    @admin.display(description="merged")
+    def merged_display(self, obj: DedupRun) -> str:
+        return merged_words(obj)
+
+    @admin.display(description="would merge")
+    def would_merge_display(self, obj: DedupRun) -> str:
+        return merged_words(obj)
 
     @admin.display(description="duration")
     def duration_display(self, obj: DedupRun) -> str:
@@ -69,9 +90,7 @@ class DedupRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="progress")
     def progress(self, obj: DedupRun) -> str:
-        if not obj.chunks_total:
-            return "—"
-        return f"{obj.chunks_done}/{obj.chunks_total} chunks"
+        return progress_words(obj)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -158,17 +177,42 @@ class DedupConflictAdmin(ReadOnlyAdmin):
         )
 
 
+class ScheduleForm(forms.ModelForm):
+    class Meta:
+        model = DedupSchedule
+        fields = ["name", "enabled", "every_days", "local_time", "time_zone", "dry_run"]
+        labels = {
+            "every_days": "Run every (days)",
+            "local_time": "At (local time)",
+            "time_zone": "Time zone",
+            "dry_run": "Dry run only",
+        }
+        help_texts = {
+            "every_days": "1 = every night, 7 = once a week, 30 = every 30 days; up to 3,650.",
+            "local_time": "Wall-clock time in the time zone below, e.g. 02:00.",
+            "time_zone": "IANA name, e.g. Europe/Paris (CET in winter, CEST in summer) or UTC.",
+            "dry_run": "Report what would merge, change nothing.",
+        }
+
+
 @admin.register(DedupSchedule)
 class DedupScheduleAdmin(admin.ModelAdmin):
-    list_display = [
-        "name", "enabled", "every_days", "local_time", "time_zone", "dry_run", "last_run_at",
-        "next_run_at",
-    ]
+    form = ScheduleForm
+    list_display = ["name", "enabled", "interval_display", "when_display", "dry_run",
+                    "last_run_at"]
     fields = [
-        "name", "enabled", "every_days", "local_time", "time_zone", "dry_run", "last_run_at",
-        "next_run_at", "last_run",
+        "name", "enabled", "every_days", "local_time", "time_zone", "dry_run", "when_display",
+        "last_run_at", "last_run",
     ]
-    readonly_fields = ["last_run_at", "next_run_at", "last_run"]
+    readonly_fields = ["when_display", "last_run_at", "last_run"]
+
+    @admin.display(description="runs")
+    def interval_display(self, obj: DedupSchedule) -> str:
+        return interval_words(obj)
+
+    @admin.display(description="at, and the next run")
+    def when_display(self, obj: DedupSchedule) -> str:
+        return schedule_words(obj)
 
     def save_model(self, request, obj: DedupSchedule, form, change: bool) -> None:
         super().save_model(request, obj, form, change)

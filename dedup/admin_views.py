@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views import View
 
+from dedup.admin_display import dry_run_summary, last_dry_run
 from dedup.models import DedupRun, DedupStatus, DedupTrigger
 from dedup.services import create_run, stream_csv
 from dedup.tasks import enqueue_run
@@ -31,11 +32,14 @@ class RunNowView(View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         opts = DedupRun._meta
+        dry = last_dry_run()
         context = {
             **self.model_admin.admin_site.each_context(request),
             "opts": opts,
             "title": "Start a dedup dry run?" if self._dry_run(request) else "Start dedup now?",
             "dry_run": self._dry_run(request),
+            "last_dry_run": dry,
+            "last_dry_run_summary": dry_run_summary(dry),
         }
         return TemplateResponse(request, "admin/dedup/deduprun/run_now_confirm.html", context)
 

@@ -164,4 +164,11 @@ class DedupSchedule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}: every {self.every_days} day(s) at {self.local_time} {self.time_zone}"
+        at = self.local_time.strftime("%H:%M") if hasattr(self.local_time, "strftime") \
+            else self.local_time
+        return f"{self.name} ({self.interval_words} at {at} {self.time_zone})"
+
+    @property
+    def interval_words(self) -> str:
+        """"every night", "every 7 days"."""
+        return "every night" if self.every_days == 1 else f"every {self.every_days:,} days"

@@ -173,8 +173,64 @@ def test_run_list_is_compact_and_a_dry_run_says_would_merge(admin_client, finish
 
     rows = {run.pk: listing.context["cl"].model_admin.groups_display(run)
             for run in listing.context["cl"].result_list}
-    assert rows[finished_run.pk] == "2 found · 1 would merge (1 person) · 1 conflict"
-    assert rows[real.pk] == "2 found · 1 merged (1 person) · 1 conflict"
+    assert rows[finished_run.pk] == "2 groups found · 1 would merge (1 person) · 1 conflict"
+    assert rows[real.pk] == "2 groups found · 1 merged (1 person) · 1 conflict"
     html = listing.content.decode()
     assert f">Dry run #{finished_run.pk}</a>" in html and f">Run #{real.pk}</a>" in html
     assert len(listing.context["cl"].list_display) <= 9  # fits beside the filters at 1366 px
+
+
+def test_a_dry_run_page_says_would_merge_and_progress_counts_groups(admin_client, finished_run):
+    html = admin_client.get(reverse("admin:dedup_deduprun_change",
+                                    args=[finished_run.pk])).content.decode()
+
+    assert "Would merge:" in html and "1 group would merge (1 person)" in html
+    assert "Groups merged" not in html and "People merged" not in html
+    chunks = finished_run.chunks.count()
+    assert f"2 of 2 groups ({chunks:,} of {chunks} chunk" in html
+
+
+def test_progress_of_a_running_run_counts_groups_done(admin_client):
+    from dedup.models import DedupChunk
+
+    run = DedupRun.objects.create(trigger="staff", status=DedupStatus.RUNNING, chunks_total=3,
+                                  chunks_done=1)
+    for index, (planned, done) in enumerate([(50, True), (50, False), (20, False)]):
+        DedupChunk.objects.create(run=run, index=index, first_email="a", last_email="b",
+                                  groups_planned=planned, done=done)
+
+    listing = admin_client.get(reverse("admin:dedup_deduprun_changelist"))
+
+    assert "50 of 120 groups (1 of 3 chunks)" in listing.content.decode()
+
+
+def test_run_now_says_what_the_last_dry_run_found(runner, finished_run):
+    page = runner.get(reverse(RUN_NOW)).content.decode()
+
+    assert f"The last dry run (#{finished_run.pk}, finished " in page
+    assert "found 2 groups of people sharing an email: 1 would merge (1 person" in page
+    assert "1 conflict (different user IDs)" in page
+    assert "?dry_run=1" in page  # and suggests one first
+
+
+def test_run_now_without_a_dry_run_suggests_one(runner):
+    page = runner.get(reverse(RUN_NOW)).content.decode()
+
+    assert "No dry run has finished yet" in page and "Start a dry run</a> first" in page
+
+
+def test_schedule_times_show_the_zone_on_both_sides(admin_client):
+    import datetime as dt
+
+    schedule = DedupSchedule.objects.get()
+    DedupSchedule.objects.filter(pk=schedule.pk).update(
+        next_run_at=dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC), every_days=1)
+
+    listing = admin_client.get(reverse("admin:dedup_dedupschedule_changelist")).content.decode()
+    form = admin_client.get(reverse("admin:dedup_dedupschedule_change",
+                                    args=[schedule.pk])).content.decode()
+
+    words = "02:00 Europe/Paris — next run Wed 2 Dec 02:00 CET (01:00 UTC)"
+    assert words in listing and words in form and "every night" in listing
+    assert "Run every (days)" in form and "1 = every night, 7 = once a week" in form
+    assert "Every days" not in listing and "every days" not in form.lower()
