@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views import View
 
-from dedup.admin_display import dry_run_summary, last_dry_run
+from dedup.admin_display import counts_words, dry_run_summary, last_dry_run
+from dedup.admin_report import report_page
 from dedup.models import DedupRun, DedupStatus, DedupTrigger
 from dedup.services import create_run, stream_csv
 from dedup.tasks import enqueue_run
+from profiles.admin.params import parse_id
 
 
 class RunNowView(View):
@@ -57,22 +58,24 @@ class RunNowView(View):
 
 
 def report_view(model_admin):
-    """The run's per-group report, one chunk (≤ DEDUP_CHUNK_GROUPS groups) per page."""
+    """The run's per-group report: 50 groups a page (?page=N), conflicts alone (?show=conflicts)."""
 
     def view(request: HttpRequest, run_id: int) -> HttpResponse:
         if not model_admin.has_view_permission(request):
             raise PermissionDenied
         run = get_object_or_404(DedupRun, pk=run_id)
-        chunks = Paginator(run.chunks.order_by("index").only("index", "report"), 1)
-        page = chunks.get_page(request.GET.get("page"))
-        entries = page.object_list[0].report if page.object_list else []
+        conflicts_only = request.GET.get("show") == "conflicts"
+        page = report_page(run, page=parse_id(request.GET.get("page", "")) or 1,
+                           conflicts_only=conflicts_only)
         context = {
             **model_admin.admin_site.each_context(request),
             "opts": DedupRun._meta,
-            "title": f"Report of {run}",
+            "title": f"Report of {'dry run' if run.dry_run else 'run'} #{run.pk}",
             "run": run,
             "page": page,
-            "entries": entries,
+            "conflicts_only": conflicts_only,
+            "counts": counts_words(run),
+            "show": "conflicts" if conflicts_only else "",
         }
         return TemplateResponse(request, "admin/dedup/deduprun/report.html", context)
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from profiles.admin.merge.display import person_link
 from profiles.admin.plain import DASH, facts, labelled, link, money, plain, safe_url, when
 from profiles.models import Activity, ActivityKind, Person
 
@@ -39,11 +40,10 @@ class TimelineContext:
         return cls(person=person, people=people)
 
     def person_link(self, pk: Any) -> SafeString:
-        person = self.people.get(pk) if isinstance(pk, int) else None
-        if person is None:
+        """"Ann L. (#4)" linking their page; "#4 (deleted)" for someone gone since."""
+        if not isinstance(pk, int) or isinstance(pk, bool):
             return format_html("#{}", plain(pk))
-        url = reverse("admin:profiles_person_change", args=[pk])
-        return format_html('<a href="{}">{} (#{})</a>', url, person.display_name, pk)
+        return person_link(pk, self.people.get(pk))
 
 
 def _props(activity: Activity) -> Mapping[str, Any]:

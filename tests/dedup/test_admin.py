@@ -234,3 +234,57 @@ def test_schedule_times_show_the_zone_on_both_sides(admin_client):
     assert words in listing and words in form and "every night" in listing
     assert "Run every (days)" in form and "1 = every night, 7 = once a week" in form
     assert "Every days" not in listing and "every days" not in form.lower()
+
+
+def _groups(count: int, *, conflicts: int = 0) -> None:
+    for n in range(count):
+        PersonFactory(email=f"g{n:03d}@example.com", name=f"Base {n}", user_id=f"u{n}", city="")
+        PersonFactory(email=f"G{n:03d}@example.com", name=f"Dup {n}", city=f"City {n}")
+    for n in range(conflicts):
+        PersonFactory(email=f"c{n}@example.com", user_id=f"c{n}-a")
+        PersonFactory(email=f"c{n}@example.com", user_id=f"c{n}-b")
+
+
+def test_the_report_pages_50_groups_across_chunks(admin_client, settings):
+    settings.DEDUP_CHUNK_GROUPS = 20
+    _groups(120)
+    run = run_dedup(dry_run=True)
+    assert run.chunks.count() == 6
+    url = reverse("admin:dedup_deduprun_report", args=[run.pk])
+
+    pages = [admin_client.get(url, {"page": n}) for n in (1, 2, 3)]
+
+    emails = [row.email for page in pages for row in page.context["page"].rows]
+    assert [len(page.context["page"].rows) for page in pages] == [50, 50, 20]
+    assert emails == sorted(emails) and len(set(emails)) == 120
+    assert "Groups 51–100 of 120" in pages[1].content.decode()
+    assert admin_client.get(url, {"page": "99"}).context["page"].number == 3  # the last
+
+
+def test_the_report_reads_for_people(admin_client):
+    _groups(2, conflicts=1)
+    run = run_dedup(dry_run=True)
+    base = PersonFactory._meta.model.objects.get(name="Base 0")
+    dup = PersonFactory._meta.model.objects.get(name="Dup 0")
+
+    html = admin_client.get(reverse("admin:dedup_deduprun_report", args=[run.pk])).content.decode()
+
+    assert "would merge" in html and "merged (" not in html
+    assert f'>Base 0 (#{base.pk})</a>' in html and f'>Dup 0 (#{dup.pk})</a>' in html
+    assert "City: City 0" in html  # a field label, the value, from whom
+    assert html.count("first non-empty in rule order") == 1  # once, in the legend
+    assert 'class="rule-tag"' in html
+    assert "Groups 1–3 of 3" in html
+
+
+def test_the_report_filters_conflicts(admin_client):
+    _groups(3, conflicts=2)
+    run = run_dedup(dry_run=True)
+
+    page = admin_client.get(reverse("admin:dedup_deduprun_report", args=[run.pk]),
+                            {"show": "conflicts"})
+
+    rows = page.context["page"].rows
+    assert [row.email for row in rows] == ["c0@example.com", "c1@example.com"]
+    assert all(row.is_conflict and "c0-a" in rows[0].user_ids for row in rows)
+    assert "2 conflicts" in page.content.decode()

@@ -104,7 +104,7 @@ def hidden_summary(hidden: dict[str, int]) -> str:
     return f"{sum(hidden.values()):,} more custom attributes not shown ({rules})"
 
 
-def _field_order(field: str) -> tuple[int, str]:
+def field_order(field: str) -> tuple[int, str]:
     """Person's own field order (as on the person page), custom attributes after."""
     names = [f.name for f in Person._meta.concrete_fields]
     return (names.index(field), "") if field in names else (len(names), field)
@@ -164,7 +164,7 @@ def decision_rows(record: MergeRecord) -> tuple[list[DecisionRow], str]:
     decisions = record.decisions if isinstance(record.decisions, dict) else {}
     people = participants(record)
     fields, hidden = collapse_attributes(
-        sorted(decisions, key=_field_order), field=str,
+        sorted(decisions, key=field_order), field=str,
         notable=lambda field: _winner(decisions[field]) != record.base_id,
         rule=lambda field: _rule(decisions[field]))
     rows = []
