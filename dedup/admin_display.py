@@ -7,8 +7,10 @@ import datetime as dt
 
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from dedup.models import DedupChunk, DedupRun, DedupSchedule, DedupStatus
+from dedup.schedule import first_slot_after, next_slot
 from profiles.admin.plain import when
 from profiles.admin.viewer_zone import zone_named
 
@@ -80,15 +82,28 @@ def _short(moment: dt.datetime) -> str:
     return f"{moment:%a} {moment.day} {moment:%b %H:%M}"
 
 
+def _planned(schedule: DedupSchedule) -> dt.datetime | None:
+    """The slot the beat's next tick will plan for a schedule not planned yet (as it does)."""
+    now = timezone.now()
+    try:
+        if schedule.last_run_at is None:
+            return first_slot_after(now=now, at=schedule.local_time, tz=schedule.time_zone)
+        return next_slot(previous=schedule.last_run_at, now=now, every_days=schedule.every_days,
+                         at=schedule.local_time, tz=schedule.time_zone)
+    except (ValueError, OverflowError, LookupError):
+        return None
+
+
 def schedule_words(schedule: DedupSchedule) -> str:
     """"02:00 Europe/Paris — next run Tue 2 Dec 02:00 CET (01:00 UTC)"."""
     head = f"{schedule.local_time:%H:%M} {schedule.time_zone}"
     if not schedule.enabled:
         return f"{head} — switched off"
-    if schedule.next_run_at is None:
+    next_run = schedule.next_run_at or _planned(schedule)
+    if next_run is None:
         return f"{head} — next run not planned yet"
-    local = schedule.next_run_at.astimezone(zone_named(schedule.time_zone) or dt.UTC)
-    utc = schedule.next_run_at.astimezone(dt.UTC)
+    local = next_run.astimezone(zone_named(schedule.time_zone) or dt.UTC)
+    utc = next_run.astimezone(dt.UTC)
     in_utc = f"{utc:%H:%M}" if utc.date() == local.date() else _short(utc)
     return f"{head} — next run {_short(local)} {local.tzname()} ({in_utc} UTC)"
 

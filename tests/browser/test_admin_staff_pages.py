@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from dedup.models import DedupSchedule
 from dedup.services import run_dedup
 from profiles.models import MergeRecord, Person
 from profiles.services import merge_people, track
@@ -201,3 +202,34 @@ def test_lists_show_every_column_at_1366(staff_page, live_server, artifacts_dir,
     assert page.locator("#duplicates-actions-bottom input[type=submit]").count() == 1
     _every_column_visible(page, ".dup-group table")
     shot(page, artifacts_dir, f"suspected-duplicates-{navigation}")
+
+
+def test_dedup_pages_read_for_people(staff_page, live_server, artifacts_dir):
+    page = staff_page
+    for n in range(3):
+        PersonFactory(email=f"pair{n}@example.com", name=f"Base {n}", user_id=f"u{n}", city="")
+        PersonFactory(email=f"PAIR{n}@example.com", name=f"Dup {n}", city="Lyon")
+    PersonFactory(email="sam@example.com", user_id="s-1")
+    PersonFactory(email="sam@example.com", user_id="s-2")
+    run = run_dedup(dry_run=True)
+
+    page.goto(f"{live_server.url}/admin/dedup/deduprun/{run.pk}/report/")
+    assert "Rules (the letter after each value says which chose it)" in page.content()
+    assert page.locator(".report-row").count() == 4
+    assert "City: Lyon — from Dup 0" in page.locator("#report-table").inner_text()
+    _every_column_visible(page, "#report-table")
+    shot(page, artifacts_dir, "dedup-report")
+    with page.expect_navigation():
+        page.click("#show-conflicts")
+    assert page.locator(".report-row").count() == 1
+    shot(page, artifacts_dir, "dedup-report-conflicts")
+
+    page.goto(f"{live_server.url}/admin/dedup/deduprun/run-now/")
+    assert f"The last dry run (#{run.pk}" in page.locator("#last-dry-run").inner_text()
+    shot(page, artifacts_dir, "dedup-run-now")
+
+    DedupSchedule.objects.get_or_create(name="Nightly dedup")  # flushed by transaction=True
+    page.goto(f"{live_server.url}/admin/dedup/dedupschedule/")
+    text = page.locator("#result_list").inner_text()
+    assert "02:00 Europe/Paris — next run" in text and "UTC)" in text
+    shot(page, artifacts_dir, "dedup-schedules")

@@ -288,3 +288,13 @@ def test_the_report_filters_conflicts(admin_client):
     assert [row.email for row in rows] == ["c0@example.com", "c1@example.com"]
     assert all(row.is_conflict and "c0-a" in rows[0].user_ids for row in rows)
     assert "2 conflicts" in page.content.decode()
+
+
+def test_a_schedule_not_planned_yet_shows_the_run_the_beat_will_plan(admin_client):
+    schedule = DedupSchedule.objects.get()
+    DedupSchedule.objects.filter(pk=schedule.pk).update(next_run_at=None)
+
+    listing = admin_client.get(reverse("admin:dedup_dedupschedule_changelist")).content.decode()
+
+    assert "02:00 Europe/Paris — next run " in listing and " UTC)" in listing
+    assert "not planned yet" not in listing
