@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.keys import KEY_PREFIX_LENGTH, hash_key, issue_site_key
 from profiles.models import Site
+from profiles.services.sites import KEY_PREFIX_LENGTH, hash_key, issue_site_key
 
 # Public by design (a write key sits in every page that uses the snippet); only for the demo.
 DEMO_WRITE_KEY = "ofk_demoshop_public_write_key_for_the_onefold_demo"

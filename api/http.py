@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,32 +21,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
-from api.keys import site_for_key
+from api.errors import ApiError, api_error_of, error_response
 from api.ratelimit import retry_after
 from profiles.models import Site
-from profiles.services.resolution import ConflictError
-from profiles.services.validation import InvalidInput
+from profiles.services.errors import INVALID, TOO_LARGE
+from profiles.services.ingestion import KB
+from profiles.services.sites import site_for_key
 
 logger = logging.getLogger(__name__)
-KB = 1024
-MAX_EVENT_BYTES = 32 * KB
 MAX_BATCH_BYTES = 500 * KB
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Onefold-Key"
-
-View = Callable[[HttpRequest, Site, dict[str, Any]], dict[str, Any]]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, field: str | None, message: str, **headers: str) -> None:
-        super().__init__(message)
-        self.status, self.field, self.message, self.headers = status, field, message, headers
-
-
-def error_response(status: int, field: str | None, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse({"error": {"field": field, "message": message}}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
 
 
 def _key_from(request: HttpRequest) -> str:
@@ -58,12 +43,13 @@ def _key_from(request: HttpRequest) -> str:
 def authenticate(request: HttpRequest) -> Site:
     key = _key_from(request)
     if not key:
-        raise ApiError(401, "authorization", "missing write key (Authorization: Bearer <key>)")
+        raise ApiError("unauthorized", "authorization",
+                       "missing write key (Authorization: Bearer <key>)")
     site = site_for_key(key)
     if site is None:
-        raise ApiError(401, "authorization", "unknown write key")
+        raise ApiError("unauthorized", "authorization", "unknown write key")
     if not site.is_active:
-        raise ApiError(401, "authorization", "this write key was revoked")
+        raise ApiError("unauthorized", "authorization", "this write key was revoked")
     return site
 
 
@@ -104,22 +90,26 @@ def preflight(request: HttpRequest) -> HttpResponse:
 def parse_json(request: HttpRequest, *, max_bytes: int) -> dict[str, Any]:
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > max_bytes:
-        raise ApiError(413, "body", f"request body is over {max_bytes // KB} KB")
+        raise _too_large(max_bytes)
     try:
         raw = request.body
     except RequestDataTooBig as exc:
-        raise ApiError(413, "body", f"request body is over {max_bytes // KB} KB") from exc
+        raise _too_large(max_bytes) from exc
     if len(raw) > max_bytes:
-        raise ApiError(413, "body", f"request body is over {max_bytes // KB} KB")
+        raise _too_large(max_bytes)
     try:
         body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "body", f"invalid JSON: {exc}") from exc
+        raise ApiError(INVALID, "body", f"invalid JSON: {exc}") from exc
     except RecursionError as exc:  # thousands of nested brackets
-        raise ApiError(400, "body", "JSON nested too deeply") from exc
+        raise ApiError(INVALID, "body", "JSON nested too deeply") from exc
     if not isinstance(body, dict):
-        raise ApiError(400, "body", "must be a JSON object")
+        raise ApiError(INVALID, "body", "must be a JSON object")
     return body
+
+
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(TOO_LARGE, "body", f"request body is over {max_bytes // KB} KB")
 
 
 def _refuse_constant(name: str) -> None:
@@ -130,11 +120,23 @@ def _refuse_constant(name: str) -> None:
 # key and a wrong method. Their bodies hold nothing private and no credentials are ever
 # allowed, so any page may read them; without CORS headers the browser would show the page a
 # bare network error and the snippet would retry a revoked key as if it were offline.
-READABLE_BEFORE_THE_ORIGIN_CHECK = frozenset({401, 405})
+READABLE_BEFORE_THE_ORIGIN_CHECK = frozenset({"unauthorized", "method_not_allowed"})
 
 
-def endpoint(*, max_bytes: int, cost: Callable[[dict[str, Any]], int] = lambda body: 1):
-    """Wrap a view with the envelope; `cost` counts the events a request weighs for the limit."""
+@dataclass
+class Work:
+    """What a view validated and will write: `cost` events for the rate limit, then `run`."""
+
+    cost: int
+    run: Callable[[], dict[str, Any]]
+
+
+View = Callable[[HttpRequest, Site, dict[str, Any]], Work]
+
+
+def endpoint(*, max_bytes: int):
+    """Wrap a view with the envelope. The view validates the body and returns its Work; the
+    rate limit counts it only then (a refused request is not counted), and Work.run writes."""
 
     def decorate(view: View) -> Callable[[HttpRequest], HttpResponse]:
         @csrf_exempt
@@ -146,39 +148,44 @@ def endpoint(*, max_bytes: int, cost: Callable[[dict[str, Any]], int] = lambda b
             allowed_origin = None
             try:
                 if request.method != "POST":
-                    raise ApiError(405, "method", "use POST", Allow="POST, OPTIONS")
+                    raise ApiError("method_not_allowed", "method", "use POST",
+                                   Allow="POST, OPTIONS")
                 site = authenticate(request)
                 if origin:
                     if not origin_allowed(request, origin, site):
-                        raise ApiError(403, "origin", f"origin {origin} is not allowed")
+                        raise ApiError("origin_not_allowed", "origin",
+                                       f"origin {origin} is not allowed")
                     allowed_origin = origin
-                body = parse_json(request, max_bytes=max_bytes)
-                wait = retry_after(site=site, cost=max(1, cost(body)))
-                if wait is not None:
-                    raise ApiError(
-                        429, None, "rate limit exceeded", Retry_After=str(wait)
-                    )
-                response: HttpResponse = JsonResponse(view(request, site, body))
+                response: HttpResponse = JsonResponse(
+                    _run(view(request, site, parse_json(request, max_bytes=max_bytes)), site=site)
+                )
             except ApiError as exc:
-                response = error_response(exc.status, exc.field, exc.message, **exc.headers)
-                if exc.status in READABLE_BEFORE_THE_ORIGIN_CHECK:
+                response = error_response(exc)
+                if exc.code in READABLE_BEFORE_THE_ORIGIN_CHECK:
                     allowed_origin = origin
-            except InvalidInput as exc:
-                response = error_response(exc.status, exc.field, exc.text)
-            except ConflictError:
-                response = error_response(409, None, "conflicting concurrent write; resend")
-            except ValidationError as exc:  # e.g. a merge the rules refuse
-                response = error_response(409, None, "; ".join(exc.messages))
+            except ValidationError as exc:  # a service's refusal (domain error with a code)
+                response = error_response(api_error_of(exc))
             except DataError:
                 # A value validation let through that the database refuses: still the client's
                 # input, and the transaction rolled back. Logged, as validation should catch it.
                 logger.exception("value refused by the database")
-                response = error_response(400, None, "a value is out of range for the database")
+                response = error_response(
+                    ApiError(INVALID, None, "a value is out of range for the database")
+                )
             except OperationalError:
                 logger.exception("database unavailable")
-                response = error_response(503, None, "database unavailable", Retry_After="1")
+                response = error_response(
+                    ApiError("unavailable", None, "database unavailable", Retry_After="1")
+                )
             return _with_cors(response, allowed_origin)
 
         return wrapper
 
     return decorate
+
+
+def _run(work: Work, *, site: Site) -> dict[str, Any]:
+    wait = retry_after(site=site, cost=max(1, work.cost))
+    if wait is not None:
+        raise ApiError("rate_limited", None, "rate limit exceeded", Retry_After=str(wait))
+    return work.run()

@@ -11,40 +11,38 @@ import time
 
 from django.core.cache import cache
 
+from api.errors import ApiError
 from profiles.models import Site
-from profiles.services.validation import InvalidInput
+from profiles.services.errors import TOO_LARGE
 
 WINDOW_SECONDS = 60
 
 
-class OverWholeLimit(InvalidInput):
+def over_whole_limit(*, cost: int, limit: int) -> ApiError:
     """A request weighing more events than the site allows in a whole minute.
 
-    Waiting can never make it fit, so it is a 413 on the `batch` field, not a 429: the client must
-    split it. An InvalidInput, so the endpoint answers it like any other refused input.
+    Waiting can never make it fit, so it is a 413 on the `batch` field, not a 429: the client
+    must split it.
     """
-
-    def __init__(self, *, cost: int, limit: int) -> None:
-        super().__init__(
-            "batch",
-            f"{cost} events is more than this site's rate limit of {limit} events per minute;"
-            f" send at most {limit} events per request",
-            status=413,
-        )
-        self.cost, self.limit = cost, limit
+    return ApiError(
+        TOO_LARGE,
+        "batch",
+        f"{cost} events is more than this site's rate limit of {limit} events per minute;"
+        f" send at most {limit} events per request",
+    )
 
 
 def retry_after(*, site: Site, cost: int = 1) -> int | None:
     """Count `cost` events for the site; seconds to wait when over its limit, else None.
 
-    Raises OverWholeLimit (counting nothing) when `cost` alone is over the limit. A refused
+    Raises an ApiError (too_large, counting nothing) when `cost` alone is over the limit. A refused
     request is not counted: only accepted events use up the window.
     """
     limit = site.rate_limit_per_minute
     if not limit:
         return None  # 0 means unlimited
     if cost > limit:
-        raise OverWholeLimit(cost=cost, limit=limit)
+        raise over_whole_limit(cost=cost, limit=limit)
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     key = f"onefold:ratelimit:{site.pk}:{window}"

@@ -358,9 +358,9 @@ def main() -> None:
     args = parse_args()
     database_url = recreate_database(args.server, args.database)
     setup_django(database_url)
-    from api.keys import issue_site_key
     from profiles.models import Activity, MergeRecord, Site
     from profiles.services import identify
+    from profiles.services.sites import issue_site_key
 
     site = Site.objects.create(name="Bench", rate_limit_per_minute=0)
     key = issue_site_key(site=site)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from api.keys import issue_site_key, revoke_site_key, rotate_verification_secret
 from profiles.models import Site
+from profiles.services.sites import issue_site_key, revoke_site_key, rotate_verification_secret
 
 
 @admin.register(Site)

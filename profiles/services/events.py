@@ -19,6 +19,7 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, Conversation, Person, Site
+from profiles.services.errors import CONFLICT
 from profiles.services.recording_writes import History, insert_activities
 from profiles.services.validation import InvalidInput
 
@@ -81,7 +82,8 @@ def first_copy(recorded: Activity | None, *, kind: str) -> Activity | None:
     this event's duplicate."""
     if recorded is not None and recorded.kind != kind:
         raise InvalidInput(
-            "message_id", f"already used by a {recorded.kind} event of this site", status=409
+            "message_id", f"already used by a {recorded.kind} event of this site",
+            code=CONFLICT,
         )
     return recorded
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Site
+from profiles.services.errors import VERIFICATION_REQUIRED
 from profiles.services.events import Event, first_copy, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
@@ -41,9 +42,10 @@ from profiles.services.validation import (
 REASON_TRAITS = "identify: traits from the website"
 REASON_PROMOTED = "identify: anonymous profile promoted to user"
 
-# Traits that are person fields; every other trait is a custom attribute.
-FIELD_TRAITS = {"name": 255, "phone": 64, "company": 255, "city": 128, "country": 128,
-                "os": 64, "browser": 64}
+# Traits that are person fields (which ones is the product's choice); every other trait is a
+# custom attribute. Their maximum lengths are the model's.
+TRAIT_FIELDS = ("name", "phone", "company", "city", "country", "os", "browser")
+FIELD_TRAITS = {name: Person._meta.get_field(name).max_length for name in TRAIT_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def _refuse_unverified_change(device: Person, site: Site | None) -> None:
         raise InvalidInput(
             "user_hash",
             "this device belongs to a user: identify them with user_id and its user_hash",
-            status=403,
+            code=VERIFICATION_REQUIRED,
         )
 
 

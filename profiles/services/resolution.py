@@ -16,6 +16,7 @@ from typing import TypeVar
 from django.db import IntegrityError, OperationalError, transaction
 
 from profiles.models import Identity, IdentityKind, Person
+from profiles.services.errors import BUSY, ServiceError
 from profiles.services.merging import lock_live_person
 from profiles.services.recording_sql import (
     lock_people_by_ids,
@@ -36,8 +37,14 @@ def is_retry() -> bool:
     return _retrying.get()
 
 
-class ConflictError(Exception):
-    """A race that kept being lost after several retries (HTTP 409; safe to resend)."""
+class ConflictError(ServiceError):
+    """A race that kept being lost after several retries (code `busy`: the same call may
+    succeed later; nothing was written)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(None, "a concurrent write to the same people kept winning; try again",
+                         code=BUSY)
+        self.detail = detail
 
 
 def _retryable(exc: Exception) -> bool:

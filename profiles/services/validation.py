@@ -12,8 +12,9 @@ import re
 import unicodedata
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
+
+from profiles.services.errors import INVALID, ServiceError
 
 # Values that browsers and SDKs send when a variable was never set: never a real identity.
 JUNK_IDS = frozenset(
@@ -54,17 +55,12 @@ TIMESTAMP_FORMAT = "YYYY-MM-DDTHH:MM[:SS[.fff]], then optionally Z, Â±HH:MM or Â
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-class InvalidInput(ValidationError):
-    """Bad input from a website or a caller: `field` names what is wrong."""
+class InvalidInput(ServiceError):
+    """Bad input from a website or a caller: `field` names what is wrong, `code` what kind
+    (profiles.services.errors: invalid by default, too_large, verification_required)."""
 
-    def __init__(self, field: str, message: str, *, status: int = 400) -> None:
-        super().__init__({field: [message]})
-        self.field = field
-        self.text = message
-        self.status = status
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.text}"
+    def __init__(self, field: str, message: str, *, code: str = INVALID) -> None:
+        super().__init__(field, message, code=code)
 
 
 def _plain_text(field: str, value: str) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from api.keys import issue_site_key
 from profiles.models import Activity, Conversation, Identity, MergeRecord, Person
+from profiles.services.sites import issue_site_key
 from tests.factories import SiteFactory
 
 

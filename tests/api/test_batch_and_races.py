@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from api.ingest import clean_batch, run_batch
 from profiles.models import Activity, ActivityKind, Conversation, Person
 from profiles.services import chat_message, identify, track
+from profiles.services.ingestion import clean_batch, record_batch
 from profiles.services.merging import merge_people, undo_merge
 from profiles.services.merging.invariants import invariant_problems
 from tests.api.conftest import row_counts
@@ -226,7 +226,7 @@ def test_batches_locking_two_people_in_opposite_orders_do_not_fail(round_):
                     {"type": "track", "anonymous_id": second, "kind": "page_view"},
                     {"type": "chat", "anonymous_id": first, "text": "hi"},
                 ]
-                run_batch(clean_batch(events, site=site), site=site)
+                record_batch(clean_batch(events, site=site), site=site)
         return send
 
     run_threads([batch("a", "b"), batch("b", "a"), batch("a", "b"), batch("b", "a")])
@@ -255,7 +255,7 @@ def test_batches_race_admin_merges_and_undos_of_the_same_people():
                         {"type": "track", "anonymous_id": device, "kind": "page_view"},
                         {"type": "chat", "anonymous_id": device, "text": "hey"},
                     ]))
-                run_batch(clean_batch(events, site=site), site=site)
+                record_batch(clean_batch(events, site=site), site=site)
         return run
 
     def admin() -> None:
@@ -282,10 +282,10 @@ def test_anonymous_events_from_threads_while_identify_merges_in_a_batch():
         for _ in range(15):
             events = [{"type": "track", "anonymous_id": "busy", "kind": "page_view"},
                       {"type": "chat", "anonymous_id": "busy", "text": "x"}]
-            run_batch(clean_batch(events, site=site), site=site)
+            record_batch(clean_batch(events, site=site), site=site)
 
     def identifier() -> None:
-        results = run_batch(clean_batch([
+        results = record_batch(clean_batch([
             {"type": "track", "anonymous_id": "busy", "kind": "page_view"},
             {"type": "identify", "anonymous_id": "busy", "user_id": "u-1"},
             {"type": "track", "anonymous_id": "busy", "kind": "page_view"},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.keys import issue_site_key
 from profiles.models import Activity, Conversation, MergeRecord, Person, PersonStatus
+from profiles.services.sites import issue_site_key
 from tests.api.conftest import row_counts
 from tests.factories import SiteFactory
 

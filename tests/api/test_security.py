@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from api.keys import hash_key, issue_site_key, revoke_site_key, user_hash
 from profiles.models import Person, Site
+from profiles.services.sites import hash_key, issue_site_key, revoke_site_key, user_hash
 from tests.api.conftest import row_counts
 from tests.factories import SiteFactory
 
@@ -57,7 +57,7 @@ def test_revoked_key_is_refused(post, site):
 def test_a_key_revoked_by_another_process_is_refused_once_the_site_cache_expires(
     post, site, monkeypatch, settings
 ):
-    from api import keys
+    from profiles.services import sites as keys
 
     settings.ONEFOLD_SITE_CACHE_SECONDS = 2
     clock = [1000.0]

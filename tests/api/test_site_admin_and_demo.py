@@ -9,8 +9,8 @@ from django.contrib.messages import get_messages
 from django.test import override_settings
 from django.urls import reverse
 
-from api.keys import hash_key
 from profiles.models import Site
+from profiles.services.sites import hash_key
 
 pytestmark = pytest.mark.django_db
 

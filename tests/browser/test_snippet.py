@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from api.keys import issue_site_key
 from profiles.models import Activity, ActivityKind, Person
+from profiles.services.sites import issue_site_key
 from tests.factories import SiteFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -288,7 +288,7 @@ def test_a_revoked_key_seen_cross_origin_is_a_readable_401_not_retried(lan_page,
     page = lan_page
     # Without CORS headers on the 401 (and a preflight that passes for a revoked site's origin)
     # the page would see "Failed to fetch", no status, and the snippet would retry it twice.
-    from api.keys import revoke_site_key
+    from profiles.services.sites import revoke_site_key
 
     other = live_server.url.replace("localhost", "127.0.0.1")
     site = SiteFactory(allowed_origins=other)

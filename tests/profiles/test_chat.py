@@ -193,7 +193,7 @@ def test_a_message_id_used_by_another_kind_of_event_is_refused():
     with pytest.raises(InvalidInput):
         track(anonymous_id="d", kind="event", properties={"name": "x"}, message_id="m-1")
 
-    assert refused.value.field == "message_id" and refused.value.status == 409
+    assert refused.value.field == "message_id" and refused.value.code == "conflict"
     assert Activity.objects.count() == 1
 
 

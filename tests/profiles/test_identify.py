@@ -170,7 +170,7 @@ def test_verified_site_refuses_an_unsigned_change_to_a_users_device():
         identify(anonymous_id="vic-laptop", email="attacker@example.com",
                  traits={"name": "Hacked"}, site=site)
 
-    assert refused.value.field == "user_hash" and refused.value.status == 403
+    assert refused.value.field == "user_hash" and refused.value.code == "verification_required"
     vic = Person.objects.get(user_id="vic")
     assert vic.email == "vic@example.com" and vic.name != "Hacked"
     assert not Identity.objects.filter(value="attacker@example.com").exists()

@@ -1,14 +1,14 @@
-"""From API payloads to service calls: validate every event first, then write in one transaction.
+"""Website events in bulk: validate every event first, then record them in order, in one unit.
+
+The website API's identify, track, chat and batch calls come through here (docs/api.md).
 
 Batch semantics: all or nothing. Every event of a batch is validated before anything is
-written; one bad event rejects the whole batch with its index in the error's field
-(`batch[3].user_id`), and a valid batch is written in one transaction, in order, with
+written; one bad event refuses the whole batch with its index in the error's field
+(`batch[3].user_id`), and a valid batch is recorded in one transaction, in order, with
 consecutive track events grouped per person. So no event is ever half-written, and a client
-fixes the event named and resends the batch (message_ids make that resend safe). A refusal met
-only while writing (a message_id another kind of event used: 409) names its event the same way.
-A batch that holds more than tracks first locks everyone it names in id order, as merges do,
-so concurrent batches and merges queue instead of deadlocking; results name the live person
-even when a later identify of the batch merged the person an earlier event was recorded on.
+fixes the event named and resends the batch (message_ids make that resend safe). A batch that
+holds more than tracks first locks everyone it names in id order, as merges do, so concurrent
+batches and merges queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -18,19 +18,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from api.http import MAX_EVENT_BYTES
-from api.keys import verify_user_hash
-from profiles.models import Person, Site
+from profiles.models import Site
 from profiles.services.chat import chat_in_transaction, clean_chat
+from profiles.services.errors import TOO_LARGE, VERIFICATION_REQUIRED, ServiceError
 from profiles.services.identification import clean_identify, identify_in_transaction
 from profiles.services.recording_sql import (
     activities_by_message_ids,
+    live_ends,
     lock_people_by_ids,
     owners_of_keys,
 )
 from profiles.services.resolution import atomic_with_retry
 from profiles.services.tracking import clean_track, record_tracked
 from profiles.services.validation import InvalidInput
+from profiles.services.verification import is_signed
 
 FIELDS = {
     "identify": {"anonymous_id", "user_id", "email", "traits", "message_id", "user_hash"},
@@ -39,17 +40,33 @@ FIELDS = {
     },
     "chat": {"anonymous_id", "user_id", "text", "occurred_at", "message_id", "user_hash"},
 }
+CLEANERS: dict[str, Callable[..., Any]] = {
+    "identify": clean_identify,
+    "track": clean_track,
+    "chat": clean_chat,
+}
+# Required when an argument of a cleaner is missing.
+REQUIRED = {"track": "kind", "chat": "text"}
+KB = 1024
+MAX_EVENT_BYTES = 32 * KB
 MAX_BATCH_EVENTS = 100
 
 
 @dataclass
 class Command:
-    """One validated event, ready to run inside the request's transaction."""
+    """One validated event, ready to run inside the unit's transaction."""
 
     type: str
     data: Any
 
-    def run(self, site: Site) -> dict[str, Any]:
+    @property
+    def ids(self) -> tuple[str | None, str | None]:
+        """(user_id, anonymous_id) the event names."""
+        if isinstance(self.data, dict):
+            return self.data.get("user_id"), self.data.get("anonymous_id")
+        return self.data.user_id, self.data.anonymous_id
+
+    def run(self, site: Site | None) -> dict[str, Any]:
         if self.type == "identify":
             person = identify_in_transaction(self.data, site=site)
             return {"person_id": person.pk, "status": person.status}
@@ -62,55 +79,44 @@ class Command:
         }
 
 
-CLEANERS: dict[str, Callable[..., Any]] = {
-    "identify": clean_identify,
-    "track": clean_track,
-    "chat": clean_chat,
-}
-
-
-def clean_command(
-    type_: str, payload: dict[str, Any], *, site: Site, prefix: str = ""
+def clean_event(
+    type_: str, payload: dict[str, Any], *, site: Site | None, prefix: str = ""
 ) -> Command:
     """Validate one event payload; errors name the field with `prefix` (e.g. `batch[2].`)."""
-    allowed = FIELDS[type_]
-    unknown = sorted(set(payload) - allowed)
+    unknown = sorted(set(payload) - FIELDS[type_])
     if unknown:
         raise InvalidInput(prefix + unknown[0], f"unknown field for {type_}")
     arguments = {key: value for key, value in payload.items() if key != "user_hash"}
     try:
         data = CLEANERS[type_](**arguments)
-    except InvalidInput as exc:
-        raise InvalidInput(prefix + exc.field, exc.text, status=exc.status) from exc
+    except ServiceError as exc:
+        raise exc.at(prefix) from exc
     except TypeError as exc:  # a required argument is missing, e.g. track without kind
-        missing = {"track": "kind", "chat": "text"}.get(type_, "body")
-        raise InvalidInput(prefix + missing, "is required") from exc
-    _verify_identity(site, data, payload.get("user_hash"), prefix)
-    return Command(type=type_, data=data)
+        raise InvalidInput(prefix + REQUIRED.get(type_, "body"), "is required") from exc
+    command = Command(type=type_, data=data)
+    _verify_identity(site, command, payload.get("user_hash"), prefix)
+    return command
 
 
-def _verify_identity(site: Site, data: Any, given: Any, prefix: str) -> None:
+def _verify_identity(site: Site | None, command: Command, given: Any, prefix: str) -> None:
     """With verification on, a browser may only claim a user ID its server signed."""
-    if not site.require_identity_verification:
+    if site is None or not site.require_identity_verification:
         return
-    user_id, _ = _ids_of(data)
-    if user_id and not verify_user_hash(site=site, user_id=user_id, given=given):
+    user_id, _ = command.ids
+    if user_id and not is_signed(site=site, value=user_id, given=given):
         raise InvalidInput(
-            prefix + "user_hash", "missing or wrong HMAC of the user_id", status=403
+            prefix + "user_hash", "missing or wrong HMAC of the user_id",
+            code=VERIFICATION_REQUIRED,
         )
 
 
-def run_single(command: Command, *, site: Site) -> dict[str, Any]:
-    return atomic_with_retry(lambda: _run_in_order([command], site=site, in_batch=False))[0]
-
-
-def clean_batch(items: Any, *, site: Site, body_bytes: int | None = None) -> list[Command]:
+def clean_batch(items: Any, *, site: Site | None, body_bytes: int | None = None) -> list[Command]:
     """Validate every event of a batch; `body_bytes` (the request's size) lets a batch that is
     smaller than one event's limit skip measuring each event."""
     if not isinstance(items, list) or not items:
         raise InvalidInput("batch", "must be a non-empty list of events")
     if len(items) > MAX_BATCH_EVENTS:
-        raise InvalidInput("batch", f"at most {MAX_BATCH_EVENTS} events per batch", status=413)
+        raise InvalidInput("batch", f"at most {MAX_BATCH_EVENTS} events per batch", code=TOO_LARGE)
     commands = []
     for index, item in enumerate(items):
         prefix = f"batch[{index}]."
@@ -118,12 +124,12 @@ def clean_batch(items: Any, *, site: Site, body_bytes: int | None = None) -> lis
             raise InvalidInput(f"batch[{index}]", "must be an object")
         measure = body_bytes is None or body_bytes > MAX_EVENT_BYTES
         if measure and _json_bytes(item) > MAX_EVENT_BYTES:
-            raise InvalidInput(f"batch[{index}]", "event is over 32 KB", status=413)
+            raise InvalidInput(f"batch[{index}]", "event is over 32 KB", code=TOO_LARGE)
         payload = dict(item)
         type_ = payload.pop("type", None)
         if type_ not in FIELDS:
             raise InvalidInput(prefix + "type", "must be identify, track or chat")
-        commands.append(clean_command(type_, payload, site=site, prefix=prefix))
+        commands.append(clean_event(type_, payload, site=site, prefix=prefix))
     return commands
 
 
@@ -133,19 +139,20 @@ def _json_bytes(item: Any) -> int:
     return len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def run_batch(commands: list[Command], *, site: Site) -> list[dict[str, Any]]:
-    """Run validated events in order in one transaction (retried whole if it lost a race)."""
+def record_event(command: Command, *, site: Site | None) -> dict[str, Any]:
+    """Record one validated event in its own transaction (redone if it lost a race)."""
+    return atomic_with_retry(lambda: _run_in_order([command], site=site, in_batch=False))[0]
+
+
+def record_batch(commands: list[Command], *, site: Site | None) -> list[dict[str, Any]]:
+    """Record validated events in order in one transaction (redone whole if it lost a race)."""
     return atomic_with_retry(lambda: _run_in_order(commands, site=site))
 
 
 def _run_in_order(
-    commands: list[Command], *, site: Site, in_batch: bool = True
+    commands: list[Command], *, site: Site | None, in_batch: bool = True
 ) -> list[dict[str, Any]]:
     """Run the events in order; a refusal met while writing names the batch's event."""
-
-    def at(index: int, exc: InvalidInput) -> InvalidInput:
-        return InvalidInput(f"batch[{index}].{exc.field}", exc.text, status=exc.status)
-
     results: list[dict[str, Any]] = [{} for _ in commands]
     tracks: list[int] = []
     if in_batch and len(commands) > 1 and any(command.type != "track" for command in commands):
@@ -156,13 +163,14 @@ def _run_in_order(
         # single identify locks two people at most, and a deadlock it meets is retried.)
         _lock_people_of(commands)
 
+    def named(index: int, exc: ServiceError) -> ServiceError:
+        return exc.at(f"batch[{index}].") if in_batch else exc
+
     def flush() -> None:
         try:
             recorded = record_tracked([commands[i].data for i in tracks], site=site)
-        except InvalidInput as exc:
-            if not in_batch:
-                raise
-            raise at(_failing_track(tracks, commands, exc, site=site), exc) from exc
+        except ServiceError as exc:
+            raise named(_failing_track(tracks, commands, exc, site=site), exc) from exc
         for index, (activity, duplicate) in zip(tracks, recorded, strict=True):
             results[index] = {
                 "activity_id": activity.pk,
@@ -179,10 +187,8 @@ def _run_in_order(
             flush()
         try:
             results[index] = command.run(site)
-        except InvalidInput as exc:  # found only when writing, e.g. a message_id clash (409)
-            if not in_batch:
-                raise
-            raise at(index, exc) from exc
+        except ServiceError as exc:  # found only when writing, e.g. a message_id clash
+            raise named(index, exc) from exc
     if tracks:
         flush()
     if any(command.type == "identify" for command in commands[1:]):
@@ -191,7 +197,7 @@ def _run_in_order(
 
 
 def _failing_track(
-    tracks: list[int], commands: list[Command], exc: InvalidInput, *, site: Site
+    tracks: list[int], commands: list[Command], exc: ServiceError, *, site: Site | None
 ) -> int:
     """Which of a group of track events was refused while recording (a message_id another
     kind of event already used)."""
@@ -208,19 +214,12 @@ def _failing_track(
     return tracks[0]
 
 
-def _ids_of(data: Any) -> tuple[str | None, str | None]:
-    """(user_id, anonymous_id) of a command's data: a validated input, or identify's dict."""
-    if isinstance(data, dict):
-        return data.get("user_id"), data.get("anonymous_id")
-    return data.user_id, data.anonymous_id
-
-
 def _lock_people_of(commands: list[Command]) -> None:
     """Lock, in id order, the live people the batch's IDs resolve to now (tombstones
     followed without locking them). Later locks on them are then already held."""
     user_ids, anonymous_ids = set(), set()
     for command in commands:
-        user_id, anonymous_id = _ids_of(command.data)
+        user_id, anonymous_id = command.ids
         if user_id:
             user_ids.add(user_id)
         if anonymous_id and (command.type == "identify" or not user_id):
@@ -228,33 +227,15 @@ def _lock_people_of(commands: list[Command]) -> None:
     owners = set(
         owners_of_keys(user_ids=sorted(user_ids), anonymous_ids=sorted(anonymous_ids)).values()
     )
-    live = _live_ends(owners)
+    live = live_ends(sorted(owners))
     if live:
         lock_people_by_ids(sorted(set(live.values())))
 
 
-def _live_ends(ids: set[int]) -> dict[int, int]:
-    """person id -> the live person it resolves to (following merged_into, unlocked)."""
-    ends = {pk: pk for pk in ids}
-    pending = set(ids)
-    for _ in range(20):
-        if not pending:
-            break
-        hops = dict(
-            Person.objects.filter(pk__in=pending, merged_into__isnull=False).values_list(
-                "pk", "merged_into_id"
-            )
-        )
-        for start, end in ends.items():
-            if end in hops:
-                ends[start] = hops[end]
-        pending = set(hops.values())
-    return ends
-
-
 def _name_live_people(results: list[dict[str, Any]]) -> None:
     """Results recorded before an identify merged their person name the base it lives on."""
-    ends = _live_ends({result["person_id"] for result in results if "person_id" in result})
+    ends = live_ends(sorted({result["person_id"] for result in results if "person_id" in result}))
     for result in results:
         if "person_id" in result:
             result["person_id"] = ends[result["person_id"]]
+
