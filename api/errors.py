@@ -59,4 +59,8 @@ def error_response(error: ApiError) -> JsonResponse:
     )
     for name, value in error.headers.items():
         response[name.replace("_", "-")] = value
+    # Refusals are the answers of a public API to its callers, not the server's trouble:
+    # Django would log a WARNING line for each, so junk traffic would flood the logs. What
+    # is the server's (a database refusing a value, an outage) is logged where it is caught.
+    response._has_been_logged = True
     return response

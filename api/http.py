@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import DataError, OperationalError
@@ -24,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from api.errors import ApiError, api_error_of, error_response
 from api.ratelimit import retry_after
 from profiles.models import Site
+from profiles.models.site import normalize_origin
 from profiles.services.errors import INVALID, TOO_LARGE
 from profiles.services.ingestion import KB
 from profiles.services.sites import site_for_key
@@ -54,9 +54,10 @@ def authenticate(request: HttpRequest) -> Site:
 
 
 def origin_allowed(request: HttpRequest, origin: str, site: Site | None) -> bool:
-    """Same-origin pages, or an origin the site lists (or any listed by some site at preflight:
-    a revoked site's too, so that its page can read the 401 that says so)."""
-    if urlsplit(origin).netloc == request.get_host():
+    """Same-origin pages (scheme, host and port all equal), or an origin the site lists (or
+    any listed by some site at preflight: a revoked site's too, so that its page can read the
+    401 that says so)."""
+    if normalize_origin(origin) == normalize_origin(f"{request.scheme}://{request.get_host()}"):
         return True
     if site is not None:
         return "*" in site.origins or origin in site.origins
@@ -87,24 +88,67 @@ def preflight(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def parse_json(request: HttpRequest, *, max_bytes: int) -> dict[str, Any]:
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
+@dataclass(frozen=True)
+class Payload:
+    """A request's JSON object and the size of its body in bytes."""
+
+    data: dict[str, Any]
+    size: int
+
+
+def parse_json(request: HttpRequest, *, max_bytes: int) -> Payload:
+    raw = _body(request, max_bytes=max_bytes)
     try:
-        raw = request.body
-    except RequestDataTooBig as exc:
-        raise _too_large(max_bytes) from exc
-    if len(raw) > max_bytes:
-        raise _too_large(max_bytes)
-    try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
+        body = json.loads(
+            raw, parse_constant=_refuse_constant, object_pairs_hook=_one_value_per_key
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(INVALID, "body", f"invalid JSON: {exc}") from exc
     except RecursionError as exc:  # thousands of nested brackets
         raise ApiError(INVALID, "body", "JSON nested too deeply") from exc
     if not isinstance(body, dict):
         raise ApiError(INVALID, "body", "must be a JSON object")
+    return Payload(data=body, size=len(raw))
+
+
+def _body(request: HttpRequest, *, max_bytes: int) -> bytes:
+    """The request body, at most `max_bytes`. A chunked body (no Content-Length) is read from
+    the stream itself: Django reads only as many bytes as Content-Length declares, and would
+    see nothing."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        raw = _read_stream(request.META["wsgi.input"], limit=max_bytes + 1)
+    else:
+        try:
+            raw = request.body
+        except RequestDataTooBig as exc:
+            raise _too_large(max_bytes) from exc
+    if len(raw) > max_bytes:
+        raise _too_large(max_bytes)
+    return raw
+
+
+def _read_stream(stream: Any, *, limit: int) -> bytes:
+    parts, size = [], 0
+    while size < limit:
+        part = stream.read(min(64 * KB, limit - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _one_value_per_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; a key given twice is refused (parsers disagree on which value wins, so a
+    proxy or a log could read another event than the one recorded)."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"the key {twice!r} appears twice in one object")
     return body
 
 
@@ -131,7 +175,7 @@ class Work:
     run: Callable[[], dict[str, Any]]
 
 
-View = Callable[[HttpRequest, Site, dict[str, Any]], Work]
+View = Callable[[Site, Payload], Work]
 
 
 def endpoint(*, max_bytes: int):
@@ -157,7 +201,7 @@ def endpoint(*, max_bytes: int):
                                        f"origin {origin} is not allowed")
                     allowed_origin = origin
                 response: HttpResponse = JsonResponse(
-                    _run(view(request, site, parse_json(request, max_bytes=max_bytes)), site=site)
+                    _run(view(site, parse_json(request, max_bytes=max_bytes)), site=site)
                 )
             except ApiError as exc:
                 response = error_response(exc)

@@ -6,13 +6,11 @@ run once the rate limit has counted it; the services decide everything else.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from api.errors import ApiError, error_response
-from api.http import MAX_BATCH_BYTES, Work, endpoint
+from api.http import MAX_BATCH_BYTES, Payload, Work, endpoint
 from profiles.models import Site
 from profiles.services.ingestion import (
     MAX_EVENT_BYTES,
@@ -24,32 +22,32 @@ from profiles.services.ingestion import (
 from profiles.services.validation import InvalidInput
 
 
-def _single(type_: str, site: Site, body: dict[str, Any]) -> Work:
-    command = clean_event(type_, body, site=site)
+def _single(type_: str, site: Site, body: Payload) -> Work:
+    command = clean_event(type_, body.data, site=site)
     return Work(cost=1, run=lambda: record_event(command, site=site))
 
 
 @endpoint(max_bytes=MAX_EVENT_BYTES)
-def identify(request: HttpRequest, site: Site, body: dict[str, Any]) -> Work:
+def identify(site: Site, body: Payload) -> Work:
     return _single("identify", site, body)
 
 
 @endpoint(max_bytes=MAX_EVENT_BYTES)
-def track(request: HttpRequest, site: Site, body: dict[str, Any]) -> Work:
+def track(site: Site, body: Payload) -> Work:
     return _single("track", site, body)
 
 
 @endpoint(max_bytes=MAX_EVENT_BYTES)
-def chat(request: HttpRequest, site: Site, body: dict[str, Any]) -> Work:
+def chat(site: Site, body: Payload) -> Work:
     return _single("chat", site, body)
 
 
 @endpoint(max_bytes=MAX_BATCH_BYTES)
-def batch(request: HttpRequest, site: Site, body: dict[str, Any]) -> Work:
-    unknown = sorted(set(body) - {"batch"})
+def batch(site: Site, body: Payload) -> Work:
+    unknown = sorted(set(body.data) - {"batch"})
     if unknown:
         raise InvalidInput(unknown[0], "unknown field for batch")
-    commands = clean_batch(body.get("batch"), site=site, body_bytes=len(request.body))
+    commands = clean_batch(body.data.get("batch"), site=site, body_bytes=body.size)
     return Work(
         cost=len(commands), run=lambda: {"results": record_batch(commands, site=site)}
     )
@@ -57,7 +55,10 @@ def batch(request: HttpRequest, site: Site, body: dict[str, Any]) -> Work:
 
 @csrf_exempt  # a POST to a mistyped path must get this JSON 404, not the CSRF failure page
 def not_found(request: HttpRequest) -> JsonResponse:
-    """Unknown API paths answer in the API's own error format, not an HTML page."""
+    """Unknown API paths and versions answer in the API's own error format, not an HTML
+    page."""
+    if not request.path_info.startswith("/api/v1/"):
+        return error_response(ApiError("not_found", "path", "unknown API version: use /api/v1/"))
     return error_response(
         ApiError("not_found", "path", "no such endpoint: use identify, track, chat or batch")
     )
