@@ -25,10 +25,15 @@ from profiles.models import (
     Site,
 )
 from profiles.services import enrichment
-from profiles.services.events import Event, first_copy, record_events
+from profiles.services.events import Event, message_digest, record_events
 from profiles.services.normalize import normalize_email
-from profiles.services.recording_sql import activity_by_message_id
-from profiles.services.resolution import add_identity, atomic_with_retry, person_for_event
+from profiles.services.recording_sql import activity_by_digest
+from profiles.services.resolution import (
+    add_identity,
+    atomic_with_retry,
+    is_retry,
+    person_for_event,
+)
 from profiles.services.validation import (
     EMAIL_RE,
     InvalidInput,
@@ -106,6 +111,10 @@ def clean_chat(
     }
     if not cleaned["anonymous_id"] and not cleaned["user_id"]:
         raise InvalidInput("anonymous_id", "an anonymous_id or a user_id is required")
+    cleaned["message_digest"] = message_digest(
+        cleaned["message_id"], "chat", cleaned["user_id"], cleaned["anonymous_id"],
+        cleaned["text"], cleaned["occurred_at"].isoformat() if occurred_at is not None else None,
+    )
     return cleaned
 
 
@@ -116,14 +125,14 @@ def chat_in_transaction(
     text: str,
     occurred_at: dt.datetime,
     message_id: str | None,
+    message_digest: str | None,
     site: Site | None,
 ) -> tuple[Activity, bool]:
     """Record the message in the caller's transaction: (activity, was it a resend)."""
-    if message_id:
-        existing = first_copy(
-            activity_by_message_id(message_id, site_id=site.pk if site else None),
-            kind=ActivityKind.CHAT_MESSAGE,
-        )
+    # Only when a race was lost: a resend fails the unique message digest, and the retry
+    # finds the first copy here (no query on every message).
+    if message_digest and is_retry():
+        existing = activity_by_digest(message_digest, site_id=site.pk if site else None)
         if existing is not None:
             return existing, True  # a retried message: recorded once
     person = person_for_event(anonymous_id=anonymous_id, user_id=user_id)
@@ -137,6 +146,7 @@ def chat_in_transaction(
                 properties={"text": text, "author": "visitor"},
                 source=ActivitySource.CHAT,
                 message_id=message_id,
+                message_digest=message_digest,
                 conversation=conversation,
             )
         ],

@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from profiles.models import ActivityKind, IdentityKind, Person, PersonStatus, Site
 from profiles.services.errors import VERIFICATION_REQUIRED
-from profiles.services.events import Event, first_copy, record_events_with_edit
+from profiles.services.events import Event, message_digest, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
 from profiles.services.profiling import PROFILING_KEYS, combine_profiles
-from profiles.services.recording_sql import activity_by_message_id
+from profiles.services.recording_sql import activity_by_digest
 from profiles.services.resolution import (
     add_identity,
     atomic_with_retry,
@@ -56,6 +56,7 @@ class IdentifyInput:
     fields: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
     message_id: str | None = None
+    message_digest: str | None = None  # what makes a resend the same identify
 
 
 def clean_identify(
@@ -94,9 +95,13 @@ def clean_identify(
                 raise InvalidInput(f"traits.{name}", f"must be at most {max_length} characters")
             if value and value.strip():
                 fields[name] = value.strip()
+    message_id = clean_message_id(message_id)
     return IdentifyInput(
         anonymous_id=anonymous_id, user_id=user_id, email=email, fields=fields,
-        attributes=traits, message_id=clean_message_id(message_id),
+        attributes=traits, message_id=message_id,
+        message_digest=message_digest(
+            message_id, "identify", user_id, anonymous_id, email, fields, traits
+        ),
     )
 
 
@@ -125,8 +130,8 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
     """The identify rules, in the caller's transaction (the batch endpoint shares one)."""
     # Only when a race was lost: a resend runs once, then its identify activity fails the
     # unique message_id, and the retry finds the first copy here (no query on every identify).
-    if data.message_id and is_retry():
-        resent = _identified_before(data.message_id, site=site)
+    if data.message_digest and is_retry():
+        resent = _identified_before(data.message_digest, site=site)
         if resent is not None:
             return resent
     device = find_by_anonymous_id(data.anonymous_id) if data.anonymous_id else None
@@ -155,6 +160,7 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
                     if value
                 },
                 message_id=data.message_id,
+                message_digest=data.message_digest,
             )
         ],
         site=site,
@@ -164,12 +170,9 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
     return person
 
 
-def _identified_before(message_id: str, *, site: Site | None) -> Person | None:
+def _identified_before(digest: str, *, site: Site | None) -> Person | None:
     """The live person a resent identify already identified, locked; None if it is new."""
-    recorded = first_copy(
-        activity_by_message_id(message_id, site_id=site.pk if site else None),
-        kind=ActivityKind.IDENTIFY,
-    )
+    recorded = activity_by_digest(digest, site_id=site.pk if site else None)
     return lock_live(recorded.person_id) if recorded is not None else None
 
 

@@ -9,6 +9,10 @@ consecutive track events grouped per person. So no event is ever half-written, a
 fixes the event named and resends the batch (message_ids make that resend safe). A batch that
 holds more than tracks first locks everyone it names in id order, as merges do, so concurrent
 batches and merges queue instead of deadlocking.
+
+Nothing is answered about what was recorded (no person or activity ids, no "duplicate"): the
+write key is public, and an answer must not tell its caller whether an ID or email already
+belonged to someone, or whether someone else sent a message_id first.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from profiles.services.chat import chat_in_transaction, clean_chat
 from profiles.services.errors import TOO_LARGE, VERIFICATION_REQUIRED, ServiceError
 from profiles.services.identification import clean_identify, identify_in_transaction
 from profiles.services.recording_sql import (
-    activities_by_message_ids,
     live_ends,
     lock_people_by_ids,
     owners_of_keys,
@@ -66,17 +69,11 @@ class Command:
             return self.data.get("user_id"), self.data.get("anonymous_id")
         return self.data.user_id, self.data.anonymous_id
 
-    def run(self, site: Site | None) -> dict[str, Any]:
+    def run(self, site: Site | None) -> None:
         if self.type == "identify":
-            person = identify_in_transaction(self.data, site=site)
-            return {"person_id": person.pk, "status": person.status}
-        activity, duplicate = chat_in_transaction(**self.data, site=site)
-        return {
-            "activity_id": activity.pk,
-            "person_id": activity.person_id,
-            "conversation_id": activity.conversation_id,
-            "duplicate": duplicate,
-        }
+            identify_in_transaction(self.data, site=site)
+        else:
+            chat_in_transaction(**self.data, site=site)
 
 
 def clean_event(
@@ -139,21 +136,19 @@ def _json_bytes(item: Any) -> int:
     return len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def record_event(command: Command, *, site: Site | None) -> dict[str, Any]:
+def record_event(command: Command, *, site: Site | None) -> None:
     """Record one validated event in its own transaction (redone if it lost a race)."""
-    return atomic_with_retry(lambda: _run_in_order([command], site=site, in_batch=False))[0]
+    atomic_with_retry(lambda: _run_in_order([command], site=site, in_batch=False))
 
 
-def record_batch(commands: list[Command], *, site: Site | None) -> list[dict[str, Any]]:
+def record_batch(commands: list[Command], *, site: Site | None) -> None:
     """Record validated events in order in one transaction (redone whole if it lost a race)."""
-    return atomic_with_retry(lambda: _run_in_order(commands, site=site))
+    atomic_with_retry(lambda: _run_in_order(commands, site=site))
 
 
-def _run_in_order(
-    commands: list[Command], *, site: Site | None, in_batch: bool = True
-) -> list[dict[str, Any]]:
-    """Run the events in order; a refusal met while writing names the batch's event."""
-    results: list[dict[str, Any]] = [{} for _ in commands]
+def _run_in_order(commands: list[Command], *, site: Site | None, in_batch: bool = True) -> None:
+    """Run the events in order, consecutive tracks grouped; a refusal met while writing names
+    the batch's event."""
     tracks: list[int] = []
     if in_batch and len(commands) > 1 and any(command.type != "track" for command in commands):
         # Run in order, the events would lock their people in the batch's order (identify:
@@ -168,15 +163,9 @@ def _run_in_order(
 
     def flush() -> None:
         try:
-            recorded = record_tracked([commands[i].data for i in tracks], site=site)
+            record_tracked([commands[i].data for i in tracks], site=site)
         except ServiceError as exc:
-            raise named(_failing_track(tracks, commands, exc, site=site), exc) from exc
-        for index, (activity, duplicate) in zip(tracks, recorded, strict=True):
-            results[index] = {
-                "activity_id": activity.pk,
-                "person_id": activity.person_id,
-                "duplicate": duplicate,
-            }
+            raise named(tracks[0], exc) from exc
         tracks.clear()
 
     for index, command in enumerate(commands):
@@ -186,32 +175,11 @@ def _run_in_order(
         if tracks:
             flush()
         try:
-            results[index] = command.run(site)
-        except ServiceError as exc:  # found only when writing, e.g. a message_id clash
+            command.run(site)
+        except ServiceError as exc:
             raise named(index, exc) from exc
     if tracks:
         flush()
-    if any(command.type == "identify" for command in commands[1:]):
-        _name_live_people(results)  # an identify merged people named by earlier results
-    return results
-
-
-def _failing_track(
-    tracks: list[int], commands: list[Command], exc: ServiceError, *, site: Site | None
-) -> int:
-    """Which of a group of track events was refused while recording (a message_id another
-    kind of event already used)."""
-    if exc.field == "message_id":
-        wanted = {commands[i].data.event.message_id for i in tracks} - {None}
-        recorded = {
-            row.message_id: row.kind
-            for row in activities_by_message_ids(sorted(wanted), site_id=site.pk if site else None)
-        }
-        for index in tracks:
-            event = commands[index].data.event
-            if event.message_id in recorded and recorded[event.message_id] != event.kind:
-                return index
-    return tracks[0]
 
 
 def _lock_people_of(commands: list[Command]) -> None:
@@ -230,12 +198,3 @@ def _lock_people_of(commands: list[Command]) -> None:
     live = live_ends(sorted(owners))
     if live:
         lock_people_by_ids(sorted(set(live.values())))
-
-
-def _name_live_people(results: list[dict[str, Any]]) -> None:
-    """Results recorded before an identify merged their person name the base it lives on."""
-    ends = live_ends(sorted({result["person_id"] for result in results if "person_id" in result}))
-    for result in results:
-        if "person_id" in result:
-            result["person_id"] = ends[result["person_id"]]
-

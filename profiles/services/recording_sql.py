@@ -159,12 +159,12 @@ def owners_of_keys(
     return {(kind, value): person_id for kind, value, person_id in rows}
 
 
-def activities_by_message_ids(message_ids: Sequence[str], *, site_id: int | None) -> list[Activity]:
-    """Activities the site already recorded with these message_ids (a resent event's first
-    copy); message_ids are unique per site, and among events recorded without one."""
-    if not message_ids:
+def activities_by_digests(digests: Sequence[str], *, site_id: int | None) -> list[Activity]:
+    """Activities the site already recorded for these message digests (a resent event's first
+    copy: see events.message_digest); unique per site, and among events without a site."""
+    if not digests:
         return []
-    condition, params = _in("a.message_id", message_ids)
+    condition, params = _in("a.message_digest", digests)
     if site_id is None:
         condition += " AND a.site_id IS NULL"
     else:
@@ -174,9 +174,9 @@ def activities_by_message_ids(message_ids: Sequence[str], *, site_id: int | None
     return _from_rows(Activity, execute(sql, params))
 
 
-def activity_by_message_id(message_id: str, *, site_id: int | None) -> Activity | None:
-    """The activity the site already recorded with this message_id, if any."""
-    found = activities_by_message_ids([message_id], site_id=site_id)
+def activity_by_digest(digest: str, *, site_id: int | None) -> Activity | None:
+    """The activity the site already recorded for this message digest, if any."""
+    found = activities_by_digests([digest], site_id=site_id)
     return found[0] if found else None
 
 

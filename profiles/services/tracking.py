@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from profiles.models import Activity, ActivityKind, Site
-from profiles.services.events import Event, first_copy, record_for_people
-from profiles.services.recording_sql import activities_by_message_ids
+from profiles.services.events import Event, message_digest, record_for_people
+from profiles.services.recording_sql import activities_by_digests
 from profiles.services.resolution import (
     atomic_with_retry,
     is_retry,
@@ -70,11 +70,17 @@ def clean_track(
     properties = clean_object("properties", properties)
     if kind == ActivityKind.EVENT:
         clean_text("properties.name", properties.get("name"), max_length=200)
+    moment = clean_timestamp("occurred_at", occurred_at)
+    message_id = clean_message_id(message_id)
     event = Event(
         kind=kind,
-        occurred_at=clean_timestamp("occurred_at", occurred_at),
+        occurred_at=moment,
         properties=properties,
-        message_id=clean_message_id(message_id),
+        message_id=message_id,
+        message_digest=message_digest(
+            message_id, "track", user_id, anonymous_id, kind, properties,
+            moment.isoformat() if occurred_at is not None else None,
+        ),
     )
     return TrackInput(anonymous_id=anonymous_id, user_id=user_id, event=event)
 
@@ -141,17 +147,18 @@ def record_tracked(
 def _split_retries(
     items: list[TrackInput], results: list[tuple[Activity, bool] | None], *, site_id: int | None
 ) -> tuple[list[int], dict[int, int]]:
-    """Fill results for events already recorded (same message_id).
+    """Fill results for events already recorded (the same message digest: see
+    events.message_digest).
 
     Returns the indexes still to record, and in-batch repeats mapped to their first occurrence.
     """
-    wanted = {item.event.message_id for item in items if item.event.message_id}
+    wanted = {item.event.message_digest for item in items if item.event.message_digest}
     # The first attempt skips the look-up: a resent event then fails the unique constraint,
     # and the retry (is_retry) finds the recorded row. Resends are rare, so that saves a query
     # on nearly every request. Repeats within one batch are paired below without a query.
     look_up = wanted and is_retry()
     known = (
-        {row.message_id: row for row in activities_by_message_ids(sorted(wanted), site_id=site_id)}
+        {row.message_digest: row for row in activities_by_digests(sorted(wanted), site_id=site_id)}
         if look_up
         else {}
     )
@@ -159,14 +166,13 @@ def _split_retries(
     first_index: dict[str, int] = {}
     twins: dict[int, int] = {}
     for index, item in enumerate(items):
-        message_id = item.event.message_id
-        if message_id in known:
-            results[index] = (first_copy(known[message_id], kind=item.event.kind), True)
-        elif message_id in first_index:
-            twins[index] = first_index[message_id]
+        digest = item.event.message_digest
+        if digest in known:
+            results[index] = (known[digest], True)
+        elif digest in first_index:
+            twins[index] = first_index[digest]
         else:
-            if message_id:
-                first_index[message_id] = index
+            if digest:
+                first_index[digest] = index
             fresh.append(index)
     return fresh, twins
-

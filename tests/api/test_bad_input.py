@@ -225,7 +225,7 @@ def test_any_offset_is_stored_as_the_same_instant(post, sent, utc):
     response = post("track", {**TRACK, "occurred_at": sent})
 
     assert response.status_code == 200, response.content
-    assert Activity.objects.get(pk=response.json()["activity_id"]).occurred_at == utc
+    assert Activity.objects.get().occurred_at == utc
 
 
 @pytest.mark.parametrize(
@@ -237,7 +237,7 @@ def test_normal_emails_are_accepted(post, email):
     response = post("identify", {**IDENTIFY, "email": email})
 
     assert response.status_code == 200, response.content
-    assert Person.objects.get(pk=response.json()["person_id"]).email == email
+    assert Person.objects.get().email == email
 
 
 @pytest.mark.parametrize(
@@ -247,7 +247,7 @@ def test_real_ids_are_accepted_and_stored_unchanged(post, user_id):
     response = post("identify", {**IDENTIFY, "user_id": user_id})
 
     assert response.status_code == 200, response.content
-    assert Person.objects.get(pk=response.json()["person_id"]).user_id == user_id
+    assert Person.objects.get().user_id == user_id
 
 
 def test_safe_integers_and_large_floats_are_accepted(post):
@@ -256,7 +256,7 @@ def test_safe_integers_and_large_floats_are_accepted(post):
     response = post("track", {**TRACK, "properties": {**properties, "big": 1.7e308}})
 
     assert response.status_code == 200, response.content
-    stored = Activity.objects.get(pk=response.json()["activity_id"]).properties
+    stored = Activity.objects.get().properties
     # jsonb prints 1.7e308 without an exponent, so it is read back as a 309-digit int
     assert float(stored.pop("big")) == 1.7e308 and stored == properties
 
