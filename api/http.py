@@ -26,7 +26,7 @@ from profiles.models import Site
 from profiles.models.site import normalize_origin
 from profiles.services.errors import INVALID, TOO_LARGE
 from profiles.services.ingestion import KB
-from profiles.services.sites import site_for_key
+from profiles.services.sites import demo_is_on, is_demo_site, site_for_key
 
 logger = logging.getLogger(__name__)
 MAX_BATCH_BYTES = 500 * KB
@@ -50,6 +50,9 @@ def authenticate(request: HttpRequest) -> Site:
         raise ApiError("unauthorized", "authorization", "unknown write key")
     if not site.is_active:
         raise ApiError("unauthorized", "authorization", "this write key was revoked")
+    if is_demo_site(site) and not demo_is_on():
+        raise ApiError("unauthorized", "authorization",
+                       "the demo shop's key works only while the demo is on")
     return site
 
 

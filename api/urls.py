@@ -13,4 +13,5 @@ urlpatterns = [
     re_path(r"^api/", ingest.not_found, name="not_found"),  # any other path or API version
     path("onefold.js", demo.snippet, name="snippet"),
     path("demo/", demo.shop, name="demo"),
+    path("demo/sign", demo.sign_login, name="demo_sign"),
 ]

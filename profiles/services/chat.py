@@ -21,6 +21,7 @@ from profiles.models import (
     ActivitySource,
     Conversation,
     IdentityKind,
+    IdentityTrust,
     Person,
     Site,
 )
@@ -34,6 +35,7 @@ from profiles.services.resolution import (
     is_retry,
     person_for_event,
 )
+from profiles.services.trust import NO_PROOF, STAFF, Proof
 from profiles.services.validation import (
     EMAIL_RE,
     InvalidInput,
@@ -91,6 +93,7 @@ def chat_message(
         occurred_at=occurred_at,
         message_id=message_id,
     )
+    cleaned["proof"] = STAFF  # the Python API is staff's
     return atomic_with_retry(lambda: chat_in_transaction(**cleaned, site=site))[0]
 
 
@@ -115,6 +118,7 @@ def clean_chat(
         cleaned["message_id"], "chat", cleaned["user_id"], cleaned["anonymous_id"],
         cleaned["text"], cleaned["occurred_at"].isoformat() if occurred_at is not None else None,
     )
+    cleaned["proof"] = NO_PROOF  # until the caller says what vouches for the IDs
     return cleaned
 
 
@@ -126,6 +130,7 @@ def chat_in_transaction(
     occurred_at: dt.datetime,
     message_id: str | None,
     message_digest: str | None,
+    proof: Proof,
     site: Site | None,
 ) -> tuple[Activity, bool]:
     """Record the message in the caller's transaction: (activity, was it a resend)."""
@@ -135,7 +140,7 @@ def chat_in_transaction(
         existing = activity_by_digest(message_digest, site_id=site.pk if site else None)
         if existing is not None:
             return existing, True  # a retried message: recorded once
-    person = person_for_event(anonymous_id=anonymous_id, user_id=user_id)
+    person = person_for_event(anonymous_id=anonymous_id, user_id=user_id, proof=proof)
     conversation = _conversation_for(person, site=site, at=occurred_at)
     [activity] = record_events(
         person=person,
@@ -175,9 +180,10 @@ REASON_EMAIL_LEARNED = "email left in chat"  # the profile's and the identity's 
 
 
 def _learn_email(person: Person, email: str) -> None:
-    """Keep the address as an identity; make it the profile's email when it has none."""
+    """Keep the address as an identity (`typed`: the visitor's word, no site's); make it the
+    profile's email when it has none."""
     add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(email),
-                 reason=REASON_EMAIL_LEARNED)
+                 reason=REASON_EMAIL_LEARNED, trust=IdentityTrust.TYPED)
     if person.email:
         return
     person.email = email

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from profiles.models import Site
 from profiles.services.chat import chat_in_transaction, clean_chat
 from profiles.services.errors import TOO_LARGE, VERIFICATION_REQUIRED, ServiceError
 from profiles.services.identification import clean_identify, identify_in_transaction
+from profiles.services.normalize import normalize_email
 from profiles.services.recording_sql import (
     live_ends,
     lock_people_by_ids,
@@ -33,11 +34,14 @@ from profiles.services.recording_sql import (
 )
 from profiles.services.resolution import atomic_with_retry
 from profiles.services.tracking import clean_track, record_tracked
+from profiles.services.trust import Proof
 from profiles.services.validation import InvalidInput
 from profiles.services.verification import is_signed
 
 FIELDS = {
-    "identify": {"anonymous_id", "user_id", "email", "traits", "message_id", "user_hash"},
+    "identify": {
+        "anonymous_id", "user_id", "email", "traits", "message_id", "user_hash", "email_hash",
+    },
     "track": {
         "anonymous_id", "user_id", "kind", "properties", "occurred_at", "message_id", "user_hash",
     },
@@ -48,6 +52,8 @@ CLEANERS: dict[str, Callable[..., Any]] = {
     "track": clean_track,
     "chat": clean_chat,
 }
+# The proofs a payload may carry (checked here, not passed to the cleaners).
+HASHES = ("user_hash", "email_hash")
 # Required when an argument of a cleaner is missing.
 REQUIRED = {"track": "kind", "chat": "text"}
 KB = 1024
@@ -83,28 +89,48 @@ def clean_event(
     unknown = sorted(set(payload) - FIELDS[type_])
     if unknown:
         raise InvalidInput(prefix + unknown[0], f"unknown field for {type_}")
-    arguments = {key: value for key, value in payload.items() if key != "user_hash"}
+    arguments = {key: value for key, value in payload.items() if key not in HASHES}
     try:
         data = CLEANERS[type_](**arguments)
     except ServiceError as exc:
         raise exc.at(prefix) from exc
     except TypeError as exc:  # a required argument is missing, e.g. track without kind
         raise InvalidInput(prefix + REQUIRED.get(type_, "body"), "is required") from exc
-    command = Command(type=type_, data=data)
-    _verify_identity(site, command, payload.get("user_hash"), prefix)
-    return command
+    proof = _proof(site, data, payload, prefix)
+    if isinstance(data, dict):
+        return Command(type=type_, data={**data, "proof": proof})
+    return Command(type=type_, data=replace(data, proof=proof))
 
 
-def _verify_identity(site: Site | None, command: Command, given: Any, prefix: str) -> None:
-    """With verification on, a browser may only claim a user ID its server signed."""
-    if site is None or not site.require_identity_verification:
-        return
-    user_id, _ = command.ids
-    if user_id and not is_signed(site=site, value=user_id, given=given):
-        raise InvalidInput(
-            prefix + "user_hash", "missing or wrong HMAC of the user_id",
-            code=VERIFICATION_REQUIRED,
+def _proof(site: Site | None, data: Any, payload: dict[str, Any], prefix: str) -> Proof:
+    """What vouches for the event's IDs: the HMACs its payload carries, checked with the
+    site's secret. A hash that is sent but wrong is refused on any site (a stale secret
+    should fail loudly); a site that requires verification refuses an unproven user ID, and
+    an identify that has only an email and no proof of it."""
+    user_id = data.get("user_id") if isinstance(data, dict) else data.user_id
+    email = getattr(data, "email", None)
+    proven = {}
+    for name, value, field in (("user_id", user_id, "user_hash"),
+                               ("email", email and normalize_email(email), "email_hash")):
+        given = payload.get(field)
+        proven[name] = bool(value) and given is not None and is_signed(
+            site=site, value=value, given=given
         )
+        if given is not None and value and not proven[name]:
+            raise InvalidInput(prefix + field, f"is not the HMAC of this {name}",
+                               code=VERIFICATION_REQUIRED)
+    if site is not None and site.require_identity_verification:
+        if user_id and not proven["user_id"]:
+            raise InvalidInput(prefix + "user_hash", "missing or wrong HMAC of the user_id",
+                               code=VERIFICATION_REQUIRED)
+        if email and not user_id and not proven["email"]:
+            raise InvalidInput(
+                prefix + "email_hash",
+                "this site verifies identities: an identify with only an email needs the "
+                "HMAC of the email",
+                code=VERIFICATION_REQUIRED,
+            )
+    return Proof(user_id=proven["user_id"], email=proven["email"])
 
 
 def clean_batch(items: Any, *, site: Site | None, body_bytes: int | None = None) -> list[Command]:

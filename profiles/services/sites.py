@@ -104,3 +104,40 @@ def user_hash(*, site: Site, user_id: str) -> str:
 def email_hash(*, site: Site, email: str) -> str:
     """The HMAC that verifies an email (of its normalized form: trimmed, lower case)."""
     return signature(site=site, value=normalize_email(email))
+
+
+# --- The demo shop's site ------------------------------------------------------------------------
+# A known, public write key so the demo page works out of the box. Created by `seed_demo`
+# (never by a page view), and refused by the API unless the demo is on (ONEFOLD_DEMO): the key
+# is in this repository, so a production server must not take it.
+DEMO_WRITE_KEY = "ofk_demoshop_public_write_key_for_the_onefold_demo"
+DEMO_SITE_NAME = "Demo shop"
+DEMO_ORIGINS = "http://localhost:8000\nhttp://127.0.0.1:8000"
+
+
+def is_demo_site(site: Site) -> bool:
+    return site.key_prefix == DEMO_WRITE_KEY[:KEY_PREFIX_LENGTH]
+
+
+def demo_is_on() -> bool:
+    return bool(getattr(settings, "ONEFOLD_DEMO", False))
+
+
+def demo_site() -> Site | None:
+    """The demo shop's site, if `seed_demo` created it."""
+    return Site.objects.filter(key_prefix=DEMO_WRITE_KEY[:KEY_PREFIX_LENGTH]).first()
+
+
+@transaction.atomic
+def ensure_demo_site() -> Site:
+    """The demo shop's site with its known key, created or reactivated (idempotent). It
+    verifies identities like any new site: the demo page has its server sign the login."""
+    site = (
+        Site.objects.select_for_update().filter(key_prefix=DEMO_WRITE_KEY[:KEY_PREFIX_LENGTH])
+        .first()
+    )
+    if site is None:
+        site = Site(name=DEMO_SITE_NAME, allowed_origins=DEMO_ORIGINS)
+    if site.pk is None or site.key_hash != hash_key(DEMO_WRITE_KEY) or not site.is_active:
+        issue_site_key(site=site, key=DEMO_WRITE_KEY)
+    return site

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from profiles.models import Activity, ActivityKind, Site
@@ -14,8 +14,9 @@ from profiles.services.resolution import (
     atomic_with_retry,
     is_retry,
     people_for_events,
-    person_for_event,
+    person_for_key,
 )
+from profiles.services.trust import NO_PROOF, STAFF, Proof, key_for_event, shielded_user_ids
 from profiles.services.validation import (
     InvalidInput,
     clean_id,
@@ -40,15 +41,13 @@ TRACK_KINDS = frozenset(
 
 @dataclass(frozen=True)
 class TrackInput:
-    """A validated track call: who (one of the two IDs) and what."""
+    """A validated track call: who (one of the two IDs), what, and what vouches for the IDs
+    (nothing until the caller says: the website API from its hashes, the Python API staff)."""
 
     anonymous_id: str | None
     user_id: str | None
     event: Event
-
-    @property
-    def person_key(self) -> tuple[str, str]:
-        return ("user_id", self.user_id) if self.user_id else ("anonymous_id", self.anonymous_id)
+    proof: Proof = NO_PROOF
 
 
 def clean_track(
@@ -107,6 +106,7 @@ def track(
         occurred_at=occurred_at,
         message_id=message_id,
     )
+    item = replace(item, proof=STAFF)  # the Python API is staff's
     return atomic_with_retry(lambda: record_tracked([item], site=site)[0][0])
 
 
@@ -120,19 +120,22 @@ def record_tracked(
     """
     results: list[tuple[Activity, bool] | None] = [None] * len(items)
     fresh, twins = _split_retries(items, results, site_id=site.pk if site else None)
-    keys = {items[index].person_key for index in fresh}
-    if not keys:
-        people: dict[tuple[str, str], Any] = {}
-    elif len(keys) == 1:  # the common single-event case: one query finds and locks the person
-        first = items[fresh[0]]
-        person = person_for_event(anonymous_id=first.anonymous_id, user_id=first.user_id)
-        people = {first.person_key: person}
+    keys = _person_keys([items[index] for index in fresh])
+    proofs: dict[tuple[str, str], Proof] = {}
+    for index in fresh:  # the proof a new user ID is created with: any event's that vouches
+        key, proof = keys[id(items[index])], items[index].proof
+        if key not in proofs or proof.vouches_for_user_id:
+            proofs[key] = proof
+    if len(proofs) == 1:  # the common single-event case: one query finds and locks the person
+        [(key, proof)] = proofs.items()
+        people = {key: person_for_key(*key, proof=proof)}
     else:
-        people = people_for_events(list(keys))
+        people = people_for_events(proofs)
+    person_of = {index: people[keys[id(items[index])]] for index in fresh}
     groups: dict[int, list[int]] = defaultdict(list)
     for index in fresh:
-        groups[people[items[index].person_key].pk].append(index)
-    work = [(people[items[indexes[0]].person_key], indexes) for indexes in groups.values()]
+        groups[person_of[index].pk].append(index)
+    work = [(person_of[indexes[0]], indexes) for indexes in groups.values()]
     recorded = record_for_people(
         [(person, [items[i].event for i in indexes]) for person, indexes in work], site=site
     )
@@ -142,6 +145,19 @@ def record_tracked(
     for index, twin in twins.items():
         results[index] = (results[twin][0], True)
     return results  # type: ignore[return-value]
+
+
+def _person_keys(items: list[TrackInput]) -> dict[int, tuple[str, str]]:
+    """id(item) -> the (kind, value) its event is recorded under (trust.key_for_event): one
+    statement finds which unproven user IDs belong to protected people."""
+    unproven = [item.user_id for item in items
+                if item.user_id and not item.proof.vouches_for_user_id]
+    shielded = shielded_user_ids(unproven)
+    return {
+        id(item): key_for_event(user_id=item.user_id, anonymous_id=item.anonymous_id,
+                                proof=item.proof, shielded=shielded)
+        for item in items
+    }
 
 
 def _split_retries(

@@ -22,7 +22,8 @@ def _fresh_rate_limits():
 
 @pytest.fixture
 def site():
-    site = SiteFactory(allowed_origins="https://shop.example")
+    # A site that does not verify identities (the verifying ones are `verified_site`s)
+    site = SiteFactory(allowed_origins="https://shop.example", require_identity_verification=False)
     site.plain_key = issue_site_key(site=site)
     return site
 

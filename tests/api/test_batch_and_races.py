@@ -192,7 +192,8 @@ def test_chat_with_an_email_another_user_has_does_not_merge_or_fail(post):
 def _site():
     from profiles.models import Site
 
-    return Site.objects.create(name="race", rate_limit_per_minute=0)
+    return Site.objects.create(name="race", rate_limit_per_minute=0,
+                               require_identity_verification=False)
 
 
 def _check_conservation(expected_views: int) -> None:

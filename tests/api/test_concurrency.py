@@ -120,7 +120,8 @@ def test_batches_and_identifies_racing_over_the_same_devices_lose_nothing():
     from profiles.models import Site
     from profiles.services.ingestion import clean_batch, record_batch
 
-    site = Site.objects.create(name="race", rate_limit_per_minute=0)
+    site = Site.objects.create(name="race", rate_limit_per_minute=0,
+                               require_identity_verification=False)
     devices = [f"dev-{n}" for n in range(10)]
     for device in devices:
         track(anonymous_id=device, kind="page_view")

@@ -126,14 +126,16 @@ def test_batch_with_one_bad_event_is_rejected_whole(post):
     assert row_counts() == before
 
 
-def test_demo_site_is_created_once_with_its_known_key(post):
-    from api.demo import DEMO_WRITE_KEY, ensure_demo_site
+def test_demo_site_is_created_once_with_its_known_key(post, settings):
+    from profiles.services.sites import DEMO_WRITE_KEY, ensure_demo_site
 
-    site, key = ensure_demo_site()
-    again, _ = ensure_demo_site()
+    settings.ONEFOLD_DEMO = True
+    site = ensure_demo_site()
+    again = ensure_demo_site()
 
-    assert key == DEMO_WRITE_KEY and site.pk == again.pk
-    assert post("track", {"anonymous_id": "d", "kind": "page_view"}, key=key).status_code == 200
+    assert site.pk == again.pk and site.require_identity_verification
+    response = post("track", {"anonymous_id": "d", "kind": "page_view"}, key=DEMO_WRITE_KEY)
+    assert response.status_code == 200
 
 
 def test_batch_for_several_ids_of_one_stitched_person_counts_on_that_person(post):
@@ -164,7 +166,7 @@ def test_database_outage_is_a_503_not_a_500(post, monkeypatch):
     def down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(tracking, "person_for_event", down)
+    monkeypatch.setattr(tracking, "person_for_key", down)
 
     response = post("track", {"anonymous_id": "d", "kind": "page_view"})
 
@@ -180,7 +182,7 @@ def test_a_race_lost_every_time_is_a_409(post, monkeypatch):
     def always_taken(*args, **kwargs):
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr(tracking, "person_for_event", always_taken)
+    monkeypatch.setattr(tracking, "person_for_key", always_taken)
 
     response = post("track", {"anonymous_id": "d", "kind": "page_view"})
 

@@ -184,6 +184,9 @@ def test_snippet_has_no_dependency_and_one_global(client):
 
 @override_settings(ONEFOLD_DEMO=True)
 def test_demo_shop_echoes_nothing_from_the_query_string(client):
+    from profiles.services.sites import ensure_demo_site
+
+    ensure_demo_site()
     payload = '"><script>alert(1)</script>'
     response = client.get("/demo/", {"product": payload, "utm_source": payload})
     html = response.content.decode()
@@ -193,6 +196,9 @@ def test_demo_shop_echoes_nothing_from_the_query_string(client):
 
 @override_settings(ONEFOLD_DEMO=True)
 def test_demo_shop_is_served_with_demo_on_even_without_debug(client, settings):
+    from profiles.services.sites import ensure_demo_site
+
+    ensure_demo_site()
     settings.DEBUG = False
     assert client.get("/demo/").status_code == 200
 

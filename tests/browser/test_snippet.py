@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from profiles.models import Activity, ActivityKind, Person
-from profiles.services.sites import issue_site_key
+from profiles.models import Activity, ActivityKind, Person, Site
+from profiles.services.sites import issue_site_key, user_hash
 from tests.factories import SiteFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,7 +23,7 @@ IDLE = "window.onefold && window.onefold.idle && window.onefold.idle()"
 
 @pytest.fixture
 def key():
-    return issue_site_key(site=SiteFactory(allowed_origins=""))
+    return issue_site_key(site=SiteFactory(allowed_origins="", require_identity_verification=False))
 
 
 def serve(page, url: str, html: str) -> None:
@@ -107,7 +107,8 @@ def test_reset_starts_a_fresh_anonymous_id_and_forgets_the_user(page, live_serve
     page.goto(f"{live_server.url}/shop/")
     page.wait_for_function(IDLE)
     first = page.evaluate("onefold.anonymousId()")
-    page.evaluate("onefold.identify('cust-9', {}, {userHash: 'abc'})")
+    signed = user_hash(site=Site.objects.get(key_prefix=key[:12]), user_id="cust-9")
+    page.evaluate(f"onefold.identify('cust-9', {{}}, {{userHash: '{signed}'}})")
     page.wait_for_function("onefold.userId() === 'cust-9'")
 
     page.evaluate("onefold.reset()")
