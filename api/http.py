@@ -20,8 +20,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from api.clients import client_key
 from api.errors import ApiError, api_error_of, error_response
-from api.ratelimit import retry_after
+from api.ratelimit import give_back, take
 from profiles.models import Site
 from profiles.models.site import normalize_origin
 from profiles.services.errors import INVALID, TOO_LARGE
@@ -204,7 +205,8 @@ def endpoint(*, max_bytes: int):
                                        f"origin {origin} is not allowed")
                     allowed_origin = origin
                 response: HttpResponse = JsonResponse(
-                    _run(view(site, parse_json(request, max_bytes=max_bytes)), site=site)
+                    _run(view(site, parse_json(request, max_bytes=max_bytes)), site=site,
+                         client=client_key(request))
                 )
             except ApiError as exc:
                 response = error_response(exc)
@@ -231,8 +233,12 @@ def endpoint(*, max_bytes: int):
     return decorate
 
 
-def _run(work: Work, *, site: Site) -> dict[str, Any]:
-    wait = retry_after(site=site, cost=max(1, work.cost))
-    if wait is not None:
-        raise ApiError("rate_limited", None, "rate limit exceeded", Retry_After=str(wait))
-    return work.run()
+def _run(work: Work, *, site: Site, client: str) -> dict[str, Any]:
+    """Count the validated work against the rate limits, then run it; a run that fails gives
+    its events back (only accepted requests use up a window)."""
+    taken = take(site=site, client=client, cost=max(1, work.cost))
+    try:
+        return work.run()
+    except BaseException:
+        give_back(taken)
+        raise

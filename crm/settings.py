@@ -109,6 +109,10 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 ONEFOLD_DEMO = env.bool("ONEFOLD_DEMO", default=DEBUG)
 # Dotted path to an enrichment provider class (see docs/api.md); empty = enrichment off.
 ONEFOLD_ENRICHMENT_PROVIDER = env("ONEFOLD_ENRICHMENT_PROVIDER", default="")
+# How many reverse proxies (that each append to X-Forwarded-For) stand in front of the app:
+# 0 = none, the client is REMOTE_ADDR (a client's own X-Forwarded-For is never trusted). The
+# shipped nginx setup is 1. The API's per-client rate limit counts by this address.
+ONEFOLD_TRUSTED_PROXIES = env.int("ONEFOLD_TRUSTED_PROXIES", default=0)
 # Each web process keeps a site looked up by its write key this long (saves a query on every
 # API request). A key revoked in another process is refused at most this many seconds later;
 # in the process that revoked it, at once. 0 turns the cache off.

@@ -28,11 +28,13 @@ UNVERIFIED_DETAIL = (
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
     list_display = ["name", "key_prefix", "is_active_display", "require_identity_verification",
-                    "rate_limit_per_minute", "created_at", "revoked_at"]
+                    "rate_limit_per_minute", "rate_limit_per_client_per_minute", "created_at",
+                    "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "require_identity_verification"]
     search_fields = ["name", "=key_prefix"]
     fields = ["name", "allowed_origins", "require_identity_verification", "what_anyone_can_claim",
-              "rate_limit_per_minute", "key_prefix", "created_at", "revoked_at"]
+              "rate_limit_per_minute", "rate_limit_per_client_per_minute", "key_prefix",
+              "created_at", "revoked_at"]
     readonly_fields = ["what_anyone_can_claim", "key_prefix", "created_at", "revoked_at"]
     actions = ["revoke_keys", "issue_new_keys", "rotate_verification_secrets"]
 

@@ -27,7 +27,17 @@ class Site(models.Model):
     allowed_origins = models.TextField(
         blank=True, help_text="One origin per line, e.g. https://shop.example.com"
     )
-    rate_limit_per_minute = models.PositiveIntegerField(default=6000)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=6000, help_text="Events per minute this site may send (0: no limit)."
+    )
+    rate_limit_per_client_per_minute = models.PositiveIntegerField(
+        default=600,
+        help_text=(
+            "Events per minute one client (an IP address, an IPv6 /64) may send, so that one "
+            "client cannot use up the site's limit (0: no sub-limit). A backend that sends "
+            "for everyone from one address needs this as high as the site's limit."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -31,10 +31,11 @@ def site():
 @pytest.fixture
 def post(client, site):
     def send(path: str, body: Any, *, key: str | None = None, raw: bytes | None = None,
-             **headers: str):
+             remote_addr: str = "127.0.0.1", **headers: str):
         key = site.plain_key if key is None else key
         extra = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
         extra.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
+        extra["REMOTE_ADDR"] = remote_addr
         data = raw if raw is not None else json.dumps(body)
         return client.generic("POST", f"/api/v1/{path}", data,
                               content_type="application/json", **extra)

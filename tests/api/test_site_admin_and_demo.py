@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 def test_adding_a_site_shows_its_key_once_and_stores_only_the_hash(admin_client):
     response = admin_client.post(
         reverse("admin:profiles_site_add"),
-        {"name": "Shop", "allowed_origins": "https://shop.example", "rate_limit_per_minute": 100},
+        {"name": "Shop", "allowed_origins": "https://shop.example", "rate_limit_per_minute": 100,
+         "rate_limit_per_client_per_minute": 10},
     )
 
     assert response.status_code == 302

@@ -300,7 +300,8 @@ def test_the_add_site_form_requires_verification_unless_staff_turn_it_off(admin_
     checkbox = re.search(r'<input[^>]*name="require_identity_verification"[^>]*>', form).group()
     assert " checked" in checkbox
     response = admin_client.post(reverse("admin:profiles_site_add"), {
-        "name": "Open blog", "allowed_origins": "", "rate_limit_per_minute": 100})
+        "name": "Open blog", "allowed_origins": "", "rate_limit_per_minute": 100,
+         "rate_limit_per_client_per_minute": 10})
 
     assert response.status_code == 302
     assert Site.objects.get(name="Open blog").require_identity_verification is False
