@@ -28,6 +28,7 @@ from profiles.services.resolution import (
     find_by_user_id,
     is_retry,
     lock_live,
+    person_for_key,
 )
 from profiles.services.trust import (
     NO_PROOF,
@@ -159,8 +160,9 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
         # The user ID was verified once: without its hash this call cannot speak for that
         # user, whatever site it comes through. It stays the caller's own device's identify
         # (answered like any other, so it tells nobody that the ID is someone's).
-        person = device or create_anonymous(
-            anonymous_id=data.anonymous_id or unproven_device_id(data.user_id)
+        person = device or person_for_key(
+            IdentityKind.ANONYMOUS_ID, data.anonymous_id or unproven_device_id(data.user_id),
+            proof=data.proof,
         )
     elif data.user_id:
         person, promoted = _person_for_user(data, device, user)
@@ -207,8 +209,14 @@ def _person_for_user(
     """The user's live person (`user`, found by its user ID, or None when new), and the
     fields a promotion changed in memory (saved by the caller with the traits)."""
     trust = user_id_trust(data.proof)
+    if device is not None and not data.proof.vouches_for_user_id and is_protected(device.pk):
+        # A verified person's device cannot be given a user ID, or merged into one, without
+        # proof: it is left as it is, as a device another user logged in on.
+        device_free = False
+    else:
+        device_free = device is not None and not device.user_id
     if user is None:
-        if device is not None and not device.user_id:
+        if device_free:
             return device, _promote(device, user_id=data.user_id, trust=trust)
         # A new device (or one a different user logged in on): a new profile for this user.
         fresh_device = data.anonymous_id if device is None else None
@@ -220,7 +228,7 @@ def _person_for_user(
     if device is None and data.anonymous_id:
         add_identity(user, kind=IdentityKind.ANONYMOUS_ID, value=data.anonymous_id,
                      trust=IdentityTrust.CLAIMED, reason="identify: a new device of the user")
-    elif device is not None and device.pk != user.pk and not device.user_id:
+    elif device_free and device.pk != user.pk:
         # Each device's own profiling, added up (the engine's fill rule would keep only the
         # user's counts); the merge journals it, so undo takes the device's share back out.
         profile = combine_profiles([user, device])

@@ -110,11 +110,16 @@ def _proof(site: Site | None, data: Any, payload: dict[str, Any], prefix: str) -
     user_id = data.get("user_id") if isinstance(data, dict) else data.user_id
     email = getattr(data, "email", None)
     proven = {}
-    for name, value, field in (("user_id", user_id, "user_hash"),
-                               ("email", email and normalize_email(email), "email_hash")):
+    # A user ID's HMAC may be of the ID as stored (NFC, widths folded) or as the customer's
+    # server holds it; an email's is of the trimmed, lower-cased address.
+    raw_user_id = str(payload.get("user_id", "")).strip()
+    for name, values, field in (("user_id", {user_id, raw_user_id}, "user_hash"),
+                                ("email", {email and normalize_email(email)}, "email_hash")):
+        value = user_id if name == "user_id" else email
         given = payload.get(field)
-        proven[name] = bool(value) and given is not None and is_signed(
-            site=site, value=value, given=given
+        proven[name] = bool(value) and given is not None and any(
+            candidate and is_signed(site=site, value=candidate, given=given)
+            for candidate in values
         )
         if given is not None and value and not proven[name]:
             raise InvalidInput(prefix + field, f"is not the HMAC of this {name}",

@@ -175,3 +175,12 @@ def test_parallel_first_visits_to_the_demo_all_answer(settings):
 
     assert statuses == [200] * 10
     assert Site.objects.count() == 1
+
+
+def test_deploy_check_warns_while_the_demo_is_on(settings):
+    from django.core.checks import run_checks
+
+    settings.ONEFOLD_DEMO = True
+    assert "api.W002" in {m.id for m in run_checks(include_deployment_checks=True)}
+    settings.ONEFOLD_DEMO = False
+    assert "api.W002" not in {m.id for m in run_checks(include_deployment_checks=True)}

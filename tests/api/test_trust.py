@@ -330,3 +330,41 @@ def test_the_primary_emails_trust_reads_set_based_for_the_dedup(post, victim):
         in_sql = dict(cursor.fetchall())
 
     assert annotated == in_sql == expected
+
+
+def test_unproven_claims_without_a_device_land_together_again_and_again(post, victim):
+    for _ in range(2):
+        response = post("identify", {"user_id": "V-1", "traits": {"name": "Mallory"}})
+        assert response.status_code == 200
+
+    holder = live_person_of(unproven_device_id("V-1"))
+    assert holder.activities.filter(kind="identify").count() == 2
+    victim.refresh_from_db()
+    assert victim.name == "Victor"
+
+
+def test_a_verified_persons_device_is_not_given_an_unproven_user_id(post, shop, blog):
+    post("identify", {"anonymous_id": "ann-phone", "email": "ann@corp.example",
+                      "email_hash": email_hash(site=shop, email="ann@corp.example")},
+         key=shop.plain_key)
+    ann = live_person_of("ann-phone")
+
+    post("identify", {"anonymous_id": "ann-phone", "user_id": "mallory-7"})
+    identify(user_id="known-8")
+    post("identify", {"anonymous_id": "ann-phone", "user_id": "known-8"})
+
+    ann.refresh_from_db()
+    assert ann.user_id is None and ann.merged_into_id is None
+    assert live_person_of("ann-phone") == ann
+    assert Person.objects.get(user_id="mallory-7").pk != ann.pk
+
+
+def test_a_user_hash_of_the_id_as_the_customer_holds_it_verifies(post, shop):
+    decomposed = "Jose\u0301-9"  # the customer's system keeps NFD; Onefold stores NFC
+
+    response = post("identify", {"anonymous_id": "j-dev", "user_id": decomposed,
+                                 "user_hash": user_hash(site=shop, user_id=decomposed)},
+                    key=shop.plain_key)
+
+    assert response.status_code == 200
+    assert trust_of("user_id", "José-9") == {IdentityTrust.VERIFIED}

@@ -102,6 +102,30 @@ def test_double_inclusion_sends_one_page_view_and_keeps_one_global(page, live_se
     assert added == ["onefold"]
 
 
+def test_identify_sends_the_hashes_the_server_computed_and_can_name_only_an_email(
+    page, live_server
+):
+    from profiles.services.sites import email_hash
+
+    site = SiteFactory(allowed_origins="")  # verifies identities, as a new site does
+    key = issue_site_key(site=site)
+    sent = record_api(page)
+    serve(page, f"{live_server.url}/shop/**", html_page(key))
+    page.goto(f"{live_server.url}/shop/")
+    page.wait_for_function(IDLE)
+    signed = email_hash(site=site, email="ann@example.com")
+
+    page.evaluate(f"onefold.identify(null, {{email: 'ann@example.com'}}, "
+                  f"{{emailHash: '{signed}'}})")
+    page.wait_for_function(IDLE)
+
+    body = next(r["body"] for r in sent if r["url"].endswith("/identify"))
+    assert "user_id" not in body and body["email_hash"] == signed
+    assert page.evaluate("onefold.userId()") is None
+    person = Person.objects.get(email="ann@example.com")
+    assert person.identities.get(kind="email").trust == "verified"
+
+
 def test_reset_starts_a_fresh_anonymous_id_and_forgets_the_user(page, live_server, key):
     serve(page, f"{live_server.url}/shop/**", html_page(key))
     page.goto(f"{live_server.url}/shop/")
