@@ -1,30 +1,12 @@
-"""Who is asking: the client's address, as the API's per-client rate limit counts it."""
+"""Who is asking: the client, as the API's per-client rate limit counts it."""
 
 from __future__ import annotations
 
 import ipaddress
 
-from django.conf import settings
 from django.http import HttpRequest
 
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR; behind ONEFOLD_TRUSTED_PROXIES proxies, the address the outermost one saw.
-
-    Each trusted proxy appends the address it received the request from to X-Forwarded-For
-    (nginx: `$proxy_add_x_forwarded_for`), so the client is the entry that many places from the
-    right. Entries further left were written by the client itself and are never trusted (else a
-    made-up header would give each request a fresh budget).
-    """
-    proxies = settings.ONEFOLD_TRUSTED_PROXIES
-    remote = request.META.get("REMOTE_ADDR") or None
-    if proxies <= 0:
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-                 if part.strip()]
-    if len(forwarded) < proxies:
-        return remote  # not through the proxies we were told about
-    return forwarded[-proxies]
+from crm.security import client_ip  # the one reading of the client's address
 
 
 def client_key(request: HttpRequest) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    "axes",
     "profiles",
     "dedup",
     "api",
@@ -42,10 +44,17 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A NUL in an admin parameter is a 400 here, not a database error in the view.
+    "profiles.admin.request_guard.AdminNulGuardMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Text-direction controls in admin pages are shown as markers, not applied (after
+    # CommonMiddleware in the list, so it runs first on the response and Content-Length follows).
+    "profiles.admin.text_direction.DirectionControlsMiddleware",
+    # Last, as django-axes requires: answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -109,16 +118,18 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 ONEFOLD_DEMO = env.bool("ONEFOLD_DEMO", default=DEBUG)
 # Dotted path to an enrichment provider class (see docs/api.md); empty = enrichment off.
 ONEFOLD_ENRICHMENT_PROVIDER = env("ONEFOLD_ENRICHMENT_PROVIDER", default="")
-# How many reverse proxies (that each append to X-Forwarded-For) stand in front of the app:
-# 0 = none, the client is REMOTE_ADDR (a client's own X-Forwarded-For is never trusted). The
-# shipped nginx setup is 1. The API's per-client rate limit counts by this address.
-ONEFOLD_TRUSTED_PROXIES = env.int("ONEFOLD_TRUSTED_PROXIES", default=0)
 # Each web process keeps a site looked up by its write key this long (saves a query on every
 # API request). A key revoked in another process is refused at most this many seconds later;
 # in the process that revoked it, at once. 0 turns the cache off.
 ONEFOLD_SITE_CACHE_SECONDS = env.float("ONEFOLD_SITE_CACHE_SECONDS", default=2.0)
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
+# django-axes counts failed logins first (it refuses a locked-out attempt before the password
+# is even checked), then Django's own backend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -129,6 +140,38 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 LOGIN_URL = "admin:login"
+
+# --- Login throttling (django-axes; docs/admin.md, "Permissions and safety") ------------------
+# After ONEFOLD_LOGIN_FAILURE_LIMIT wrong passwords for one username from one IP address, that
+# pair is refused (HTTP 429, even with the right password) for ONEFOLD_LOGIN_COOLOFF_MINUTES.
+# A pair, not the username alone: nobody can lock staff out from everywhere by guessing.
+AXES_FAILURE_LIMIT = env.int("ONEFOLD_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ONEFOLD_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crm.security.locked_out"
+AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False  # its start-up banner would be printed by every manage.py command
+# How many reverse proxies (that each append to X-Forwarded-For) stand in front of the app:
+# 0 = none, the client is REMOTE_ADDR (a client's own X-Forwarded-For is never trusted). The
+# shipped nginx setup (deploy/nginx/onefold.conf) is 1. The login throttle and the API's
+# per-client rate limit count by this address.
+ONEFOLD_TRUSTED_PROXIES = env.int("ONEFOLD_TRUSTED_PROXIES", default=0)
+
+# --- HTTPS in production (all from the environment; `check --deploy` is clean with them) -----
+# Behind a proxy that terminates TLS: the header it sets to "https", e.g. X-Forwarded-Proto.
+_proxy_ssl_header = env("DJANGO_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header
+    else None
+)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Celery -----------------------------------------------------------------------------------
 BROKER_DIR = DATA_DIR / "broker"
@@ -163,5 +206,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every login at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -4,10 +4,12 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from dedup.schedule import MAX_EVERY_DAYS
 
 
 class DedupTrigger(models.TextChoices):
@@ -137,8 +139,8 @@ class DedupSchedule(models.Model):
     name = models.CharField(max_length=100, default="Nightly dedup")
     enabled = models.BooleanField(default=True)
     every_days = models.PositiveIntegerField(
-        default=1, validators=[MinValueValidator(1)],
-        help_text="Run every N days (1, 7, 30 or any interval).",
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_EVERY_DAYS)],
+        help_text=f"Run every N days (1, 7, 30 or any interval up to {MAX_EVERY_DAYS}).",
     )
     local_time = models.TimeField(default="02:00")
     time_zone = models.CharField(
@@ -151,6 +153,15 @@ class DedupSchedule(models.Model):
     last_run = models.ForeignKey(
         DedupRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(every_days__gte=1, every_days__lte=MAX_EVERY_DAYS),
+                name="dedup_schedule_every_days_range",
+                violation_error_message=f"Run every 1 to {MAX_EVERY_DAYS} days.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}: every {self.every_days} day(s) at {self.local_time} {self.time_zone}"

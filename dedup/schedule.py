@@ -18,6 +18,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# Ten years: a longer interval is a typo, and dates that far out overflow the calendar
+# (the model's validator and constraint use this too).
+MAX_EVERY_DAYS = 3650
+
 
 def local_slot(*, day: date, at: time, tz: str) -> datetime:
     """The aware instant (UTC) of wall time `at` on `day` in `tz`, per the rules above."""
@@ -43,8 +47,8 @@ def next_slot(*, previous: datetime, now: datetime, every_days: int, at: time, t
     Counting in local dates keeps a weekly run on its weekday and at its wall time across DST;
     skipping every slot <= now is the "catch up once" rule.
     """
-    if every_days < 1:
-        raise ValueError("every_days must be at least 1")
+    if not 1 <= every_days <= MAX_EVERY_DAYS:
+        raise ValueError(f"every_days must be 1 to {MAX_EVERY_DAYS}, not {every_days}")
     day = previous.astimezone(ZoneInfo(tz)).date()
     today = now.astimezone(ZoneInfo(tz)).date()
     # Jump close to today in whole periods, then step: O(1) even after a year of downtime.

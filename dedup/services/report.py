@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from crm.spreadsheet import csv_writer
 from dedup.models import DedupRun
 
 CSV_COLUMNS = ["email", "outcome", "base", "merged", "people", "user_ids", "record", "winners"]
@@ -52,12 +52,12 @@ class _Echo:
 
 def stream_csv(run: DedupRun) -> Iterator[str]:
     """CSV text line by line (for a StreamingHttpResponse): a large report never sits in memory."""
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     for row in csv_rows(report_entries(run)):
         yield writer.writerow(row)
 
 
 def report_csv(run: DedupRun) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(csv_rows(report_entries(run)))
+    csv_writer(buffer).writerows(csv_rows(report_entries(run)))
     return buffer.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
@@ -9,6 +10,8 @@ from django.utils import timezone
 
 from dedup.models import DedupRun, DedupSchedule, DedupTrigger
 from dedup.schedule import first_slot_after, next_slot
+
+logger = logging.getLogger(__name__)
 
 
 def reschedule(*, schedule: DedupSchedule, now: datetime | None = None) -> DedupSchedule:
@@ -36,7 +39,14 @@ def tick_schedules(*, now: datetime | None = None) -> list[DedupRun]:
     now = now or timezone.now()
     started = []
     for schedule_id in DedupSchedule.objects.filter(enabled=True).values_list("pk", flat=True):
-        run = _tick_one(schedule_id, now)
+        try:
+            run = _tick_one(schedule_id, now)
+        except (ValueError, OverflowError, LookupError) as error:
+            # One schedule whose next run cannot be computed (a time zone removed from the
+            # system's tz database, a date out of the calendar) must not stop the others.
+            logger.error("Dedup schedule #%s skipped: its next run cannot be computed (%s).",
+                         schedule_id, error)
+            continue
         if run is not None:
             started.append(run)
     return started

@@ -1,46 +1,41 @@
-"""Person admin: a fast list, and a profile page with a sidebar and a paginated timeline."""
+"""Person admin: a fast list, and a profile page with a sidebar and a paginated timeline.
+
+Saving goes through the staff edit service (`apply_staff_edit`, `create_person`): only the
+fields staff changed are written, under the person's lock, and a field somebody else changed
+since the page was opened is refused with a message. A tombstone (merged person) is read-only;
+its page redirects to the surviving profile.
+"""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from profiles.admin.filters import IdentifiedFilter, LiveOrMergedFilter
+from profiles.admin.history import ReadOnlyHistoryAdmin
+from profiles.admin.merge.display import attributes_table, short_text
 from profiles.admin.merging import MergeAdminMixin
 from profiles.admin.pagination import EstimatedCountPaginator
+from profiles.admin.person_form import PersonForm
 from profiles.admin.search import search_people
-from profiles.models import Activity, Person
-from profiles.services.people import apply_staff_edit, holder_of_user_id
+from profiles.models import Activity, Person, PersonStatus
+from profiles.services.attributes import profiling_part
+from profiles.services.people import (
+    StaffEditRefused,
+    apply_staff_edit,
+    create_person,
+    field_label,
+)
 
 TIMELINE_PAGE_SIZE = 25
 
 
-class PersonForm(forms.ModelForm):
-    class Meta:
-        model = Person
-        fields = ["name", "email", "phone", "user_id", "status", "company", "city", "country",
-                  "os", "browser", "attributes"]
-
-    def clean_user_id(self) -> str | None:
-        """Refused here, not by a database error on save (see holder_of_user_id)."""
-        user_id = (self.cleaned_data.get("user_id") or "").strip() or None
-        if user_id is None:
-            return None
-        holder = holder_of_user_id(user_id=user_id, excluding=self.instance.pk)
-        if holder is not None:
-            raise forms.ValidationError(
-                f"This user ID already belongs to {holder.display_name} (#{holder.pk})."
-            )
-        return user_id
-
-
 @admin.register(Person)
-class PersonAdmin(MergeAdminMixin, SimpleHistoryAdmin):
+class PersonAdmin(MergeAdminMixin, ReadOnlyHistoryAdmin):
     form = PersonForm
     list_display = [
         "avatar", "display_name", "email", "user_id", "status", "last_seen", "page_views",
@@ -58,14 +53,15 @@ class PersonAdmin(MergeAdminMixin, SimpleHistoryAdmin):
     view_on_site = False
     change_form_template = "admin/profiles/person/change_form.html"
     readonly_fields = [
-        "avatar", "email_normalized", "created_at", "updated_at", "first_seen", "last_seen",
-        "last_contacted", "last_heard_from", "page_views", "visits", "merged_into", "merged_at",
+        "avatar", "email_normalized", "profiling", "created_at", "updated_at", "first_seen",
+        "last_seen", "last_contacted", "last_heard_from", "page_views", "visits", "merged_into",
+        "merged_at",
     ]
     fieldsets = [
         (None, {"fields": ["name", "email", "phone", "user_id", "status"]}),
         ("Company and location", {"fields": ["company", "city", "country"]}),
         ("Device", {"fields": ["os", "browser"]}),
-        ("Custom attributes", {"fields": ["attributes"]}),
+        ("Custom attributes", {"fields": ["attributes", "profiling"]}),
         ("Activity", {
             "fields": [
                 "created_at", "updated_at", "first_seen", "last_seen", "last_contacted",
@@ -87,31 +83,66 @@ class PersonAdmin(MergeAdminMixin, SimpleHistoryAdmin):
     def display_name(self, obj: Person) -> str:
         return obj.display_name
 
+    @admin.display(description="profiling (kept by Onefold, read-only)")
+    def profiling(self, obj: Person) -> str:
+        return attributes_table(profiling_part(obj.attributes))
+
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
         return search_people(queryset, search_term), False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A tombstone is the journal's: only undo brings it back, only a merge changes it.
+        if obj is not None and obj.merged_into_id is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.merged_into_id is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj: Person, form, change: bool) -> None:
-        apply_staff_edit(
-            person=obj, changed_fields=form.changed_data if change else None, actor=request.user
-        )
+        if change:
+            saved = apply_staff_edit(person=obj.pk, changes=form.staff_changes(),
+                                     opened=form.opened_values(), actor=request.user)
+        else:
+            values = {name: form.cleaned_data[name] for name in form.fields}
+            if values["email"]:
+                values["status"] = PersonStatus.USER  # an email set by staff: a user
+            saved = create_person(**values, actor=request.user)
+        # The admin's log entry and redirect use `obj`: make it the row as saved.
+        for field in Person._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         person = self.get_object(request, object_id)
         if person is not None and person.merged_into_id is not None:
-            base = person
-            while base.merged_into_id is not None:
-                base = Person.objects.get(pk=base.merged_into_id)
-            self.message_user(
-                request,
-                f"{person.display_name} (#{person.pk}) was merged into "
-                f"{base.display_name} (#{base.pk}); showing the surviving profile.",
-                messages.INFO,
-            )
-            return HttpResponseRedirect(reverse("admin:profiles_person_change", args=[base.pk]))
+            return self._to_base(request, person)
         extra_context = {**(extra_context or {}), **self._sidebar_context(request, person)}
-        return super().change_view(request, object_id, form_url, extra_context)
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        except StaffEditRefused as refusal:
+            self.message_user(request, _refusal_text(refusal, request), messages.ERROR)
+        except ValidationError as error:  # a user ID taken by someone else meanwhile
+            self.message_user(request, "Nothing was saved: " + " ".join(error.messages),
+                              messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def _to_base(self, request, person: Person):
+        base = person
+        while base.merged_into_id is not None:
+            base = Person.objects.get(pk=base.merged_into_id)
+        self.message_user(
+            request,
+            f"{person.display_name} (#{person.pk}) was merged into "
+            f"{base.display_name} (#{base.pk}); showing the surviving profile. "
+            "A merged profile cannot be edited (undo the merge from its journal entry).",
+            messages.INFO,
+        )
+        return HttpResponseRedirect(reverse("admin:profiles_person_change", args=[base.pk]))
 
     def _sidebar_context(self, request, person: Person | None) -> dict:
         if person is None:
@@ -124,3 +155,13 @@ class PersonAdmin(MergeAdminMixin, SimpleHistoryAdmin):
             "person_tags": person.tags.order_by("name"),
             "timeline_page": page,
         }
+
+
+def _refusal_text(refusal: StaffEditRefused, request) -> str:
+    """The service's reason, and what staff typed that was not saved (to redo it)."""
+    text = refusal.messages[0]
+    if refusal.code != "stale":
+        return text
+    typed = [f"{field_label(name)}: “{short_text(request.POST.get(name, ''), 80)}”"
+             for name in refusal.fields]
+    return f"{text} Not saved — {'; '.join(typed)}."

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from profiles.admin.params import parse_id
 from profiles.models import Identity, Person
 from profiles.services.normalize import normalize_email
 
 
 def person_search_q(term: str) -> Q:
     """Match a name or email prefix, an exact user ID, ID number or any identity value."""
-    term = term.strip()
+    term = term.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not term:
         return Q()
     lowered = normalize_email(term)
@@ -25,8 +26,9 @@ def person_search_q(term: str) -> Q:
         | Q(user_id=term)
         | Q(pk__in=identity_owners)
     )
-    if term.isdigit() and len(term) < 19:
-        query |= Q(pk=int(term))
+    pk = parse_id(term)
+    if pk is not None:
+        query |= Q(pk=pk)
     return query
 
 

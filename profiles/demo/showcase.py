@@ -48,7 +48,7 @@ def _chat(person: Person, lines: list[str], ago: timedelta) -> Conversation:
 
 
 def _person(updated_days_ago: int = 0, **fields) -> Person:
-    person = create_person(**fields)
+    person = create_person(**fields)  # a user ID gets its identity here
     now = timezone.now()
     Person.objects.filter(pk=person.pk).update(
         updated_at=now - timedelta(days=updated_days_ago),
@@ -74,7 +74,6 @@ def build_showcase() -> dict[str, list[int]]:
 
     devices = _person(user_id="demo-u-200", email="maya.ortiz@example.com",
                       name="Maya Ortiz", page_views=4, visits=2)
-    _identity(devices, "user_id", "demo-u-200")
     for device, os_name in (("demo-anon-maya-phone", "iOS"), ("demo-anon-maya-laptop", "macOS")):
         _identity(devices, "anonymous_id", device)
         _activity(devices, "page_view", timedelta(hours=2), url="/bags", device=os_name)
@@ -95,8 +94,6 @@ def build_showcase() -> dict[str, list[int]]:
         _person(email="sam@example.com", user_id=uid, name=name)
         for uid, name in (("demo-u-301", "Sam Jones"), ("demo-u-302", "Samantha Jones"))
     ]
-    for person in conflict:
-        _identity(person, "user_id", person.user_id)
     cases["same_email_different_user_ids"] = [p.pk for p in conflict]
 
     older_visitor = _person(email="leo@example.com", status=PersonStatus.VISITOR,
@@ -108,7 +105,6 @@ def build_showcase() -> dict[str, list[int]]:
     cases["visitor_vs_user_last_updated"] = [older_visitor.pk, newer_user.pk, older_user.pk]
 
     buyer = _person(email="ines@example.com", name="Inès Duval", user_id="demo-u-400")
-    _identity(buyer, "user_id", "demo-u-400")
     _activity(buyer, "purchase", timedelta(days=3), amount=129, currency="EUR", channel="online")
     _activity(buyer, "purchase", timedelta(days=40), source="import", amount=59,
               currency="EUR", channel="store")

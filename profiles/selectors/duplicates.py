@@ -65,11 +65,11 @@ class KeyPage:
 
     @property
     def next_after(self) -> str | None:
-        return self.keys[-1] if self.has_next else None
+        return self.keys[-1] if self.has_next and self.keys else None
 
     @property
     def previous_before(self) -> str | None:
-        return self.keys[0] if self.has_previous else None
+        return self.keys[0] if self.has_previous and self.keys else None
 
 
 def duplicate_keys(kind: str) -> QuerySet:

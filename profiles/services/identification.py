@@ -14,10 +14,11 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import ActivityKind, IdentityKind, IdentityTrust, Person, PersonStatus, Site
+from profiles.services.attributes import clean_custom_attributes, custom_part, with_traits
 from profiles.services.events import Event, message_digest, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
-from profiles.services.profiling import PROFILING_KEYS, combine_profiles
+from profiles.services.profiling import combine_profiles
 from profiles.services.recording_sql import activity_by_digest
 from profiles.services.resolution import (
     add_identity,
@@ -95,9 +96,6 @@ def clean_identify(
     for reserved in ("user_id", "anonymous_id"):
         if reserved in traits:
             raise InvalidInput(f"traits.{reserved}", "is not a trait: send it at the top level")
-    owned = sorted(PROFILING_KEYS & set(traits))
-    if owned:
-        raise InvalidInput(f"traits.{owned[0]}", "is kept by Onefold's profiling, not a trait")
     fields: dict[str, str] = {}
     for name, max_length in FIELD_TRAITS.items():
         if name in traits:
@@ -109,11 +107,12 @@ def clean_identify(
             if value and value.strip():
                 fields[name] = value.strip()
     message_id = clean_message_id(message_id)
+    attributes = clean_custom_attributes(traits, field="traits")
     return IdentifyInput(
         anonymous_id=anonymous_id, user_id=user_id, email=email, fields=fields,
-        attributes=traits, message_id=message_id,
+        attributes=attributes, message_id=message_id,
         message_digest=message_digest(
-            message_id, "identify", user_id, anonymous_id, email, fields, traits
+            message_id, "identify", user_id, anonymous_id, email, fields, attributes
         ),
     )
 
@@ -289,10 +288,13 @@ def _apply_profile(
     for name, value in data.fields.items():
         assign(name, value)
     if data.attributes:
-        old = person.attributes or {}
-        # Guarded, only the keys it does not have yet.
-        merged = {**data.attributes, **old} if guarded else {**old, **data.attributes}
-        if merged != old:
+        if guarded:  # only the keys it does not have yet
+            held = custom_part(person.attributes)
+            traits = {key: value for key, value in data.attributes.items() if key not in held}
+        else:
+            traits = data.attributes
+        merged = with_traits(stored=person.attributes, traits=traits)
+        if merged != person.attributes:
             person.attributes = merged
             changed.append("attributes")
     if changed:

@@ -1,15 +1,35 @@
-"""Creating and resolving people."""
+"""Creating people, and staff edits of a person (admin, shell)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
+from profiles.services.attributes import clean_custom_attributes, custom_part, with_custom
+
+STAFF_EDIT = "edited by staff"
+# The fields staff edit (the admin form shows exactly these). The others belong to the
+# recording path (counters, dates, profiling attributes) or to merges (merged_into, merged_at).
+STAFF_FIELDS = ("name", "email", "phone", "user_id", "status", "company", "city", "country",
+                "os", "browser", "attributes")
+
+
+class StaffEditRefused(ValidationError):
+    """Nothing was saved. `code`: "stale" (`fields` changed since the page was opened),
+    "merged" (the person is a tombstone now: `base` is where it went), "not_editable"."""
+
+    def __init__(self, message: str, *, code: str, fields: list[str] | None = None,
+                 base: Person | None = None) -> None:
+        super().__init__(message, code=code)
+        self.fields = fields or []
+        self.base = base
 
 
 def create_person(
@@ -18,14 +38,20 @@ def create_person(
     email: str = "",
     status: str | None = None,
     rng: random.Random | None = None,
+    actor: Any = None,
     **fields: Any,
 ) -> Person:
-    """Create a person; an anonymous one gets a friendly random name and its own avatar."""
+    """Create a person; an anonymous one gets a friendly random name and its own avatar.
+
+    Custom `attributes` are checked like every other writer's (profiling keys refused, limits);
+    a user ID gets its `user_id` identity, as a staff edit gives it."""
+    if "attributes" in fields:
+        fields["attributes"] = clean_custom_attributes(fields["attributes"])
     now = timezone.now()
     if status is None:
         status = PersonStatus.USER if email else PersonStatus.VISITOR
     person = Person(
-        user_id=user_id or None,
+        user_id=(user_id or "").strip() or None,
         email=email,
         status=status,
         avatar_seed=new_avatar_seed(rng),
@@ -35,7 +61,13 @@ def create_person(
     )
     if not person.name and person.is_anonymous:
         person.name = friendly_name(rng)
-    person.save()
+    user = _staff_user(actor)
+    if user is not None:
+        person._history_user = user
+    with transaction.atomic():
+        person.save()
+        if person.user_id:
+            _sync_user_id_identity(person, user=user)
     return person
 
 
@@ -48,13 +80,10 @@ def resolve_live(person: Person) -> Person:
     return person
 
 
-STAFF_EDIT = "edited by staff"
-
-
 def holder_of_user_id(*, user_id: str, excluding: int | None) -> Person | None:
     """The person (other than `excluding`) holding this user ID as an identity: a user ID has
-    one owner, whether or not it is that person's `user_id` field (the identity admin can add
-    one), so staff cannot give it to someone else."""
+    one owner, whether or not it is that person's `user_id` field, so staff cannot give it to
+    someone else."""
     identity = (
         Identity.objects.filter(kind=IdentityKind.USER_ID, value=user_id)
         .exclude(person_id=excluding)
@@ -64,35 +93,134 @@ def holder_of_user_id(*, user_id: str, excluding: int | None) -> Person | None:
     return identity.person if identity else None
 
 
-def apply_staff_edit(
-    *, person: Person, changed_fields: list[str] | None, actor: Any = None
-) -> Person:
-    """Save a staff edit: an email set by staff makes the person a user; history says who.
+def field_label(field: str) -> str:
+    """A field as staff know it ("user ID", "custom attributes")."""
+    if field == "attributes":
+        return "custom attributes"
+    return str(Person._meta.get_field(field).verbose_name)
 
-    A user ID set or changed by staff gets its `user_id` identity, and the identity of the ID
-    it replaced goes: left behind, it would still claim that ID (identify and track for the
-    old ID would then fail on the unique identity forever instead of starting a profile)."""
-    email_changed = changed_fields is None or "email" in changed_fields
-    user_id_changed = changed_fields is None or "user_id" in changed_fields
-    if email_changed and person.email.strip():
-        person.status = PersonStatus.USER
-    if user_id_changed and person.user_id is not None:
-        person.user_id = person.user_id.strip() or None
+
+def staff_value(person: Person, field: str) -> Any:
+    """A field as staff see and edit it (attributes: the custom ones only)."""
+    value = getattr(person, field)
+    return custom_part(value) if field == "attributes" else value
+
+
+def apply_staff_edit(
+    *,
+    person: Person | int,
+    changes: Mapping[str, Any],
+    opened: Mapping[str, Any] | None = None,
+    actor: Any = None,
+    reason: str = STAFF_EDIT,
+) -> Person:
+    """Save the fields staff changed, and only those, on the live person (locked).
+
+    `changes`: field -> new value, for fields in STAFF_FIELDS (`attributes`: the custom
+    attributes; the profiling ones are kept as recorded). `opened`: field -> the value staff
+    saw when they opened the page; when a changed field holds another value now (a merge, an
+    identify or another staff member changed it meanwhile) nothing is saved
+    (StaffEditRefused "stale"). A tombstone is never edited (StaffEditRefused "merged").
+    An email set by staff makes the person a user; a user ID gets its `user_id` identity and
+    the one it replaced goes. One history row, with who and why — none when nothing changed.
+    """
+    person_id = person.pk if isinstance(person, Person) else int(person)
+    not_editable = sorted(set(changes) - set(STAFF_FIELDS))
+    if not_editable:
+        raise StaffEditRefused(
+            f"Staff cannot edit {', '.join(not_editable)} (kept by merges and the recording "
+            "path).", code="not_editable", fields=not_editable)
+    with transaction.atomic():
+        # The person's own row, FOR UPDATE: a merge (which locks its people the same way)
+        # either finished before — then this is a tombstone — or waits for this edit.
+        current = Person.objects.select_for_update().get(pk=person_id)
+        if current.merged_into_id is not None:
+            base = current.merged_into
+            raise StaffEditRefused(
+                f"Person #{person_id} was merged into {base.display_name} (#{base.pk}); "
+                "nothing was saved.", code="merged", base=base)
+        stale = [name for name in changes if opened is not None and name in opened
+                 and not _same(name, staff_value(current, name), opened[name])]
+        if stale:
+            raise StaffEditRefused(
+                "This person changed since you opened the page — reload it and make your "
+                f"change again (changed meanwhile: {', '.join(map(field_label, stale))}).",
+                code="stale", fields=stale)
+        values = _cleaned(current, changes)
+        changed = [name for name, value in values.items() if getattr(current, name) != value]
+        if "email" in changed and values["email"].strip() and \
+                current.status != PersonStatus.USER:
+            values["status"] = PersonStatus.USER
+            changed.append("status")
+        if not changed:
+            return current
+        _save(current, {name: values[name] for name in changed}, actor=actor, reason=reason)
+    return current
+
+
+def _same(field: str, now: Any, opened: Any) -> bool:
+    """Whether a field still holds what staff saw (a form gives "" for None, strips text)."""
+    if field == "attributes":
+        return custom_part(now) == custom_part(opened)
+    if isinstance(now, str | None) and isinstance(opened, str | None):
+        return (now or "").strip() == (opened or "").strip()
+    return now == opened
+
+
+def _cleaned(person: Person, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The new values, checked by the model's own field rules (length, choices) and, for
+    custom attributes, by the attributes validation. Raises ValidationError by field."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, value in changes.items():
+        try:
+            values[name] = _clean_one(person, name, value)
+        except ValidationError as error:
+            errors[name] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _clean_one(person: Person, name: str, value: Any) -> Any:
+    if name == "attributes":
+        custom = clean_custom_attributes(value, stored=person.attributes)
+        return with_custom(stored=person.attributes, custom=custom)
+    if name == "user_id":
+        value = (value or "").strip() or None
+        if value is not None:
+            holder = holder_of_user_id(user_id=value, excluding=person.pk)
+            if holder is not None:
+                raise ValidationError(f"This user ID already belongs to {holder.display_name} "
+                                      f"(#{holder.pk}).")
+    elif isinstance(value, str) or value is None:
+        value = (value or "").strip()
+    field = Person._meta.get_field(name)
+    return field.clean(value, person) if value is not None else None
+
+
+def _save(person: Person, values: dict[str, Any], *, actor: Any, reason: str) -> None:
+    for name, value in values.items():
+        setattr(person, name, value)
     person.updated_at = timezone.now()
-    person._change_reason = STAFF_EDIT
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    person._change_reason = reason
+    user = _staff_user(actor)
     if user is not None:
         person._history_user = user
-    with transaction.atomic():
-        person.save()
-        if user_id_changed:
-            _sync_user_id_identity(person, user=user)
-    return person
+    person.save(update_fields=[*values, "updated_at"])
+    if "user_id" in values:
+        _sync_user_id_identity(person, user=user)
 
+
+def _staff_user(actor: Any) -> Any:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def _sync_user_id_identity(person: Person, *, user: Any) -> None:
-    """The person's `user_id` identities are exactly its user ID (history rows say who)."""
+    """The person's `user_id` identities are exactly its user ID (history rows say who).
+
+    A user ID changed by staff moves its identity: the old one, left behind, would still claim
+    that ID (identify and track for the old ID would fail on the unique identity forever)."""
     held = list(person.identities.filter(kind=IdentityKind.USER_ID))
     for identity in held:
         if identity.value != person.user_id:

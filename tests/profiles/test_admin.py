@@ -9,6 +9,7 @@ from tests.factories import (
     PersonFactory,
     PersonTagFactory,
 )
+from tests.profiles.admin_helpers import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -104,13 +105,14 @@ def test_merged_person_page_redirects_to_its_base_with_a_message(admin_client):
     assert "was merged into" in " ".join(str(m) for m in response.context["messages"])
 
 
+def _edit_form(client, person, **changes):
+    """The person form as the page shows it (with its opened values), with `changes` typed."""
+    return {**form_data(client.get(change_url(person)), "person_form"), **changes}
+
+
 def test_staff_setting_an_email_makes_a_visitor_a_user_and_records_who(admin_client, admin_user):
     person = AnonymousPersonFactory(name="Amber Otter")
-    data = {
-        "name": "Amber Otter", "email": "amber@example.com", "phone": "", "user_id": "",
-        "status": "visitor", "company": "", "city": "", "country": "", "os": "",
-        "browser": "", "attributes": "{}",
-    }
+    data = _edit_form(admin_client, person, email="amber@example.com")
     response = admin_client.post(change_url(person), data)
     assert response.status_code == 302
     person.refresh_from_db()
@@ -119,20 +121,12 @@ def test_staff_setting_an_email_makes_a_visitor_a_user_and_records_who(admin_cli
     assert record.history_user == admin_user and record.history_change_reason == "edited by staff"
 
 
-def _edit_form(person, **changes):
-    data = {
-        "name": person.name, "email": person.email, "phone": "", "user_id": person.user_id or "",
-        "status": person.status, "company": "", "city": "", "country": "", "os": "",
-        "browser": "", "attributes": "{}",
-    }
-    return {**data, **changes}
-
-
 def test_staff_changing_a_user_id_moves_its_identity_and_records_who(admin_client, admin_user):
     person = PersonFactory(user_id="u-old", status="user")
     IdentityFactory(person=person, kind="user_id", value="u-old")
 
-    response = admin_client.post(change_url(person), _edit_form(person, user_id=" u-new "))
+    data = _edit_form(admin_client, person, user_id=" u-new ")
+    response = admin_client.post(change_url(person), data)
 
     assert response.status_code == 302
     person.refresh_from_db()
@@ -148,7 +142,8 @@ def test_a_user_id_another_person_holds_as_an_identity_is_a_form_error(admin_cli
     IdentityFactory(person=holder, kind="user_id", value="u-2")  # added in the identity admin
     person = PersonFactory(user_id=None)
 
-    response = admin_client.post(change_url(person), _edit_form(person, user_id="u-2"))
+    data = _edit_form(admin_client, person, user_id="u-2")
+    response = admin_client.post(change_url(person), data)
 
     assert response.status_code == 200  # the form again, not a database error
     assert "already belongs to Holder Hare" in str(response.context["adminform"].form.errors)

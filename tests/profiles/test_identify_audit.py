@@ -349,9 +349,7 @@ def test_promotion_is_one_history_row_naming_the_promotion():
 
 def test_identify_with_a_user_id_staff_changed_away_makes_a_new_profile():
     person = identify(anonymous_id="d-s", user_id="old-id", email="s@example.com")
-    person.refresh_from_db()
-    person.user_id = "new-id"
-    apply_staff_edit(person=person, changed_fields=["user_id"])
+    apply_staff_edit(person=person.pk, changes={"user_id": "new-id"})
 
     again = identify(user_id="new-id")
     fresh = identify(user_id="old-id")  # was a 409 forever: the identity was left behind
@@ -367,8 +365,7 @@ def test_identify_with_a_user_id_staff_changed_away_makes_a_new_profile():
 
 def test_user_id_set_by_staff_gets_its_identity():
     person = PersonFactory(user_id=None, email="")
-    person.user_id = "staff-set"
-    apply_staff_edit(person=person, changed_fields=["user_id"])
+    apply_staff_edit(person=person.pk, changes={"user_id": "staff-set"})
 
     assert Identity.objects.filter(kind=IdentityKind.USER_ID, value="staff-set",
                                    person=person).exists()

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from profiles.admin.params import parse_ids
 from profiles.models import Person
 from profiles.services.deletion import delete_people, plan_deletion
 
@@ -55,7 +56,7 @@ def delete_people_view(modeladmin, request):
         raise PermissionDenied
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
+    ids = parse_ids(request.POST.getlist("ids"))
     people = list(Person.objects.filter(pk__in=ids).order_by("id"))
     if request.POST.get("post") != "yes":
         return delete_confirmation(modeladmin, request, people)

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from profiles.admin.merge.preview import overrides_from, preview_rows
+from profiles.admin.params import parse_ids
 from profiles.models import Person
 from profiles.selectors.duplicates import suspected_duplicates_of
 from profiles.services.resolution import ConflictError, atomic_with_retry
@@ -83,21 +84,18 @@ def pick_view(modeladmin, request, object_id: str):
     })
 
 
-def _ids(values) -> list[int]:
-    return list(dict.fromkeys(int(value) for value in values if str(value).strip().isdigit()))
-
-
 def preview_view(modeladmin, request):
     """GET: the preview table. POST with post=yes: the merge itself."""
     require_merge_permission(request)
     data = request.POST if request.method == "POST" else request.GET
-    ids = _ids(data.getlist("ids"))
-    base_id = _ids([data.get("base", "")])
+    ids = parse_ids(data.getlist("ids"))
+    base_id = parse_ids([data.get("base", "")])
     people = Person.objects.in_bulk(ids + base_id)
-    if len(people) < 2:
+    if len(people) < 2 or (base_id and base_id[0] not in people):
         modeladmin.message_user(
-            request, "Choose at least two existing people to merge.", messages.WARNING)
-        return HttpResponseRedirect(_back(ids))
+            request, "Choose at least two existing people to merge (one of them was not "
+            "found: deleted since, or a wrong ID number).", messages.WARNING)
+        return HttpResponseRedirect(_back([pk for pk in ids if pk in people]))
     base = people[base_id[0]] if base_id else _choose_base(people.values())
     others = [person for pk, person in people.items() if pk != base.pk]
     if request.method == "POST" and data.get("post") == "yes":
@@ -126,6 +124,7 @@ def _render_preview(modeladmin, request, base: Person, others: list[Person], ove
         return _refused(modeladmin, request, base, refusal)
     people = preview.people
     all_ids = [person.pk for person in people]
+    rows, hidden_rows = preview_rows(preview)
     return TemplateResponse(request, "admin/profiles/person/merge_preview.html", {
         **modeladmin.admin_site.each_context(request),
         "title": f"Merge {len(others)} profile{'s' if len(others) > 1 else ''} "
@@ -136,7 +135,8 @@ def _render_preview(modeladmin, request, base: Person, others: list[Person], ove
             (person, None if person.pk == base.pk else preview_url(all_ids, base=person.pk))
             for person in people
         ],
-        "rows": preview_rows(preview),
+        "rows": rows,
+        "hidden_rows": hidden_rows,
         "moves": preview.moves,
         "ids": all_ids,
         "pick_url": reverse("admin:profiles_person_merge", args=[base.pk]),
