@@ -304,8 +304,7 @@ def make_merge_pairs(count: int, tag: str) -> list[tuple[str, str]]:
     now = timezone.now()
     for i in range(count):
         device, user_id = f"{tag}-dev-{i}", f"{tag}-user-{i}"
-        user = create_person(user_id=user_id, email=f"{user_id}@example.com")
-        Identity.objects.create(person=user, original_person=user, kind="user_id", value=user_id)
+        create_person(user_id=user_id, email=f"{user_id}@example.com")  # with its identity
         anon = create_person(page_views=50, visits=3, first_seen=now, last_seen=now)
         Identity.objects.create(person=anon, original_person=anon, kind="anonymous_id",
                                 value=device)
