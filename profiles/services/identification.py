@@ -19,7 +19,7 @@ from profiles.services.events import Event, message_digest, record_events_with_e
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
 from profiles.services.profiling import combine_profiles
-from profiles.services.recording_sql import activity_by_digest
+from profiles.services.recording_sql import activity_by_digest, protected_people
 from profiles.services.resolution import (
     add_identity,
     atomic_with_retry,
@@ -36,7 +36,6 @@ from profiles.services.trust import (
     STAFF,
     Proof,
     email_trust,
-    is_protected,
     unproven_device_id,
     user_id_trust,
     vouches_for_identify,
@@ -152,9 +151,11 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
     device = find_by_anonymous_id(data.anonymous_id) if data.anonymous_id else None
     promoted: list[str] = []
     user = find_by_user_id(data.user_id) if data.user_id else None
-    claimed_in_vain = (
-        user is not None and not data.proof.vouches_for_user_id and is_protected(user.pk)
+    # Without proof, who among the people it names is protected (one statement).
+    shielded = set() if vouches_for_identify(data.proof, user_id=data.user_id) else (
+        protected_people([known.pk for known in (device, user) if known is not None])
     )
+    claimed_in_vain = user is not None and user.pk in shielded
     if claimed_in_vain:
         # The user ID was verified once: without its hash this call cannot speak for that
         # user, whatever site it comes through. It stays the caller's own device's identify
@@ -164,11 +165,13 @@ def identify_in_transaction(data: IdentifyInput, *, site: Site | None) -> Person
             proof=data.proof,
         )
     elif data.user_id:
-        person, promoted = _person_for_user(data, device, user)
+        person, promoted = _person_for_user(
+            data, device, user, device_shielded=device is not None and device.pk in shielded
+        )
     else:
         person = device or create_anonymous(anonymous_id=data.anonymous_id)
     # A promotion and the traits are one change: one UPDATE and one history row.
-    edited = _apply_profile(person, data, changed=promoted,
+    edited = _apply_profile(person, data, changed=promoted, guarded=person.pk in shielded,
                             attached_user_id=bool(data.user_id) and not claimed_in_vain)
     record_events_with_edit(
         person=person,
@@ -203,17 +206,16 @@ def _identified_before(digest: str, *, site: Site | None) -> Person | None:
 
 
 def _person_for_user(
-    data: IdentifyInput, device: Person | None, user: Person | None
+    data: IdentifyInput, device: Person | None, user: Person | None, *, device_shielded: bool
 ) -> tuple[Person, list[str]]:
     """The user's live person (`user`, found by its user ID, or None when new), and the
-    fields a promotion changed in memory (saved by the caller with the traits)."""
+    fields a promotion changed in memory (saved by the caller with the traits).
+
+    A verified person's device (`device_shielded`: protected, and this call unproven) is not
+    given a user ID, or merged into one: it is left as it is, as a device another user logged
+    in on."""
     trust = user_id_trust(data.proof)
-    if device is not None and not data.proof.vouches_for_user_id and is_protected(device.pk):
-        # A verified person's device cannot be given a user ID, or merged into one, without
-        # proof: it is left as it is, as a device another user logged in on.
-        device_free = False
-    else:
-        device_free = device is not None and not device.user_id
+    device_free = device is not None and not device.user_id and not device_shielded
     if user is None:
         if device_free:
             return device, _promote(device, user_id=data.user_id, trust=trust)
@@ -221,7 +223,7 @@ def _person_for_user(
         fresh_device = data.anonymous_id if device is None else None
         return create_identified(user_id=data.user_id, anonymous_id=fresh_device,
                                  trust=trust), []
-    if data.proof.vouches_for_user_id:  # proven now: the user is protected from here on
+    if data.proof.user_id:  # proven by its hash now: the user is protected from here on
         add_identity(user, kind=IdentityKind.USER_ID, value=data.user_id, trust=trust,
                      reason="identify: user ID proven by its user_hash")
     if device is None and data.anonymous_id:
@@ -251,19 +253,17 @@ def _promote(person: Person, *, user_id: str, trust: str) -> list[str]:
 
 
 def _apply_profile(
-    person: Person, data: IdentifyInput, *, changed: list[str], attached_user_id: bool
+    person: Person, data: IdentifyInput, *, changed: list[str], guarded: bool,
+    attached_user_id: bool
 ) -> list[str]:
     """Email, status and traits from the website, set in memory; returns the fields changed
     (`changed`: those the caller already changed), saved with the identify activity's
     counters, with a history row.
 
-    An identify that does not prove itself never overwrites a protected profile: it fills
-    what is empty, and its email becomes one more identity of the person.
+    `guarded`: the call does not prove itself and the person is protected, so it never
+    overwrites: it fills what is empty, and its email becomes one more identity.
     """
     changed = list(changed)
-    guarded = not vouches_for_identify(data.proof, user_id=data.user_id) and is_protected(
-        person.pk
-    )
 
     def assign(name: str, value: Any) -> None:
         if guarded and getattr(person, name):

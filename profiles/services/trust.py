@@ -18,11 +18,7 @@ from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from profiles.models import Identity, IdentityKind, IdentityTrust, Person
-from profiles.services.recording_sql import (
-    emails_held_by_protected,
-    protected_people,
-    protected_user_ids,
-)
+from profiles.services.recording_sql import emails_held_by_protected, protected_user_ids
 
 
 @dataclass(frozen=True)
@@ -69,10 +65,6 @@ def email_trust(proof: Proof, *, email: str, owner_id: int | None) -> str:
     if emails_held_by_protected([email], excluding=owner_id):
         return IdentityTrust.TYPED
     return IdentityTrust.CLAIMED
-
-
-def is_protected(person_id: int) -> bool:
-    return bool(protected_people([person_id]))
 
 
 def shielded_user_ids(user_ids: Sequence[str]) -> set[str]:
