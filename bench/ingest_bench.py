@@ -360,8 +360,15 @@ def main() -> None:
                                require_identity_verification=False)
     key = issue_site_key(site=site)
     devices = [f"bench-{uuid.uuid4().hex[:12]}" for _ in range(args.devices)]
-    single = [json.dumps(track_body(devices[n % len(devices)], n)).encode()
-              for n in range(args.single_events)]
+    # Four quarters of the single-event phase (see measure), each over its own quarter of the
+    # devices, a fifth of which are warmed first: each quarter meets as many devices for the
+    # first time (the dearer first contact) as the others.
+    groups = [devices[k::4] for k in range(4)]
+    quarter = args.single_events // 4
+    single = [json.dumps(track_body(group[n % len(group)], n)).encode()
+              for group in groups for n in range(quarter)]
+    warm = [json.dumps(track_body(device, n)).encode()
+            for group in groups for n, device in enumerate(group[: len(group) // 5])]
     batches = []
     for b in range(args.batches):
         group = devices[(b * 20) % len(devices):][:20]  # 20 people, 5 events each
@@ -393,8 +400,7 @@ def main() -> None:
     try:
         meter = CpuMeter(servers, database_url)
         ceiling = measure(meter, ports, "/onefold.js", [None] * 3000, key, args.clients)
-        warm = [json.dumps(track_body(devices[n], n)).encode() for n in range(200)]
-        for port in ports.values():
+        for port in ports.values():  # each server connection warmed, a fifth of the devices seen
             post_all(port, "/api/v1/track", warm, key, args.clients)
         singles = measure(meter, ports, "/api/v1/track", single, key, args.clients)
         batched = measure(meter, ports, "/api/v1/batch", batches, key, args.clients)
