@@ -242,7 +242,7 @@ def test_a_4xx_is_not_retried_and_rejects_with_status_and_field(page, live_serve
     assert len(sent) == 1
 
 
-def test_a_message_id_conflict_409_is_not_retried(page, live_server, key):
+def test_a_409_that_names_a_field_is_not_retried(page, live_server, key):
     seen = []
 
     def handle(route, request):

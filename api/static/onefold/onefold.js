@@ -114,7 +114,7 @@
         if (response.ok) return data || {};
         var problem = (data && data.error) || {};
         var retry = response.status === 429 || response.status >= 500 ||
-          (response.status === 409 && problem.field !== "message_id");
+          (response.status === 409 && !problem.field);  // busy; a field's 409 is the input's
         if (retry && attempt < ATTEMPTS) {
           return delay(retryDelay(response, attempt)).then(function () {
             return post(path, body, attempt + 1);
