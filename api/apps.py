@@ -9,8 +9,8 @@ class ApiConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from api import checks  # noqa: F401  (registers the deployment checks)
-        from api.keys import forget_sites
         from profiles.models import Site
+        from profiles.services.sites import forget_sites
 
         # Cache invalidation only: a site saved or deleted here is seen by the next request.
         post_save.connect(forget_sites, sender=Site, dispatch_uid="api.forget_sites.save")

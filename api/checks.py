@@ -28,3 +28,19 @@ def check_shared_rate_limits(app_configs: Any = None, **kwargs: Any) -> list[War
             id="api.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_demo_is_off(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """The demo shop's write key is in this repository and its page signs any login: with the
+    demo on, anyone can write with that key and claim any user through it."""
+    if not getattr(settings, "ONEFOLD_DEMO", False):
+        return []
+    return [
+        Warning(
+            "The demo shop is on: its public write key is accepted and its page signs a login "
+            "for any user ID.",
+            hint="Set ONEFOLD_DEMO=false in production.",
+            id="api.W002",
+        )
+    ]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import DataError, OperationalError
@@ -20,32 +20,18 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
-from api.keys import site_for_key
-from api.ratelimit import retry_after
+from api.clients import client_key
+from api.errors import ApiError, api_error_of, error_response
+from api.ratelimit import give_back, take
 from profiles.models import Site
-from profiles.services.resolution import ConflictError
-from profiles.services.validation import InvalidInput
+from profiles.models.site import normalize_origin
+from profiles.services.errors import INVALID, TOO_LARGE
+from profiles.services.ingestion import KB
+from profiles.services.sites import demo_is_on, is_demo_site, site_for_key
 
 logger = logging.getLogger(__name__)
-KB = 1024
-MAX_EVENT_BYTES = 32 * KB
 MAX_BATCH_BYTES = 500 * KB
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Onefold-Key"
-
-View = Callable[[HttpRequest, Site, dict[str, Any]], dict[str, Any]]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, field: str | None, message: str, **headers: str) -> None:
-        super().__init__(message)
-        self.status, self.field, self.message, self.headers = status, field, message, headers
-
-
-def error_response(status: int, field: str | None, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse({"error": {"field": field, "message": message}}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
 
 
 def _key_from(request: HttpRequest) -> str:
@@ -58,19 +44,24 @@ def _key_from(request: HttpRequest) -> str:
 def authenticate(request: HttpRequest) -> Site:
     key = _key_from(request)
     if not key:
-        raise ApiError(401, "authorization", "missing write key (Authorization: Bearer <key>)")
+        raise ApiError("unauthorized", "authorization",
+                       "missing write key (Authorization: Bearer <key>)")
     site = site_for_key(key)
     if site is None:
-        raise ApiError(401, "authorization", "unknown write key")
+        raise ApiError("unauthorized", "authorization", "unknown write key")
     if not site.is_active:
-        raise ApiError(401, "authorization", "this write key was revoked")
+        raise ApiError("unauthorized", "authorization", "this write key was revoked")
+    if is_demo_site(site) and not demo_is_on():
+        raise ApiError("unauthorized", "authorization",
+                       "the demo shop's key works only while the demo is on")
     return site
 
 
 def origin_allowed(request: HttpRequest, origin: str, site: Site | None) -> bool:
-    """Same-origin pages, or an origin the site lists (or any listed by some site at preflight:
-    a revoked site's too, so that its page can read the 401 that says so)."""
-    if urlsplit(origin).netloc == request.get_host():
+    """Same-origin pages (scheme, host and port all equal), or an origin the site lists (or
+    any listed by some site at preflight: a revoked site's too, so that its page can read the
+    401 that says so)."""
+    if normalize_origin(origin) == normalize_origin(f"{request.scheme}://{request.get_host()}"):
         return True
     if site is not None:
         return "*" in site.origins or origin in site.origins
@@ -101,25 +92,72 @@ def preflight(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def parse_json(request: HttpRequest, *, max_bytes: int) -> dict[str, Any]:
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise ApiError(413, "body", f"request body is over {max_bytes // KB} KB")
+@dataclass(frozen=True)
+class Payload:
+    """A request's JSON object and the size of its body in bytes."""
+
+    data: dict[str, Any]
+    size: int
+
+
+def parse_json(request: HttpRequest, *, max_bytes: int) -> Payload:
+    raw = _body(request, max_bytes=max_bytes)
     try:
-        raw = request.body
-    except RequestDataTooBig as exc:
-        raise ApiError(413, "body", f"request body is over {max_bytes // KB} KB") from exc
-    if len(raw) > max_bytes:
-        raise ApiError(413, "body", f"request body is over {max_bytes // KB} KB")
-    try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
+        body = json.loads(
+            raw, parse_constant=_refuse_constant, object_pairs_hook=_one_value_per_key
+        )
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "body", f"invalid JSON: {exc}") from exc
+        raise ApiError(INVALID, "body", f"invalid JSON: {exc}") from exc
     except RecursionError as exc:  # thousands of nested brackets
-        raise ApiError(400, "body", "JSON nested too deeply") from exc
+        raise ApiError(INVALID, "body", "JSON nested too deeply") from exc
     if not isinstance(body, dict):
-        raise ApiError(400, "body", "must be a JSON object")
+        raise ApiError(INVALID, "body", "must be a JSON object")
+    return Payload(data=body, size=len(raw))
+
+
+def _body(request: HttpRequest, *, max_bytes: int) -> bytes:
+    """The request body, at most `max_bytes`. A chunked body (no Content-Length) is read from
+    the stream itself: Django reads only as many bytes as Content-Length declares, and would
+    see nothing."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        raw = _read_stream(request.META["wsgi.input"], limit=max_bytes + 1)
+    else:
+        try:
+            raw = request.body
+        except RequestDataTooBig as exc:
+            raise _too_large(max_bytes) from exc
+    if len(raw) > max_bytes:
+        raise _too_large(max_bytes)
+    return raw
+
+
+def _read_stream(stream: Any, *, limit: int) -> bytes:
+    parts, size = [], 0
+    while size < limit:
+        part = stream.read(min(64 * KB, limit - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _one_value_per_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; a key given twice is refused (parsers disagree on which value wins, so a
+    proxy or a log could read another event than the one recorded)."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"the key {twice!r} appears twice in one object")
     return body
+
+
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(TOO_LARGE, "body", f"request body is over {max_bytes // KB} KB")
 
 
 def _refuse_constant(name: str) -> None:
@@ -130,11 +168,23 @@ def _refuse_constant(name: str) -> None:
 # key and a wrong method. Their bodies hold nothing private and no credentials are ever
 # allowed, so any page may read them; without CORS headers the browser would show the page a
 # bare network error and the snippet would retry a revoked key as if it were offline.
-READABLE_BEFORE_THE_ORIGIN_CHECK = frozenset({401, 405})
+READABLE_BEFORE_THE_ORIGIN_CHECK = frozenset({"unauthorized", "method_not_allowed"})
 
 
-def endpoint(*, max_bytes: int, cost: Callable[[dict[str, Any]], int] = lambda body: 1):
-    """Wrap a view with the envelope; `cost` counts the events a request weighs for the limit."""
+@dataclass
+class Work:
+    """What a view validated and will write: `cost` events for the rate limit, then `run`."""
+
+    cost: int
+    run: Callable[[], dict[str, Any]]
+
+
+View = Callable[[Site, Payload], Work]
+
+
+def endpoint(*, max_bytes: int):
+    """Wrap a view with the envelope. The view validates the body and returns its Work; the
+    rate limit counts it only then (a refused request is not counted), and Work.run writes."""
 
     def decorate(view: View) -> Callable[[HttpRequest], HttpResponse]:
         @csrf_exempt
@@ -146,39 +196,49 @@ def endpoint(*, max_bytes: int, cost: Callable[[dict[str, Any]], int] = lambda b
             allowed_origin = None
             try:
                 if request.method != "POST":
-                    raise ApiError(405, "method", "use POST", Allow="POST, OPTIONS")
+                    raise ApiError("method_not_allowed", "method", "use POST",
+                                   Allow="POST, OPTIONS")
                 site = authenticate(request)
                 if origin:
                     if not origin_allowed(request, origin, site):
-                        raise ApiError(403, "origin", f"origin {origin} is not allowed")
+                        raise ApiError("origin_not_allowed", "origin",
+                                       f"origin {origin} is not allowed")
                     allowed_origin = origin
-                body = parse_json(request, max_bytes=max_bytes)
-                wait = retry_after(site=site, cost=max(1, cost(body)))
-                if wait is not None:
-                    raise ApiError(
-                        429, None, "rate limit exceeded", Retry_After=str(wait)
-                    )
-                response: HttpResponse = JsonResponse(view(request, site, body))
+                response: HttpResponse = JsonResponse(
+                    _run(view(site, parse_json(request, max_bytes=max_bytes)), site=site,
+                         client=client_key(request))
+                )
             except ApiError as exc:
-                response = error_response(exc.status, exc.field, exc.message, **exc.headers)
-                if exc.status in READABLE_BEFORE_THE_ORIGIN_CHECK:
+                response = error_response(exc)
+                if exc.code in READABLE_BEFORE_THE_ORIGIN_CHECK:
                     allowed_origin = origin
-            except InvalidInput as exc:
-                response = error_response(exc.status, exc.field, exc.text)
-            except ConflictError:
-                response = error_response(409, None, "conflicting concurrent write; resend")
-            except ValidationError as exc:  # e.g. a merge the rules refuse
-                response = error_response(409, None, "; ".join(exc.messages))
+            except ValidationError as exc:  # a service's refusal (domain error with a code)
+                response = error_response(api_error_of(exc))
             except DataError:
                 # A value validation let through that the database refuses: still the client's
                 # input, and the transaction rolled back. Logged, as validation should catch it.
                 logger.exception("value refused by the database")
-                response = error_response(400, None, "a value is out of range for the database")
+                response = error_response(
+                    ApiError(INVALID, None, "a value is out of range for the database")
+                )
             except OperationalError:
                 logger.exception("database unavailable")
-                response = error_response(503, None, "database unavailable", Retry_After="1")
+                response = error_response(
+                    ApiError("unavailable", None, "database unavailable", Retry_After="1")
+                )
             return _with_cors(response, allowed_origin)
 
         return wrapper
 
     return decorate
+
+
+def _run(work: Work, *, site: Site, client: str) -> dict[str, Any]:
+    """Count the validated work against the rate limits, then run it; a run that fails gives
+    its events back (only accepted requests use up a window)."""
+    taken = take(site=site, client=client, cost=max(1, work.cost))
+    try:
+        return work.run()
+    except BaseException:
+        give_back(taken)
+        raise

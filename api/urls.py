@@ -10,7 +10,8 @@ urlpatterns = [
     re_path(r"^api/v1/track/?$", ingest.track, name="track"),
     re_path(r"^api/v1/chat/?$", ingest.chat, name="chat"),
     re_path(r"^api/v1/batch/?$", ingest.batch, name="batch"),
-    re_path(r"^api/v1/", ingest.not_found, name="not_found"),
+    re_path(r"^api/", ingest.not_found, name="not_found"),  # any other path or API version
     path("onefold.js", demo.snippet, name="snippet"),
     path("demo/", demo.shop, name="demo"),
+    path("demo/sign", demo.sign_login, name="demo_sign"),
 ]

@@ -5,14 +5,19 @@
 
 What it does (about a minute on 2 cores):
 1. Recreates its own database (default `onefold_bench_api`) and migrates it.
-2. Starts the production web server on `crm.wsgi` with DEBUG off: granian (the default, as
-   README's Operations section serves it), or gunicorn's gthread workers to compare.
+2. Starts the production setup on `crm.wsgi` with DEBUG off, as README's Operations section
+   serves it: granian behind Debian's nginx (deploy/nginx/onefold.conf, deploy/stack.py). Or,
+   with `--http-server gunicorn`, gunicorn's gthread workers bare, to compare servers.
 3. Single-event `POST /api/v1/track` from concurrent keep-alive clients (a raw-socket client,
    so the load generator takes ~0.1 ms of CPU per request), then `POST /api/v1/batch` with 100
    events per request; prints events/s next to a `bulk_create` floor: the same number of
-   Activity rows written by one bulk_create in the same run. Each phase also prints the CPU
-   it cost per event (web server, database backends, load generator, from /proc), which other
-   load on a shared machine does not change much, and the rate that implies on 2 idle cores.
+   Activity rows written by one bulk_create in the same run. Each phase runs both through
+   nginx and on granian bare, in the order bare, nginx, nginx, bare (half the events each time,
+   so a machine speeding up or slowing down during the run weighs on both alike), and prints
+   nginx/bare: the front proxy's target is ≥ 0.90 of the bare server. Each phase also prints
+   the CPU it cost per event (web server and nginx, database backends, load generator, from
+   /proc), which other load on a shared machine does not change much, and the rate that
+   implies on 2 idle cores.
 4. identify that merges a 50-activity anonymous profile into an existing user: p50/p95 over
    HTTP and in-process, next to a naive baseline (the same merge done with a per-row save()).
    Each database connection first identifies a few times unmeasured: PostgreSQL plans a
@@ -35,11 +40,14 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from deploy.stack import free_port, server_environment, start_stack  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,13 +87,8 @@ def setup_django(database_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_gunicorn(args: argparse.Namespace, database_url: str) -> subprocess.Popen:
+    """gunicorn bare, to compare HTTP servers (the production setup is deploy/stack.py)."""
     # A port of our own: answering on a port someone else's server holds would measure theirs.
     args.port = args.port or free_port()
     env = {
@@ -98,20 +101,12 @@ def start_gunicorn(args: argparse.Namespace, database_url: str) -> subprocess.Po
         "LOG_LEVEL": "WARNING",
     }
     bin_dir = Path(sys.executable).parent
-    if args.http_server == "granian":
-        command = [
-            str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
-            "--port", str(args.port), "--workers", str(args.workers),
-            "--blocking-threads", str(args.threads), "--log-level", "warning",
-            "crm.wsgi:application",
-        ]
-    else:
-        command = [
-            str(bin_dir / "gunicorn"), "crm.wsgi:application",
-            "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
-            "--worker-class", "gthread", "--threads", str(args.threads),
-            "--keep-alive", "30", "--log-level", "warning",
-        ]
+    command = [
+        str(bin_dir / "gunicorn"), "crm.wsgi:application",
+        "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
+        "--worker-class", "gthread", "--threads", str(args.threads),
+        "--keep-alive", "30", "--log-level", "warning",
+    ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and server.poll() is None:
@@ -236,24 +231,23 @@ class CpuMeter:
     with 2 cores, says what throughput this stack can reach on a quiet machine.
     """
 
-    def __init__(self, server: subprocess.Popen, database: str) -> None:
-        self.server, self.database = server, database
+    def __init__(self, servers: list[subprocess.Popen], database: str) -> None:
+        self.servers, self.database = servers, database
 
-    def _pids(self) -> list[int]:
+    def _backends(self) -> list[int]:
         import psycopg
 
         with psycopg.connect(f"{self.database}", autocommit=True) as conn:
-            backends = [pid for (pid,) in conn.execute(
+            return [pid for (pid,) in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid()"
             )]
-        return [self.server.pid, *_children(self.server.pid), *backends]
 
     def read(self) -> tuple[float, float, float]:
-        """(server seconds, database seconds, this process's seconds)."""
-        pids = self._pids()
-        server = sum(_proc_cpu(pid) for pid in pids[: 1 + len(_children(self.server.pid))])
-        database = sum(_proc_cpu(pid) for pid in pids[1 + len(_children(self.server.pid)):])
+        """(web seconds: the server and nginx, database seconds, this process's seconds)."""
+        web = [pid for server in self.servers for pid in (server.pid, *_children(server.pid))]
+        server = sum(_proc_cpu(pid) for pid in web)
+        database = sum(_proc_cpu(pid) for pid in self._backends())
         return server, database, time.process_time()
 
 
@@ -310,8 +304,7 @@ def make_merge_pairs(count: int, tag: str) -> list[tuple[str, str]]:
     now = timezone.now()
     for i in range(count):
         device, user_id = f"{tag}-dev-{i}", f"{tag}-user-{i}"
-        user = create_person(user_id=user_id, email=f"{user_id}@example.com")
-        Identity.objects.create(person=user, original_person=user, kind="user_id", value=user_id)
+        create_person(user_id=user_id, email=f"{user_id}@example.com")  # with its identity
         anon = create_person(page_views=50, visits=3, first_seen=now, last_seen=now)
         Identity.objects.create(person=anon, original_person=anon, kind="anonymous_id",
                                 value=device)
@@ -358,15 +351,24 @@ def main() -> None:
     args = parse_args()
     database_url = recreate_database(args.server, args.database)
     setup_django(database_url)
-    from api.keys import issue_site_key
     from profiles.models import Activity, MergeRecord, Site
     from profiles.services import identify
+    from profiles.services.sites import issue_site_key
 
-    site = Site.objects.create(name="Bench", rate_limit_per_minute=0)
+    site = Site.objects.create(name="Bench", rate_limit_per_minute=0,
+                               rate_limit_per_client_per_minute=0,
+                               require_identity_verification=False)
     key = issue_site_key(site=site)
     devices = [f"bench-{uuid.uuid4().hex[:12]}" for _ in range(args.devices)]
-    single = [json.dumps(track_body(devices[n % len(devices)], n)).encode()
-              for n in range(args.single_events)]
+    # Four quarters of the single-event phase (see measure), each over its own quarter of the
+    # devices, a fifth of which are warmed first: each quarter meets as many devices for the
+    # first time (the dearer first contact) as the others.
+    groups = [devices[k::4] for k in range(4)]
+    quarter = args.single_events // 4
+    single = [json.dumps(track_body(group[n % len(group)], n)).encode()
+              for group in groups for n in range(quarter)]
+    warm = [json.dumps(track_body(device, n)).encode()
+            for group in groups for n, device in enumerate(group[: len(group) // 5])]
     batches = []
     for b in range(args.batches):
         group = devices[(b * 20) % len(devices):][:20]  # 20 people, 5 events each
@@ -380,64 +382,59 @@ def main() -> None:
     merge_local = make_merge_pairs(args.identifies + 8, "local")
     merge_naive = make_merge_pairs(args.identifies // 2, "naive")
 
-    load_before = os.getloadavg()[0]
-    server = start_gunicorn(args, database_url)
+    load_before = os.getloadavg()
+    if args.http_server == "granian":
+        stack = start_stack(env=server_environment(DATABASE_URL=database_url),
+                            workers=args.workers, threads=args.threads)
+        servers, stop = stack.processes, stack.stop
+        ports = {"bare": stack.app_port, "nginx": stack.proxy_port}
+    else:
+        gunicorn = start_gunicorn(args, database_url)
+        servers = [gunicorn]
+        ports = {"bare": args.port}
+
+        def stop() -> None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+    front = ports.get("nginx", ports["bare"])  # where clients go in production
     try:
-        meter = CpuMeter(server, database_url)
-        cpu_stack = [meter.read()]
-        stack_s, _, _ = post_all(args.port, "/onefold.js", [None] * 3000, key, args.clients)
-        cpu_stack.append(meter.read())
-        warm = [json.dumps(track_body(devices[n], n)).encode() for n in range(200)]
-        post_all(args.port, "/api/v1/track", warm, key, args.clients)
-        cpu_single = [meter.read()]
-        single_s, single_lat, single_err = post_all(args.port, "/api/v1/track", single, key,
-                                                    args.clients)
-        cpu_single.append(meter.read())
-        cpu_batch = [meter.read()]
-        batch_s, batch_lat, batch_err = post_all(args.port, "/api/v1/batch", batches, key,
-                                                 args.clients)
-        cpu_batch.append(meter.read())
+        meter = CpuMeter(servers, database_url)
+        ceiling = measure(meter, ports, "/onefold.js", [None] * 3000, key, args.clients)
+        for port in ports.values():  # each server connection warmed, a fifth of the devices seen
+            post_all(port, "/api/v1/track", warm, key, args.clients)
+        singles = measure(meter, ports, "/api/v1/track", single, key, args.clients)
+        batched = measure(meter, ports, "/api/v1/batch", batches, key, args.clients)
         warm_identifies = [json.dumps({"anonymous_id": d, "user_id": u}).encode()
                            for d, u in merge_warm]
-        post_all(args.port, "/api/v1/identify", warm_identifies, key, args.clients)
+        post_all(front, "/api/v1/identify", warm_identifies, key, args.clients)
         identify_bodies = [json.dumps({"anonymous_id": d, "user_id": u}).encode()
                            for d, u in merge_http]
-        _, http_lat, http_err = post_all(args.port, "/api/v1/identify", identify_bodies, key, 1)
+        _, http_lat, http_err = post_all(front, "/api/v1/identify", identify_bodies, key, 1)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop()
 
     for device, user_id in merge_local[:8]:  # warm this process's connection the same way
         identify(anonymous_id=device, user_id=user_id)
     local_lat = timed(merge_local[8:], lambda d, u: identify(anonymous_id=d, user_id=u))
     naive_lat = timed(merge_naive, naive_identify)
-    events_single, events_batch = len(single), len(batches) * 100
-    floor_single = bulk_create_floor(events_single)
-    floor_batch = bulk_create_floor(events_batch)
+    floor_single = len(single) / bulk_create_floor(len(single))
+    floor_batch = len(batches) * 100 / bulk_create_floor(len(batches) * 100)
 
     merges = MergeRecord.objects.filter(reason="identify").count()
-    print(f"\nOnefold ingestion benchmark — {args.http_server} {args.workers} workers × "
+    setup = ("granian behind nginx (deploy/nginx/onefold.conf), and granian bare"
+             if "nginx" in ports else "gunicorn bare")
+    print(f"\nOnefold ingestion benchmark — {setup}, {args.workers} workers × "
           f"{args.threads} threads, {args.clients} keep-alive clients, PostgreSQL, "
           f"{os.cpu_count()} cores")
     # Other work on the machine skews every figure: show how busy it was.
-    print(f"load average (1 min) before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
-    print(f"HTTP stack ceiling  : GET /onefold.js (no database) {3000 / stack_s:8.0f} requests/s")
-    print(cpu_line(*cpu_stack, 3000).replace("event", "request"))
-    rate = events_single / single_s
-    floor_rate = events_single / floor_single
-    print(f"single-event track : {events_single:>6} events in {single_s:6.2f} s = "
-          f"{rate:8.0f} events/s (p50 {percentile(single_lat, 50):.1f} ms, p95 "
-          f"{percentile(single_lat, 95):.1f} ms, errors {single_err})   target ≥ 1,000")
-    print(f"  bulk_create floor: {floor_rate:8.0f} rows/s   API/floor = {rate / floor_rate:.2f}")
-    print(cpu_line(*cpu_single, events_single))
-    rate_b = events_batch / batch_s
-    floor_rate_b = events_batch / floor_batch
-    print(f"batch (100/request): {events_batch:>6} events in {batch_s:6.2f} s = "
-          f"{rate_b:8.0f} events/s (p50 {percentile(batch_lat, 50):.1f} ms per batch, errors "
-          f"{batch_err})   target ≥ 10,000")
-    print(f"  bulk_create floor: {floor_rate_b:8.0f} rows/s   API/floor = "
-          f"{rate_b / floor_rate_b:.2f}")
-    print(cpu_line(*cpu_batch, events_batch))
+    print(f"load average (1/5/15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} "
+          f"{load_before[2]:.2f}; after: {os.getloadavg()[0]:.2f}")
+    for name, phase in ceiling.items():
+        print(f"HTTP stack ceiling  ({name:<5}): GET /onefold.js (no database) "
+              f"{phase.rate:8.0f} requests/s")
+    report("single-event track", singles, unit="events", target="≥ 1,000", floor=floor_single)
+    report("batch (100/request)", batched, unit="events", target="≥ 10,000",
+           floor=floor_batch, per_request=100)
     print(f"identify merging a 50-activity profile ({merges} merges journaled):")
     print(f"  over HTTP        : p50 {percentile(http_lat, 50):5.1f} ms  p95 "
           f"{percentile(http_lat, 95):5.1f} ms  (errors {http_err})   target p95 ≤ 10 ms")
@@ -448,6 +445,65 @@ def main() -> None:
           f"{percentile(naive_lat, 95) / percentile(local_lat, 95):.1f}x")
     recorded = Activity.objects.filter(site=site).count()
     print(f"activities recorded through the API: {recorded}")
+
+
+@dataclass
+class Phase:
+    """One setup's share of a measured phase, summed over its runs."""
+
+    items: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    cpu: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.seconds
+
+
+def measure(meter: CpuMeter, ports: dict[str, int], path: str, bodies: list, key: str,
+            clients: int) -> dict[str, Phase]:
+    """Send the bodies in four quarters, bare, nginx, nginx, bare (ABBA: a machine whose speed
+    drifts during the run favours neither); with one setup, all four to it."""
+    order = ["bare", "nginx", "nginx", "bare"] if "nginx" in ports else ["bare"] * 4
+    quarter = -(-len(bodies) // 4)
+    phases = {name: Phase() for name in ports}
+    for index, name in enumerate(order):
+        share = bodies[index * quarter:(index + 1) * quarter]
+        before = meter.read()
+        seconds, latencies, errors = post_all(ports[name], path, share, key, clients)
+        after = meter.read()
+        phase = phases[name]
+        phase.items += len(share)
+        phase.seconds += seconds
+        phase.latencies += latencies
+        phase.errors += errors
+        phase.cpu = [total + b - a for total, a, b in zip(phase.cpu, before, after, strict=True)]
+    return phases
+
+
+def report(title: str, phases: dict[str, Phase], *, unit: str, target: str, floor: float,
+           per_request: int = 1) -> None:
+    for name, phase in phases.items():
+        events = phase.items * per_request
+        rate = events / phase.seconds
+        print(f"{title} ({name:<5}): {events:>6} {unit} in {phase.seconds:6.2f} s = "
+              f"{rate:8.0f} {unit}/s (p50 {percentile(phase.latencies, 50):.1f} ms, p95 "
+              f"{percentile(phase.latencies, 95):.1f} ms per request, errors "
+              f"{phase.errors})   target {target}")
+        print(cpu_line((0.0, 0.0, 0.0), tuple(phase.cpu), events))
+    front = "nginx" if "nginx" in phases else "bare"
+    print(f"  bulk_create floor: {floor:8.0f} rows/s   API ({front})/floor = "
+          f"{_rate(phases, per_request) / floor:.2f}")
+    if "nginx" in phases:
+        ratio = phases["nginx"].rate / phases["bare"].rate
+        print(f"  through nginx / bare = {ratio:.2f}   target ≥ 0.90")
+
+
+def _rate(phases: dict[str, Phase], per_request: int) -> float:
+    phase = phases.get("nginx") or phases["bare"]
+    return phase.items * per_request / phase.seconds
 
 
 if __name__ == "__main__":

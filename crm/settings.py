@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "api.middleware.ApiHostMiddleware",  # a bad Host on /api/: a JSON 400, not a logged error
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,7 +159,9 @@ AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False  # its start-up banner would be printed by every manage.py command
 # How many reverse proxies (that each append to X-Forwarded-For) stand in front of the app:
-# 0 = none, the client is REMOTE_ADDR (a client's own X-Forwarded-For is never trusted).
+# 0 = none, the client is REMOTE_ADDR (a client's own X-Forwarded-For is never trusted). The
+# shipped nginx setup (deploy/nginx/onefold.conf) is 1. The login throttle and the API's
+# per-client rate limit count by this address.
 ONEFOLD_TRUSTED_PROXIES = env.int("ONEFOLD_TRUSTED_PROXIES", default=0)
 
 # --- HTTPS in production (all from the environment; `check --deploy` is clean with them) -----

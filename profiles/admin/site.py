@@ -9,27 +9,52 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from api.keys import issue_site_key, revoke_site_key, rotate_verification_secret
 from profiles.models import Site
+from profiles.services.sites import issue_site_key, revoke_site_key, rotate_verification_secret
+
+UNVERIFIED_WARNING = (
+    "Identity verification is off: anyone who copies this site's write key from your pages can "
+    "identify as any user ID or email that was never verified on any site."
+)
+UNVERIFIED_DETAIL = (
+    "They can then merge their device into that person's profile, change its name, email and "
+    "other traits, and write page views, chats and purchases there; an email they claim here "
+    "is matched by the scheduled dedup like one you entered. People whose user ID or email was "
+    "verified on any site stay protected. Turn verification on and have your server send "
+    "user_hash (and email_hash for an email-only identify)."
+)
 
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
     list_display = ["name", "key_prefix", "is_active_display", "require_identity_verification",
-                    "rate_limit_per_minute", "created_at", "revoked_at"]
+                    "rate_limit_per_minute", "rate_limit_per_client_per_minute", "created_at",
+                    "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "require_identity_verification"]
     search_fields = ["name", "=key_prefix"]
-    fields = ["name", "allowed_origins", "require_identity_verification",
-              "rate_limit_per_minute", "key_prefix", "created_at", "revoked_at"]
-    readonly_fields = ["key_prefix", "created_at", "revoked_at"]
+    fields = ["name", "allowed_origins", "require_identity_verification", "what_anyone_can_claim",
+              "rate_limit_per_minute", "rate_limit_per_client_per_minute", "key_prefix",
+              "created_at", "revoked_at"]
+    readonly_fields = ["what_anyone_can_claim", "key_prefix", "created_at", "revoked_at"]
     actions = ["revoke_keys", "issue_new_keys", "rotate_verification_secrets"]
 
     @admin.display(boolean=True, description="active")
     def is_active_display(self, obj: Site) -> bool:
         return obj.is_active
 
+    @admin.display(description="What anyone can claim")
+    def what_anyone_can_claim(self, obj: Site | None) -> str:
+        if obj is None or obj.pk is None or obj.require_identity_verification:
+            return ("Nothing: a user ID is accepted only with its user_hash, and an identify "
+                    "with only an email only with its email_hash, both computed by your server "
+                    "with this site's secret.")
+        return format_html('<strong class="errornote">{}</strong>{}', UNVERIFIED_WARNING,
+                           UNVERIFIED_DETAIL)
+
     def save_model(self, request, obj: Site, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if not obj.require_identity_verification:
+            self.message_user(request, f"“{obj.name}”: {UNVERIFIED_WARNING}", messages.WARNING)
         if not change:
             key = issue_site_key(site=obj)
             self.message_user(
@@ -37,7 +62,8 @@ class SiteAdmin(admin.ModelAdmin):
                 format_html(
                     "Write key for “{}” (shown once — copy it now): <code>{}</code><br>"
                     "Identity verification secret (server side only, for user_hash = "
-                    "HMAC-SHA256(secret, user_id)): <code>{}</code>",
+                    "HMAC-SHA256(secret, user_id) and email_hash = HMAC-SHA256(secret, "
+                    "email)): <code>{}</code>",
                     obj.name, key, obj.verification_secret,
                 ),
                 messages.WARNING,
@@ -75,7 +101,7 @@ class SiteAdmin(admin.ModelAdmin):
                 request,
                 format_html(
                     "New identity verification secret for “{}” (server side only, for "
-                    "user_hash = HMAC-SHA256(secret, user_id)): <code>{}</code>",
+                    "user_hash = HMAC-SHA256(secret, user_id) and email_hash): <code>{}</code>",
                     site.name, secret,
                 ),
                 messages.WARNING,

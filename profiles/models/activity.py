@@ -96,9 +96,12 @@ class Activity(models.Model):
         Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="messages",
         db_index=False,
     )
-    # Set by the website for retried events: the same message_id is recorded once per site
-    # (each site's IDs are its own: another site's "m-1" is another event).
+    # Set by the website for retried events. A message_id alone proves nothing (anyone with
+    # the public key can send "order-1001" first), so a resend is recognised by
+    # `message_digest`: a hash of the message_id with who sent it (the user and device IDs as
+    # sent), the kind and the content. Another sender or another content is another event.
     message_id = models.CharField(max_length=128, null=True, blank=True)
+    message_digest = models.CharField(max_length=32, null=True, blank=True, editable=False)
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -112,16 +115,17 @@ class Activity(models.Model):
             ),
         ]
         constraints = [
+            # One row per resent event and site (each site's IDs are its own).
             models.UniqueConstraint(
-                fields=["site", "message_id"],
-                condition=Q(message_id__isnull=False, site__isnull=False),
-                name="activity_site_message_id_unique",
+                fields=["site", "message_digest"],
+                condition=Q(message_digest__isnull=False, site__isnull=False),
+                name="activity_site_message_digest_unique",
             ),
             # Events recorded without a site (the Python API, imports) share one namespace.
             models.UniqueConstraint(
-                fields=["message_id"],
-                condition=Q(message_id__isnull=False, site__isnull=True),
-                name="activity_message_id_unique_no_site",
+                fields=["message_digest"],
+                condition=Q(message_digest__isnull=False, site__isnull=True),
+                name="activity_message_digest_unique_no_site",
             ),
         ]
 

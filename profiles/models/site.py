@@ -14,13 +14,30 @@ class Site(models.Model):
     # The key is shown once at creation; only its prefix (to find it) and hash are kept.
     key_prefix = models.CharField(max_length=16, unique=True, blank=True)
     key_hash = models.CharField(max_length=128, blank=True)
-    # Secret for identity verification (HMAC of the user ID), optional per site.
+    # Secret for identity verification (HMAC of a user ID or an email); every site has one.
     verification_secret = models.CharField(max_length=128, blank=True)
-    require_identity_verification = models.BooleanField(default=False)
+    require_identity_verification = models.BooleanField(
+        default=True,
+        help_text=(
+            "On: a user ID needs its user_hash, and an identify with only an email its "
+            "email_hash, computed by your server. Off: anyone who copies the write key from "
+            "your pages can identify as any user ID or email nobody verified."
+        ),
+    )
     allowed_origins = models.TextField(
         blank=True, help_text="One origin per line, e.g. https://shop.example.com"
     )
-    rate_limit_per_minute = models.PositiveIntegerField(default=6000)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=6000, help_text="Events per minute this site may send (0: no limit)."
+    )
+    rate_limit_per_client_per_minute = models.PositiveIntegerField(
+        default=600,
+        help_text=(
+            "Events per minute one client (an IP address, an IPv6 /64) may send, so that one "
+            "client cannot use up the site's limit (0: no sub-limit). A backend that sends "
+            "for everyone from one address needs this as high as the site's limit."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

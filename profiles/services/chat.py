@@ -21,14 +21,21 @@ from profiles.models import (
     ActivitySource,
     Conversation,
     IdentityKind,
+    IdentityTrust,
     Person,
     Site,
 )
 from profiles.services import enrichment
-from profiles.services.events import Event, first_copy, record_events
+from profiles.services.events import Event, message_digest, record_events
 from profiles.services.normalize import normalize_email
-from profiles.services.recording_sql import activity_by_message_id
-from profiles.services.resolution import add_identity, atomic_with_retry, person_for_event
+from profiles.services.recording_sql import activity_by_digest
+from profiles.services.resolution import (
+    add_identity,
+    atomic_with_retry,
+    is_retry,
+    person_for_event,
+)
+from profiles.services.trust import NO_PROOF, STAFF, Proof
 from profiles.services.validation import (
     EMAIL_RE,
     InvalidInput,
@@ -86,6 +93,7 @@ def chat_message(
         occurred_at=occurred_at,
         message_id=message_id,
     )
+    cleaned["proof"] = STAFF  # the Python API is staff's
     return atomic_with_retry(lambda: chat_in_transaction(**cleaned, site=site))[0]
 
 
@@ -106,6 +114,11 @@ def clean_chat(
     }
     if not cleaned["anonymous_id"] and not cleaned["user_id"]:
         raise InvalidInput("anonymous_id", "an anonymous_id or a user_id is required")
+    cleaned["message_digest"] = message_digest(
+        cleaned["message_id"], "chat", cleaned["user_id"], cleaned["anonymous_id"],
+        cleaned["text"], cleaned["occurred_at"].isoformat() if occurred_at is not None else None,
+    )
+    cleaned["proof"] = NO_PROOF  # until the caller says what vouches for the IDs
     return cleaned
 
 
@@ -116,17 +129,18 @@ def chat_in_transaction(
     text: str,
     occurred_at: dt.datetime,
     message_id: str | None,
+    message_digest: str | None,
+    proof: Proof,
     site: Site | None,
 ) -> tuple[Activity, bool]:
     """Record the message in the caller's transaction: (activity, was it a resend)."""
-    if message_id:
-        existing = first_copy(
-            activity_by_message_id(message_id, site_id=site.pk if site else None),
-            kind=ActivityKind.CHAT_MESSAGE,
-        )
+    # Only when a race was lost: a resend fails the unique message digest, and the retry
+    # finds the first copy here (no query on every message).
+    if message_digest and is_retry():
+        existing = activity_by_digest(message_digest, site_id=site.pk if site else None)
         if existing is not None:
             return existing, True  # a retried message: recorded once
-    person = person_for_event(anonymous_id=anonymous_id, user_id=user_id)
+    person = person_for_event(anonymous_id=anonymous_id, user_id=user_id, proof=proof)
     conversation = _conversation_for(person, site=site, at=occurred_at)
     [activity] = record_events(
         person=person,
@@ -137,6 +151,7 @@ def chat_in_transaction(
                 properties={"text": text, "author": "visitor"},
                 source=ActivitySource.CHAT,
                 message_id=message_id,
+                message_digest=message_digest,
                 conversation=conversation,
             )
         ],
@@ -165,9 +180,10 @@ REASON_EMAIL_LEARNED = "email left in chat"  # the profile's and the identity's 
 
 
 def _learn_email(person: Person, email: str) -> None:
-    """Keep the address as an identity; make it the profile's email when it has none."""
+    """Keep the address as an identity (`typed`: the visitor's word, no site's); make it the
+    profile's email when it has none."""
     add_identity(person, kind=IdentityKind.EMAIL, value=normalize_email(email),
-                 reason=REASON_EMAIL_LEARNED)
+                 reason=REASON_EMAIL_LEARNED, trust=IdentityTrust.TYPED)
     if person.email:
         return
     person.email = email

@@ -12,6 +12,8 @@ visit starts or another field changes, with the reason naming the event that cau
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +22,6 @@ from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, Conversation, Person, Site
 from profiles.services.recording_writes import History, insert_activities
-from profiles.services.validation import InvalidInput
 
 # A new visit starts after half an hour without activity (the usual web analytics session).
 VISIT_GAP = dt.timedelta(minutes=30)
@@ -42,6 +43,7 @@ class Event:
     properties: dict[str, Any] = field(default_factory=dict)
     source: str = ActivitySource.WEB
     message_id: str | None = None
+    message_digest: str | None = None  # see message_digest(); set with message_id
     conversation: Conversation | None = None
 
 
@@ -75,15 +77,18 @@ def register_updater(updater: ProfileUpdater) -> ProfileUpdater:
     return updater
 
 
-def first_copy(recorded: Activity | None, *, kind: str) -> Activity | None:
-    """What a resent event recorded the first time (None: it was not sent before). Another
-    kind of event reusing the message_id is a client's bug: refused (409), not answered as
-    this event's duplicate."""
-    if recorded is not None and recorded.kind != kind:
-        raise InvalidInput(
-            "message_id", f"already used by a {recorded.kind} event of this site", status=409
-        )
-    return recorded
+def message_digest(message_id: str | None, *sent: Any) -> str | None:
+    """What makes a resent event the same event: its message_id with everything else the
+    caller sent (call type, user and device IDs as sent, kind, content, timestamp as sent or
+    None). Another sender reusing the message_id, or the same one with other content, is
+    another event, so a squatter can never make a real event be dropped as a resend."""
+    if message_id is None:
+        return None
+    canonical = json.dumps(
+        [message_id, *sent], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def record_events(*, person: Person, events: Iterable[Event], site: Site | None = None) -> list[
@@ -152,7 +157,7 @@ def _write(rows: list[Activity], changes: list[tuple[Person, ProfileChange]]) ->
 # row. A field added to Activity fails this check at import until _activity gives it a value.
 _ACTIVITY_ATTNAMES = (
     "id", "person_id", "original_person_id", "kind", "occurred_at", "properties", "source",
-    "site_id", "conversation_id", "message_id", "recorded_at",
+    "site_id", "conversation_id", "message_id", "message_digest", "recorded_at",
 )
 if tuple(f.attname for f in Activity._meta.concrete_fields) != _ACTIVITY_ATTNAMES:
     raise RuntimeError("Activity's fields changed: update events._activity")
@@ -170,6 +175,7 @@ def _activity(person: Person, event: Event, *, site: Site | None, now: dt.dateti
         site.pk if site is not None else None,
         event.conversation.pk if event.conversation is not None else None,
         event.message_id,
+        event.message_digest,
         now,
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
-from profiles.models import Activity, Identity, IdentityKind, Person, Site
+from profiles.models import Activity, Identity, IdentityKind, IdentityTrust, Person, Site
 from profiles.services.schema import table
 from profiles.services.sql import execute
 
@@ -68,9 +68,15 @@ def _person_by_identity_sql(vendor: str) -> str:
 
 @cache
 def _person_by_user_id_sql(vendor: str) -> str:
+    # The user_id identity says who holds the ID (it leads to a person, like any identity);
+    # the live person whose field holds it answers only when no identity does. Were the field
+    # asked first, an identity staff moved elsewhere would make every event for that ID try
+    # to create a person its unique identity refuses: a 409 forever.
     return (
-        f"SELECT {_column_list(Person, 'p')} FROM {table(Person)} p "
-        f"WHERE p.user_id = %s AND p.merged_into_id IS NULL LIMIT 1{_lock_clause('p')}"
+        f"SELECT {_column_list(Person, 'p')} FROM {table(Person)} p WHERE p.id = COALESCE("
+        f"(SELECT i.person_id FROM {table(Identity)} i WHERE i.kind = %s AND i.value = %s), "
+        f"(SELECT q.id FROM {table(Person)} q WHERE q.user_id = %s "
+        f"AND q.merged_into_id IS NULL LIMIT 1)){_lock_clause('p')}"
     )
 
 
@@ -87,8 +93,11 @@ def lock_person_by_anonymous_id(anonymous_id: str) -> Person | None:
 
 
 def lock_person_by_user_id(user_id: str) -> Person | None:
-    """The live person with this user ID, locked; None if unknown."""
-    return _one_person(_person_by_user_id_sql(connection.vendor), [user_id])
+    """The person holding this user ID (its identity's, else the live one whose field it is),
+    locked, maybe a tombstone; None if unknown."""
+    return _one_person(
+        _person_by_user_id_sql(connection.vendor), [IdentityKind.USER_ID, user_id, user_id]
+    )
 
 
 def lock_people_by_ids(ids: Sequence[int]) -> dict[int, Person]:
@@ -103,6 +112,28 @@ def lock_people_by_ids(ids: Sequence[int]) -> dict[int, Person]:
     return {person.pk: person for person in _from_rows(Person, execute(sql, params))}
 
 
+# Longer chains than this are a bug (merges point at a live base); the walk stops there.
+MAX_TOMBSTONE_HOPS = 50
+
+
+def live_ends(ids: Sequence[int]) -> dict[int, int]:
+    """person id -> id of the live person it resolves to (following merged_into), for many
+    people in one statement, without locking. The set-based twin of the merge engine's
+    one-person tombstone follower; ids that do not exist are left out."""
+    if not ids:
+        return {}
+    condition, params = _in("id", sorted(set(ids)))
+    person = table(Person)
+    sql = (
+        f"WITH RECURSIVE walk(start, id, next, hops) AS ("
+        f"SELECT id, id, merged_into_id, 0 FROM {person} WHERE {condition} "
+        f"UNION ALL SELECT w.start, p.id, p.merged_into_id, w.hops + 1 FROM walk w "
+        f"JOIN {person} p ON p.id = w.next WHERE w.hops < %s) "
+        f"SELECT start, id FROM walk WHERE next IS NULL"
+    )
+    return dict(execute(sql, [*params, MAX_TOMBSTONE_HOPS]))
+
+
 def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     """`column` among `values`: one array parameter on PostgreSQL, so the statement's text
     (and its prepared plan) is the same for any number of values."""
@@ -114,35 +145,95 @@ def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
 def owners_of_keys(
     *, user_ids: Sequence[str], anonymous_ids: Sequence[str]
 ) -> dict[tuple[str, str], int]:
-    """(kind, value) -> id of the person holding it: live people by user ID, and whoever
-    (maybe a tombstone) holds each device ID. One statement, not locked."""
+    """(kind, value) -> id of the person holding it (maybe a tombstone): a user ID's identity
+    holder, else the live person whose field holds it (as lock_person_by_user_id), and each
+    device ID's holder. One statement, not locked."""
     parts, params = [], []
     if user_ids:
         condition, values = _in("user_id", user_ids)
         parts.append(
-            f"SELECT %s, user_id, id FROM {table(Person)} WHERE merged_into_id IS NULL "
+            f"SELECT %s, user_id, id, 0 FROM {table(Person)} WHERE merged_into_id IS NULL "
             f"AND {condition}"
         )
         params += [IdentityKind.USER_ID, *values]
-    if anonymous_ids:
-        condition, values = _in("value", anonymous_ids)
-        parts.append(
-            f"SELECT %s, value, person_id FROM {table(Identity)} WHERE kind = %s "
-            f"AND {condition}"
-        )
-        params += [IdentityKind.ANONYMOUS_ID, IdentityKind.ANONYMOUS_ID, *values]
+    for kind, values in ((IdentityKind.USER_ID, user_ids),
+                         (IdentityKind.ANONYMOUS_ID, anonymous_ids)):
+        if values:
+            condition, values = _in("value", values)
+            parts.append(
+                f"SELECT %s, value, person_id, 1 FROM {table(Identity)} WHERE kind = %s "
+                f"AND {condition}"
+            )
+            params += [kind, kind, *values]
     if not parts:
         return {}
-    rows = execute(" UNION ALL ".join(parts), params)
-    return {(kind, value): person_id for kind, value, person_id in rows}
+    owners: dict[tuple[str, str], int] = {}
+    # An identity (rank 1) wins over a field (rank 0) where both answer.
+    for kind, value, person_id, _ in sorted(execute(" UNION ALL ".join(parts), params),
+                                            key=lambda row: row[3]):
+        owners[(kind, value)] = person_id
+    return owners
 
 
-def activities_by_message_ids(message_ids: Sequence[str], *, site_id: int | None) -> list[Activity]:
-    """Activities the site already recorded with these message_ids (a resent event's first
-    copy); message_ids are unique per site, and among events recorded without one."""
-    if not message_ids:
+def _verified_identity_of(alias: str) -> str:
+    """SQL: the person `alias`.id holds a verified user ID or email (one index range each)."""
+    return (
+        f"EXISTS (SELECT 1 FROM {table(Identity)} v WHERE v.person_id = {alias} "
+        f"AND v.kind IN ('{IdentityKind.USER_ID}', '{IdentityKind.EMAIL}') "
+        f"AND v.trust = '{IdentityTrust.VERIFIED}')"
+    )
+
+
+def protected_people(ids: Sequence[int]) -> set[int]:
+    """Which of these people hold a verified user ID or email (trust.py: protected)."""
+    if not ids:
+        return set()
+    condition, params = _in("p.id", sorted(set(ids)))
+    sql = (
+        f"SELECT p.id FROM {table(Person)} p WHERE {condition} "
+        f"AND {_verified_identity_of('p.id')}"
+    )
+    return {person_id for (person_id,) in execute(sql, params)}
+
+
+def protected_user_ids(user_ids: Sequence[str]) -> set[str]:
+    """Which of these user IDs lead to a protected person (their identity's holder, or the
+    live person whose field holds it)."""
+    return _held_by_protected(IdentityKind.USER_ID, "user_id", user_ids, excluding=None)
+
+
+def emails_held_by_protected(emails: Sequence[str], *, excluding: int | None) -> set[str]:
+    """Which of these normalized emails a protected person other than `excluding` holds, as
+    an email identity or as the primary email of a live person."""
+    return _held_by_protected(IdentityKind.EMAIL, "email_normalized", emails, excluding=excluding)
+
+
+def _held_by_protected(
+    kind: str, column: str, values: Sequence[str], *, excluding: int | None
+) -> set[str]:
+    """Which of these values a protected person (other than `excluding`) holds: as an
+    identity of `kind`, or in its Person `column` (live people only)."""
+    if not values:
+        return set()
+    other = -1 if excluding is None else excluding
+    by_identity, params = _in("e.value", values)
+    by_field, field_params = _in(f"p.{column}", values)
+    sql = (
+        f"SELECT e.value FROM {table(Identity)} e WHERE e.kind = %s AND {by_identity} "
+        f"AND e.person_id <> %s AND {_verified_identity_of('e.person_id')} "
+        f"UNION SELECT p.{column} FROM {table(Person)} p WHERE {by_field} "
+        f"AND p.merged_into_id IS NULL AND p.id <> %s AND {_verified_identity_of('p.id')}"
+    )
+    rows = execute(sql, [kind, *params, other, *field_params, other])
+    return {value for (value,) in rows}
+
+
+def activities_by_digests(digests: Sequence[str], *, site_id: int | None) -> list[Activity]:
+    """Activities the site already recorded for these message digests (a resent event's first
+    copy: see events.message_digest); unique per site, and among events without a site."""
+    if not digests:
         return []
-    condition, params = _in("a.message_id", message_ids)
+    condition, params = _in("a.message_digest", digests)
     if site_id is None:
         condition += " AND a.site_id IS NULL"
     else:
@@ -152,9 +243,9 @@ def activities_by_message_ids(message_ids: Sequence[str], *, site_id: int | None
     return _from_rows(Activity, execute(sql, params))
 
 
-def activity_by_message_id(message_id: str, *, site_id: int | None) -> Activity | None:
-    """The activity the site already recorded with this message_id, if any."""
-    found = activities_by_message_ids([message_id], site_id=site_id)
+def activity_by_digest(digest: str, *, site_id: int | None) -> Activity | None:
+    """The activity the site already recorded for this message digest, if any."""
+    found = activities_by_digests([digest], site_id=site_id)
     return found[0] if found else None
 
 

@@ -222,9 +222,9 @@ def insert_activities(
 
 
 def create_person_with_identities(
-    *, identities: Sequence[tuple[str, str]], user_id: str | None = None
+    *, identities: Sequence[tuple[str, str, str]], user_id: str | None = None
 ) -> Person:
-    """A new person holding the given (kind, value) identities, with their history rows.
+    """A new person holding the given (kind, value, trust) identities, with their history rows.
 
     An anonymous visitor gets a friendly random name and its own avatar, as create_person
     gives. When another request took an exclusive identity first, the unique constraint fails
@@ -252,8 +252,8 @@ def create_person_with_identities(
         )
     made = [
         Identity(person_id=person.pk, original_person_id=person.pk, kind=kind, value=value,
-                 created_at=now)
-        for kind, value in identities
+                 trust=trust, created_at=now)
+        for kind, value, trust in identities
     ]
     if connection.vendor == "postgresql":
         for identity, identity_id in zip(made, identity_ids, strict=True):
@@ -269,7 +269,9 @@ def create_person_with_identities(
             identity.pk = identity_id
         writes = []
     # Why the profile exists: the first event from an ID never seen before.
-    reason = "first contact from the website: " + ", ".join(f"{k} {v}" for k, v in identities)
+    reason = "first contact from the website: " + ", ".join(
+        f"{kind} {value}" for kind, value, _ in identities
+    )
     entries = [History(i, "+", reason[:100], date=now) for i in (person, *made)]
     run_with([*writes, *history_sql(entries)])
     for instance in (person, *made):

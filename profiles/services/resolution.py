@@ -15,7 +15,8 @@ from typing import TypeVar
 
 from django.db import IntegrityError, OperationalError, transaction
 
-from profiles.models import Identity, IdentityKind, Person
+from profiles.models import TRUST_RANK, Identity, IdentityKind, IdentityTrust, Person
+from profiles.services.errors import BUSY, ServiceError
 from profiles.services.merging import lock_live_person
 from profiles.services.recording_sql import (
     lock_people_by_ids,
@@ -24,6 +25,13 @@ from profiles.services.recording_sql import (
     owners_of_keys,
 )
 from profiles.services.recording_writes import create_person_with_identities
+from profiles.services.trust import (
+    STAFF,
+    Proof,
+    key_for_event,
+    shielded_user_ids,
+    user_id_trust,
+)
 from profiles.services.validation import InvalidInput
 
 T = TypeVar("T")
@@ -36,8 +44,14 @@ def is_retry() -> bool:
     return _retrying.get()
 
 
-class ConflictError(Exception):
-    """A race that kept being lost after several retries (HTTP 409; safe to resend)."""
+class ConflictError(ServiceError):
+    """A race that kept being lost after several retries (code `busy`: the same call may
+    succeed later; nothing was written)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(None, "a concurrent write to the same people kept winning; try again",
+                         code=BUSY)
+        self.detail = detail
 
 
 def _retryable(exc: Exception) -> bool:
@@ -92,9 +106,9 @@ def find_by_anonymous_id(anonymous_id: str) -> Person | None:
     return _follow_tombstone(lock_person_by_anonymous_id(anonymous_id))
 
 
-def add_identity(person: Person, *, kind: str, value: str, reason: str) -> Identity:
+def add_identity(person: Person, *, kind: str, value: str, reason: str, trust: str) -> Identity:
     """Record an identity on its first owner (idempotent per person), with a history row
-    saying why.
+    saying why; learned again with a stronger trust (TRUST_RANK), it keeps the stronger one.
 
     The caller holds the person's lock, so only an exclusive identity (device, user ID) that
     another person took first can collide: it fails the unique constraint, and the caller's
@@ -102,39 +116,67 @@ def add_identity(person: Person, *, kind: str, value: str, reason: str) -> Ident
     """
     identity = Identity.objects.filter(person=person, kind=kind, value=value).first()
     if identity is None:
-        identity = Identity(person=person, original_person=person, kind=kind, value=value)
+        identity = Identity(person=person, original_person=person, kind=kind, value=value,
+                            trust=trust)
         identity._change_reason = reason
         identity.save(force_insert=True)
+    elif TRUST_RANK[trust] > TRUST_RANK[identity.trust]:
+        identity.trust = trust
+        identity._change_reason = f"{reason} ({trust})"
+        identity.save(update_fields=["trust"])
     return identity
 
 
-def create_identified(*, user_id: str, anonymous_id: str | None = None) -> Person:
-    """A new person for a user ID never seen before (the unique constraints guard races)."""
-    identities = [(IdentityKind.USER_ID, user_id)]
+def create_identified(
+    *, user_id: str, anonymous_id: str | None = None, trust: str = IdentityTrust.STAFF
+) -> Person:
+    """A new person for a user ID never seen before (the unique constraints guard races);
+    `trust` is how the user ID was learned."""
+    identities = [(IdentityKind.USER_ID, user_id, trust)]
     if anonymous_id:
-        identities.append((IdentityKind.ANONYMOUS_ID, anonymous_id))
+        identities.append((IdentityKind.ANONYMOUS_ID, anonymous_id, IdentityTrust.CLAIMED))
     return create_person_with_identities(identities=identities, user_id=user_id)
 
 
 def create_anonymous(*, anonymous_id: str) -> Person:
     """First contact from a device: a visitor with a friendly name, avatar and ID number."""
-    return create_person_with_identities(identities=[(IdentityKind.ANONYMOUS_ID, anonymous_id)])
+    return create_person_with_identities(
+        identities=[(IdentityKind.ANONYMOUS_ID, anonymous_id, IdentityTrust.CLAIMED)]
+    )
 
 
-def person_for_event(*, anonymous_id: str | None, user_id: str | None) -> Person:
+def person_for_event(
+    *, anonymous_id: str | None, user_id: str | None, proof: Proof = STAFF
+) -> Person:
     """The live, locked person an event belongs to, created on first contact.
 
-    A user ID wins over the device ID: stitching the two is identify's job, not track's.
+    A user ID wins over the device ID (stitching the two is identify's job, not track's),
+    unless it belongs to a protected person and `proof` does not vouch for it: then the event
+    is the device's (trust.key_for_event).
     """
+    if user_id and not proof.vouches_for_user_id:
+        kind, value = key_for_event(user_id=user_id, anonymous_id=anonymous_id, proof=proof,
+                                    shielded=shielded_user_ids([user_id]))
+        return person_for_key(kind, value, proof=proof)
     if user_id:
-        return find_by_user_id(user_id) or create_identified(user_id=user_id)
+        return person_for_key(IdentityKind.USER_ID, user_id, proof=proof)
     if not anonymous_id:
         raise InvalidInput("anonymous_id", "an anonymous_id or a user_id is required")
-    return find_by_anonymous_id(anonymous_id) or create_anonymous(anonymous_id=anonymous_id)
+    return person_for_key(IdentityKind.ANONYMOUS_ID, anonymous_id, proof=proof)
 
 
-def people_for_events(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Person]:
-    """The live, locked person of each ("user_id" | "anonymous_id", value) key, for a batch.
+def person_for_key(kind: str, value: str, *, proof: Proof) -> Person:
+    """The live, locked person behind one (user_id | anonymous_id, value), created if new."""
+    if kind == IdentityKind.USER_ID:
+        return find_by_user_id(value) or create_identified(
+            user_id=value, trust=user_id_trust(proof)
+        )
+    return find_by_anonymous_id(value) or create_anonymous(anonymous_id=value)
+
+
+def people_for_events(keys: dict[tuple[str, str], Proof]) -> dict[tuple[str, str], Person]:
+    """The live, locked person of each ("user_id" | "anonymous_id", value) key, for a batch
+    (keys already chosen by trust.key_for_event; the proof gives a new user ID its trust).
 
     Two queries find and lock every known person (in id order, so concurrent batches queue
     instead of deadlocking); people met for the first time are then created one by one.
@@ -146,16 +188,10 @@ def people_for_events(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Pers
     )
     locked = lock_people_by_ids(sorted(set(owners.values())))
     found: dict[tuple[str, str], Person] = {}
-    for key in sorted(set(keys)):
+    for key in sorted(keys):
         person = locked.get(owners.get(key, -1))
-        if person is None or person.merged_into_id is not None or (
-            key[0] == IdentityKind.USER_ID and person.user_id != key[1]
-        ):
-            # Unknown, or changed by a merge since the lookup: resolve it the exact way.
-            kind, value = key
-            person = person_for_event(
-                anonymous_id=value if kind == IdentityKind.ANONYMOUS_ID else None,
-                user_id=value if kind == IdentityKind.USER_ID else None,
-            )
+        if person is None or person.merged_into_id is not None:
+            # Unknown, or merged since the lookup: resolve it the exact way.
+            person = person_for_key(*key, proof=keys[key])
         found[key] = locked.setdefault(person.pk, person)
     return found

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from profiles.models import Activity, ActivityKind, Site
-from profiles.services.events import Event, first_copy, record_for_people
-from profiles.services.recording_sql import activities_by_message_ids
+from profiles.services.events import Event, message_digest, record_for_people
+from profiles.services.recording_sql import activities_by_digests
 from profiles.services.resolution import (
     atomic_with_retry,
     is_retry,
     people_for_events,
-    person_for_event,
+    person_for_key,
 )
+from profiles.services.trust import NO_PROOF, STAFF, Proof, key_for_event, shielded_user_ids
 from profiles.services.validation import (
     InvalidInput,
     clean_id,
@@ -40,15 +41,13 @@ TRACK_KINDS = frozenset(
 
 @dataclass(frozen=True)
 class TrackInput:
-    """A validated track call: who (one of the two IDs) and what."""
+    """A validated track call: who (one of the two IDs), what, and what vouches for the IDs
+    (nothing until the caller says: the website API from its hashes, the Python API staff)."""
 
     anonymous_id: str | None
     user_id: str | None
     event: Event
-
-    @property
-    def person_key(self) -> tuple[str, str]:
-        return ("user_id", self.user_id) if self.user_id else ("anonymous_id", self.anonymous_id)
+    proof: Proof = NO_PROOF
 
 
 def clean_track(
@@ -70,11 +69,17 @@ def clean_track(
     properties = clean_object("properties", properties)
     if kind == ActivityKind.EVENT:
         clean_text("properties.name", properties.get("name"), max_length=200)
+    moment = clean_timestamp("occurred_at", occurred_at)
+    message_id = clean_message_id(message_id)
     event = Event(
         kind=kind,
-        occurred_at=clean_timestamp("occurred_at", occurred_at),
+        occurred_at=moment,
         properties=properties,
-        message_id=clean_message_id(message_id),
+        message_id=message_id,
+        message_digest=message_digest(
+            message_id, "track", user_id, anonymous_id, kind, properties,
+            moment.isoformat() if occurred_at is not None else None,
+        ),
     )
     return TrackInput(anonymous_id=anonymous_id, user_id=user_id, event=event)
 
@@ -101,6 +106,7 @@ def track(
         occurred_at=occurred_at,
         message_id=message_id,
     )
+    item = replace(item, proof=STAFF)  # the Python API is staff's
     return atomic_with_retry(lambda: record_tracked([item], site=site)[0][0])
 
 
@@ -114,19 +120,22 @@ def record_tracked(
     """
     results: list[tuple[Activity, bool] | None] = [None] * len(items)
     fresh, twins = _split_retries(items, results, site_id=site.pk if site else None)
-    keys = {items[index].person_key for index in fresh}
-    if not keys:
-        people: dict[tuple[str, str], Any] = {}
-    elif len(keys) == 1:  # the common single-event case: one query finds and locks the person
-        first = items[fresh[0]]
-        person = person_for_event(anonymous_id=first.anonymous_id, user_id=first.user_id)
-        people = {first.person_key: person}
+    keys = _person_keys([items[index] for index in fresh])
+    proofs: dict[tuple[str, str], Proof] = {}
+    for index in fresh:  # the proof a new user ID is created with: any event's that vouches
+        key, proof = keys[id(items[index])], items[index].proof
+        if key not in proofs or proof.vouches_for_user_id:
+            proofs[key] = proof
+    if len(proofs) == 1:  # the common single-event case: one query finds and locks the person
+        [(key, proof)] = proofs.items()
+        people = {key: person_for_key(*key, proof=proof)}
     else:
-        people = people_for_events(list(keys))
+        people = people_for_events(proofs)
+    person_of = {index: people[keys[id(items[index])]] for index in fresh}
     groups: dict[int, list[int]] = defaultdict(list)
     for index in fresh:
-        groups[people[items[index].person_key].pk].append(index)
-    work = [(people[items[indexes[0]].person_key], indexes) for indexes in groups.values()]
+        groups[person_of[index].pk].append(index)
+    work = [(person_of[indexes[0]], indexes) for indexes in groups.values()]
     recorded = record_for_people(
         [(person, [items[i].event for i in indexes]) for person, indexes in work], site=site
     )
@@ -138,20 +147,34 @@ def record_tracked(
     return results  # type: ignore[return-value]
 
 
+def _person_keys(items: list[TrackInput]) -> dict[int, tuple[str, str]]:
+    """id(item) -> the (kind, value) its event is recorded under (trust.key_for_event): one
+    statement finds which unproven user IDs belong to protected people."""
+    unproven = [item.user_id for item in items
+                if item.user_id and not item.proof.vouches_for_user_id]
+    shielded = shielded_user_ids(unproven)
+    return {
+        id(item): key_for_event(user_id=item.user_id, anonymous_id=item.anonymous_id,
+                                proof=item.proof, shielded=shielded)
+        for item in items
+    }
+
+
 def _split_retries(
     items: list[TrackInput], results: list[tuple[Activity, bool] | None], *, site_id: int | None
 ) -> tuple[list[int], dict[int, int]]:
-    """Fill results for events already recorded (same message_id).
+    """Fill results for events already recorded (the same message digest: see
+    events.message_digest).
 
     Returns the indexes still to record, and in-batch repeats mapped to their first occurrence.
     """
-    wanted = {item.event.message_id for item in items if item.event.message_id}
+    wanted = {item.event.message_digest for item in items if item.event.message_digest}
     # The first attempt skips the look-up: a resent event then fails the unique constraint,
     # and the retry (is_retry) finds the recorded row. Resends are rare, so that saves a query
     # on nearly every request. Repeats within one batch are paired below without a query.
     look_up = wanted and is_retry()
     known = (
-        {row.message_id: row for row in activities_by_message_ids(sorted(wanted), site_id=site_id)}
+        {row.message_digest: row for row in activities_by_digests(sorted(wanted), site_id=site_id)}
         if look_up
         else {}
     )
@@ -159,14 +182,13 @@ def _split_retries(
     first_index: dict[str, int] = {}
     twins: dict[int, int] = {}
     for index, item in enumerate(items):
-        message_id = item.event.message_id
-        if message_id in known:
-            results[index] = (first_copy(known[message_id], kind=item.event.kind), True)
-        elif message_id in first_index:
-            twins[index] = first_index[message_id]
+        digest = item.event.message_digest
+        if digest in known:
+            results[index] = (known[digest], True)
+        elif digest in first_index:
+            twins[index] = first_index[digest]
         else:
-            if message_id:
-                first_index[message_id] = index
+            if digest:
+                first_index[digest] = index
             fresh.append(index)
     return fresh, twins
-

@@ -12,16 +12,17 @@ import re
 import unicodedata
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-# Values that browsers and SDKs send when a variable was never set: never a real identity.
-JUNK_IDS = frozenset(
-    {
-        "anonymous", "null", "undefined", "0", "-1", "[object object]", "none", "nan", "nil",
-        "false", "true", "guest", "unknown", "n/a", "na", "{}", "[]", "''", '""',
-    }
+from profiles.services.errors import INVALID, ServiceError
+from profiles.services.lookalikes import (
+    JUNK_IDS,
+    compatibility_character,
+    invisible_character,
+    junk_key,
+    normalize_id,
 )
+
 MAX_ID_LENGTH = 255
 MAX_MESSAGE_ID_LENGTH = 128
 MAX_EMAIL_LENGTH = 254
@@ -54,17 +55,12 @@ TIMESTAMP_FORMAT = "YYYY-MM-DDTHH:MM[:SS[.fff]], then optionally Z, ±HH:MM or �
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-class InvalidInput(ValidationError):
-    """Bad input from a website or a caller: `field` names what is wrong."""
+class InvalidInput(ServiceError):
+    """Bad input from a website or a caller: `field` names what is wrong, `code` what kind
+    (profiles.services.errors: invalid by default, too_large, verification_required)."""
 
-    def __init__(self, field: str, message: str, *, status: int = 400) -> None:
-        super().__init__({field: [message]})
-        self.field = field
-        self.text = message
-        self.status = status
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.text}"
+    def __init__(self, field: str, message: str, *, code: str = INVALID) -> None:
+        super().__init__(field, message, code=code)
 
 
 def _plain_text(field: str, value: str) -> str:
@@ -79,69 +75,36 @@ def _plain_text(field: str, value: str) -> str:
 
 
 def clean_id(field: str, value: Any, *, required: bool = False) -> str | None:
-    """A user or anonymous ID: a non-junk string (integers are accepted and stringified)."""
+    """A user or anonymous ID: a non-junk string (integers are accepted and stringified),
+    normalized so that IDs that look the same are the same (see normalize_id)."""
     if value is None:
         if required:
             raise InvalidInput(field, "is required")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInput(field, "must be a string")
-    text = _plain_text(field, str(value)).strip()
+    text = normalize_id(_plain_text(field, str(value)).strip())
     if not text:
         raise InvalidInput(field, "must not be empty or whitespace")
     if len(text) > MAX_ID_LENGTH:
         raise InvalidInput(field, f"must be at most {MAX_ID_LENGTH} characters")
-    if _has_invisible(text):
-        raise InvalidInput(field, "must not contain control or invisible formatting characters")
-    if _junk_key(text) in JUNK_IDS:
+    invisible = invisible_character(text)
+    if invisible is not None:
+        raise InvalidInput(
+            field,
+            f"must not contain control or invisible characters (U+{ord(invisible):04X})",
+        )
+    compatibility = compatibility_character(text)
+    if compatibility is not None:
+        raise InvalidInput(
+            field,
+            f"must not contain compatibility characters such as {compatibility!r} "
+            f"(U+{ord(compatibility):04X}): send "
+            f"{unicodedata.normalize('NFKC', compatibility)!r} instead",
+        )
+    if junk_key(text) in JUNK_IDS:
         raise InvalidInput(field, f"{text!r} is not a real ID (placeholder value refused)")
     return text
-
-
-# Zero-width non-joiner and joiner: format characters that Persian, Indic scripts and emoji
-# sequences need inside a word.
-JOINERS = frozenset("\u200c\u200d")
-
-
-def _has_invisible(text: str) -> bool:
-    """Control (Cc) or format (Cf) characters: zero-width spaces, BOMs, bidi overrides...
-
-    They make two IDs that look the same differ (or hide a placeholder), so they are refused
-    rather than silently dropped. A joiner is kept where a script uses one (see _is_joining).
-    """
-    if text.isascii():  # the common case: only C0 controls and DEL are unprintable in ASCII
-        return not text.isprintable()
-    return any(
-        unicodedata.category(char) in ("Cc", "Cf") and not _is_joining(text, index)
-        for index, char in enumerate(text)
-    )
-
-
-def _is_joining(text: str, index: int) -> bool:
-    """A joiner between two visible characters, one of them beyond ASCII ("می‌خواهم", "👩‍💻").
-
-    Between two ASCII letters, at an end or next to a space it changes nothing that shows, so
-    there it is as invisible as a zero-width space.
-    """
-    if text[index] not in JOINERS or index == 0 or index == len(text) - 1:
-        return False
-    before, after = text[index - 1], text[index + 1]
-    return (
-        _is_visible(before) and _is_visible(after) and not (before.isascii() and after.isascii())
-    )
-
-
-def _is_visible(char: str) -> bool:
-    return not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf")
-
-
-def _junk_key(text: str) -> str:
-    """The form compared with JUNK_IDS: full-width or odd-case "ｎｕｌｌ" is still "null", and a
-    joiner hidden inside ("nul\u200dｌ") does not make it something else."""
-    if text.isascii():
-        return text.lower()
-    visible = "".join(char for char in text if char not in JOINERS)
-    return unicodedata.normalize("NFKC", visible).casefold().strip()
 
 
 def clean_email(field: str, value: Any) -> str | None:
@@ -149,7 +112,9 @@ def clean_email(field: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string")
-    text = _plain_text(field, value).strip()
+    # NFC as IDs are (the pattern then accepts ASCII addresses only: an internationalized
+    # domain is sent in its xn-- form).
+    text = unicodedata.normalize("NFC", _plain_text(field, value)).strip()
     if len(text) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(text):
         raise InvalidInput(field, "is not a valid email address")
     return text

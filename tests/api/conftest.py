@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from api.keys import issue_site_key
 from profiles.models import Activity, Conversation, Identity, MergeRecord, Person
+from profiles.services.sites import issue_site_key
 from tests.factories import SiteFactory
 
 
@@ -22,7 +22,8 @@ def _fresh_rate_limits():
 
 @pytest.fixture
 def site():
-    site = SiteFactory(allowed_origins="https://shop.example")
+    # A site that does not verify identities (the verifying ones are `verified_site`s)
+    site = SiteFactory(allowed_origins="https://shop.example", require_identity_verification=False)
     site.plain_key = issue_site_key(site=site)
     return site
 
@@ -30,10 +31,11 @@ def site():
 @pytest.fixture
 def post(client, site):
     def send(path: str, body: Any, *, key: str | None = None, raw: bytes | None = None,
-             **headers: str):
+             remote_addr: str = "127.0.0.1", **headers: str):
         key = site.plain_key if key is None else key
         extra = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
         extra.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
+        extra["REMOTE_ADDR"] = remote_addr
         data = raw if raw is not None else json.dumps(body)
         return client.generic("POST", f"/api/v1/{path}", data,
                               content_type="application/json", **extra)

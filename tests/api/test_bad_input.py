@@ -225,7 +225,7 @@ def test_any_offset_is_stored_as_the_same_instant(post, sent, utc):
     response = post("track", {**TRACK, "occurred_at": sent})
 
     assert response.status_code == 200, response.content
-    assert Activity.objects.get(pk=response.json()["activity_id"]).occurred_at == utc
+    assert Activity.objects.get().occurred_at == utc
 
 
 @pytest.mark.parametrize(
@@ -237,17 +237,17 @@ def test_normal_emails_are_accepted(post, email):
     response = post("identify", {**IDENTIFY, "email": email})
 
     assert response.status_code == 200, response.content
-    assert Person.objects.get(pk=response.json()["person_id"]).email == email
+    assert Person.objects.get().email == email
 
 
 @pytest.mark.parametrize(
-    "user_id", ["Ünïcode-用户-١", "ｕ-1", "Null-island", "id with spaces", "undefined-1"]
+    "user_id", ["Ünïcode-用户-١", "Null-island", "id with spaces", "undefined-1"]
 )
 def test_real_ids_are_accepted_and_stored_unchanged(post, user_id):
     response = post("identify", {**IDENTIFY, "user_id": user_id})
 
     assert response.status_code == 200, response.content
-    assert Person.objects.get(pk=response.json()["person_id"]).user_id == user_id
+    assert Person.objects.get().user_id == user_id
 
 
 def test_safe_integers_and_large_floats_are_accepted(post):
@@ -256,6 +256,34 @@ def test_safe_integers_and_large_floats_are_accepted(post):
     response = post("track", {**TRACK, "properties": {**properties, "big": 1.7e308}})
 
     assert response.status_code == 200, response.content
-    stored = Activity.objects.get(pk=response.json()["activity_id"]).properties
+    stored = Activity.objects.get().properties
     # jsonb prints 1.7e308 without an exponent, so it is read back as a 309-digit int
     assert float(stored.pop("big")) == 1.7e308 and stored == properties
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("José-77", "Jose\u0301-77"), ("BOB", "ＢＯＢ"), ("ガ-1", "ｶﾞ-1")],
+)
+def test_ids_that_look_alike_are_one_profile(post, first, second):
+    for user_id in (first, second):
+        assert post("track", {"user_id": user_id, "kind": "page_view"}).status_code == 200
+    for anonymous_id in (first, second):
+        assert post("track", {"anonymous_id": anonymous_id, "kind": "page_view"}).status_code == 200
+
+    assert Person.objects.filter(user_id=first).get().page_views == 2
+    assert Person.objects.count() == 2  # one for the user ID, one for the device
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    ["\u3164", "undefined\u3164", "\u2800", "\uffa0", "\u115f", "null\u034f", "bob\ufe0f"],
+)
+def test_invisible_fillers_in_ids_are_refused(post, user_id):
+    before = row_counts()
+
+    response = post("track", {"user_id": user_id, "kind": "page_view"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "user_id"
+    assert row_counts() == before

@@ -117,10 +117,11 @@ def test_one_message_id_sent_in_parallel_is_recorded_once():
 def test_batches_and_identifies_racing_over_the_same_devices_lose_nothing():
     import random
 
-    from api.ingest import clean_batch, run_batch
     from profiles.models import Site
+    from profiles.services.ingestion import clean_batch, record_batch
 
-    site = Site.objects.create(name="race", rate_limit_per_minute=0)
+    site = Site.objects.create(name="race", rate_limit_per_minute=0,
+                               require_identity_verification=False)
     devices = [f"dev-{n}" for n in range(10)]
     for device in devices:
         track(anonymous_id=device, kind="page_view")
@@ -132,7 +133,7 @@ def test_batches_and_identifies_racing_over_the_same_devices_lose_nothing():
         for _ in range(8):
             events = [{"type": "track", "anonymous_id": rng.choice(devices), "kind": "page_view"}
                       for _ in range(30)]
-            run_batch(clean_batch(events, site=site), site=site)
+            record_batch(clean_batch(events, site=site), site=site)
 
     def stitch() -> None:
         for n, device in enumerate(devices):

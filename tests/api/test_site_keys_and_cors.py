@@ -10,8 +10,8 @@ from django.contrib.auth.models import Permission
 from django.test import override_settings
 from django.urls import reverse
 
-from api.keys import hash_key, issue_site_key
 from profiles.models import Site
+from profiles.services.sites import hash_key, issue_site_key
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_issuing_a_new_key_shows_only_the_key_not_the_secret(admin_client, site)
 
 
 def test_the_verification_secret_can_be_rotated_by_a_site_editor(admin_client, site, post):
-    from api.keys import user_hash
+    from profiles.services.sites import user_hash
 
     site.require_identity_verification = True
     site.save()
@@ -139,13 +139,13 @@ def test_a_site_without_a_secret_cannot_be_verified_with_the_empty_key_hmac(clie
     import hashlib
     import hmac
 
-    from api.keys import verify_user_hash
+    from profiles.services.verification import is_signed
 
     site.verification_secret = ""
     site.require_identity_verification = True
     site.save()
     forged = hmac.new(b"", b"u-1", hashlib.sha256).hexdigest()
-    assert not verify_user_hash(site=site, user_id="u-1", given=forged)
+    assert not is_signed(site=site, value="u-1", given=forged)
 
 
 # --- CORS as the snippet sees it ---
@@ -153,7 +153,7 @@ def test_a_site_without_a_secret_cannot_be_verified_with_the_empty_key_hmac(clie
 def test_a_revoked_key_from_a_listed_origin_gets_a_readable_401(post, site):
     # Without Access-Control-Allow-Origin the browser hides the 401 as a network error, and the
     # snippet cannot tell "revoked key" from "offline".
-    from api.keys import revoke_site_key
+    from profiles.services.sites import revoke_site_key
 
     revoke_site_key(site=site)
     response = post("track", {"anonymous_id": "d-1", "kind": "page_view"},
@@ -184,6 +184,9 @@ def test_snippet_has_no_dependency_and_one_global(client):
 
 @override_settings(ONEFOLD_DEMO=True)
 def test_demo_shop_echoes_nothing_from_the_query_string(client):
+    from profiles.services.sites import ensure_demo_site
+
+    ensure_demo_site()
     payload = '"><script>alert(1)</script>'
     response = client.get("/demo/", {"product": payload, "utm_source": payload})
     html = response.content.decode()
@@ -193,6 +196,9 @@ def test_demo_shop_echoes_nothing_from_the_query_string(client):
 
 @override_settings(ONEFOLD_DEMO=True)
 def test_demo_shop_is_served_with_demo_on_even_without_debug(client, settings):
+    from profiles.services.sites import ensure_demo_site
+
+    ensure_demo_site()
     settings.DEBUG = False
     assert client.get("/demo/").status_code == 200
 
@@ -207,7 +213,7 @@ def test_a_lookup_racing_a_revoke_does_not_cache_the_unrevoked_site(post, site, 
                                                                     settings):
     # Thread A reads the site, the admin (same process) revokes it, then A would cache what it
     # read: the revoked key would be accepted here for ONEFOLD_SITE_CACHE_SECONDS.
-    from api import keys
+    from profiles.services import sites as keys
 
     settings.ONEFOLD_SITE_CACHE_SECONDS = 60
     keys.forget_sites()

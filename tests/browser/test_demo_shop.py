@@ -45,7 +45,10 @@ def log_in(page, *, user_id: str, email: str = "") -> None:
 def test_two_devices_are_stitched_into_one_person_with_one_history(
     browser, live_server, settings, admin_page, artifacts_dir
 ):
+    from profiles.services.sites import ensure_demo_site
+
     settings.ONEFOLD_DEMO = True
+    ensure_demo_site()  # as `manage.py seed_demo` does
     phone_context, phone = open_shop(
         browser, live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True
     )

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from api.keys import issue_site_key
-from profiles.models import Activity, ActivityKind, Person
+from profiles.models import Activity, ActivityKind, Person, Site
+from profiles.services.sites import issue_site_key, user_hash
 from tests.factories import SiteFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,7 +23,7 @@ IDLE = "window.onefold && window.onefold.idle && window.onefold.idle()"
 
 @pytest.fixture
 def key():
-    return issue_site_key(site=SiteFactory(allowed_origins=""))
+    return issue_site_key(site=SiteFactory(allowed_origins="", require_identity_verification=False))
 
 
 def serve(page, url: str, html: str) -> None:
@@ -102,12 +102,37 @@ def test_double_inclusion_sends_one_page_view_and_keeps_one_global(page, live_se
     assert added == ["onefold"]
 
 
+def test_identify_sends_the_hashes_the_server_computed_and_can_name_only_an_email(
+    page, live_server
+):
+    from profiles.services.sites import email_hash
+
+    site = SiteFactory(allowed_origins="")  # verifies identities, as a new site does
+    key = issue_site_key(site=site)
+    sent = record_api(page)
+    serve(page, f"{live_server.url}/shop/**", html_page(key))
+    page.goto(f"{live_server.url}/shop/")
+    page.wait_for_function(IDLE)
+    signed = email_hash(site=site, email="ann@example.com")
+
+    page.evaluate(f"onefold.identify(null, {{email: 'ann@example.com'}}, "
+                  f"{{emailHash: '{signed}'}})")
+    page.wait_for_function(IDLE)
+
+    body = next(r["body"] for r in sent if r["url"].endswith("/identify"))
+    assert "user_id" not in body and body["email_hash"] == signed
+    assert page.evaluate("onefold.userId()") is None
+    person = Person.objects.get(email="ann@example.com")
+    assert person.identities.get(kind="email").trust == "verified"
+
+
 def test_reset_starts_a_fresh_anonymous_id_and_forgets_the_user(page, live_server, key):
     serve(page, f"{live_server.url}/shop/**", html_page(key))
     page.goto(f"{live_server.url}/shop/")
     page.wait_for_function(IDLE)
     first = page.evaluate("onefold.anonymousId()")
-    page.evaluate("onefold.identify('cust-9', {}, {userHash: 'abc'})")
+    signed = user_hash(site=Site.objects.get(key_prefix=key[:12]), user_id="cust-9")
+    page.evaluate(f"onefold.identify('cust-9', {{}}, {{userHash: '{signed}'}})")
     page.wait_for_function("onefold.userId() === 'cust-9'")
 
     page.evaluate("onefold.reset()")
@@ -187,7 +212,7 @@ def test_a_retried_request_reuses_its_message_id_and_is_recorded_once(
     page.wait_for_function(IDLE)
 
     assert len(seen) == 2 and seen[0]["message_id"] == seen[1]["message_id"]
-    assert page.evaluate("onefold.ready.then(r => !!r.activity_id)")
+    assert page.evaluate("onefold.ready.then(r => r.ok)") is True
     assert Activity.objects.filter(kind=ActivityKind.PAGE_VIEW).count() == 1
 
 
@@ -217,7 +242,7 @@ def test_a_4xx_is_not_retried_and_rejects_with_status_and_field(page, live_serve
     assert len(sent) == 1
 
 
-def test_a_message_id_conflict_409_is_not_retried(page, live_server, key):
+def test_a_409_that_names_a_field_is_not_retried(page, live_server, key):
     seen = []
 
     def handle(route, request):
@@ -278,7 +303,7 @@ def test_a_cross_origin_page_sends_through_the_preflight_without_cookies(lan_pag
     page.goto(f"{other}/shop/")
     page.wait_for_function(IDLE)
 
-    assert page.evaluate("onefold.ready.then(r => r.person_id)")
+    assert page.evaluate("onefold.ready.then(r => r.ok)") is True
     assert Activity.objects.filter(kind=ActivityKind.PAGE_VIEW).count() == 1
     post = next(r for r in sent if r.method == "POST")
     assert "cookie" not in post.headers
@@ -288,7 +313,7 @@ def test_a_revoked_key_seen_cross_origin_is_a_readable_401_not_retried(lan_page,
     page = lan_page
     # Without CORS headers on the 401 (and a preflight that passes for a revoked site's origin)
     # the page would see "Failed to fetch", no status, and the snippet would retry it twice.
-    from api.keys import revoke_site_key
+    from profiles.services.sites import revoke_site_key
 
     other = live_server.url.replace("localhost", "127.0.0.1")
     site = SiteFactory(allowed_origins=other)

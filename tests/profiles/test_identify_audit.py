@@ -306,15 +306,14 @@ def test_person_field_names_in_traits_are_custom_attributes_not_the_fields():
     assert person.attributes["visits"] == 99
 
 
-def test_message_id_of_another_event_kind_is_refused_without_writes(post):
+def test_message_id_of_another_event_kind_is_another_event(post):
     post("track", {"anonymous_id": "d-m", "kind": "page_view", "message_id": "m-x"})
-    counts = row_counts()
 
     response = post("identify", {"anonymous_id": "d-m", "user_id": "u-m", "message_id": "m-x"})
 
-    assert response.status_code == 409 and response.json()["error"]["field"] == "message_id"
-    assert row_counts() == counts
-    assert Person.objects.get().user_id is None
+    assert response.status_code == 200
+    assert Person.objects.get().user_id == "u-m"
+    assert sorted(Activity.objects.values_list("kind", flat=True)) == ["identify", "page_view"]
 
 
 # --- audit trail --------------------------------------------------------------------------------
@@ -435,11 +434,10 @@ def test_http_identify_cases(post):
     post("track", {"anonymous_id": "web-2", "kind": "page_view"})
     stitched = post("identify", {"anonymous_id": "web-2", "user_id": "w-1"}).json()
 
-    assert promoted == stitched == {"person_id": promoted["person_id"], "status": "user"}
-    assert shared["person_id"] != promoted["person_id"]
+    assert promoted == stitched == shared == {"ok": True}
     assert sorted(p.user_id for p in live()) == ["w-1", "w-2"]
+    person = Person.objects.get(user_id="w-1")
     record = MergeRecord.objects.get()
-    assert record.reason == "identify" and record.base_id == promoted["person_id"]
-    person = Person.objects.get(pk=promoted["person_id"])
+    assert record.reason == "identify" and record.base_id == person.pk
     assert person.email == "W1@example.com" and person.page_views == 2
     assert invariant_problems() == []

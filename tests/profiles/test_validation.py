@@ -71,17 +71,52 @@ def test_ids_with_control_or_format_characters_are_refused(value):
     "value", ["ｎｕｌｌ", "ＵＮＤＥＦＩＮＥＤ", "Ｎ/Ａ", "NaN", "\u00a0None\u3000", "nul\u200dｌ"]
 )
 def test_placeholders_in_disguise_are_refused(value):
-    with pytest.raises(InvalidInput, match="placeholder"):
+    with pytest.raises(InvalidInput, match="placeholder|invisible"):
         clean_id("anonymous_id", value)
 
 
 @pytest.mark.parametrize(
     "value",
-    ["ｕｓｅｒ-1", "Straße-7", "ﬁle-1", "İd-1", " u-1\n", 42,
+    ["Straße-7", "İd-1", " u-1\n", 42, "José-1", "ガ-1", "❤\ufe0f-fan", "🏳\ufe0f\u200d🌈-7",
      "می\u200cخواهم", "क्\u200dष-7", "👩\u200d💻-dev"],  # joiners inside Persian, Devanagari, emoji
 )
 def test_real_ids_are_kept_as_sent_apart_from_surrounding_whitespace(value):
     assert clean_id("user_id", value) == str(value).strip()
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("Jose\u0301-1", "José-1"),  # NFD (e + combining acute) is NFC's é
+     ("ＢＯＢ", "BOB"), ("ｕｓｅｒ-1", "user-1"),  # full-width is the usual form
+     ("ｶﾞ-1", "ガ-1"),  # half-width katakana and its voicing mark: one full-width letter
+     ("a\u3000b", "a b")],  # the ideographic space is a full-width space
+)
+def test_ids_that_look_alike_are_stored_in_one_form(sent, stored):
+    assert clean_id("user_id", sent) == stored
+
+
+@pytest.mark.parametrize("value", ["ﬁle-1", "x²", "①-7", "a\u00a0b", "\u212bngstrom"])
+def test_ids_with_other_compatibility_characters_are_refused_not_folded(value):
+    if value == "\u212bngstrom":  # the Ångström sign is canonically Å: NFC takes care of it
+        assert clean_id("user_id", value) == "Ångstrom"
+        return
+    with pytest.raises(InvalidInput, match="compatibility characters") as refused:
+        clean_id("user_id", value)
+
+    assert refused.value.field == "user_id"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["\u3164", "undefined\u3164", "bob\u2800", "\u2800", "\uffa0", "x\uffa0y", "\u115f",
+     "\u1160-1", "a\u034fb", "\u034f", "bob\ufe0f", "\ufe0f", "7\ufe0f", "❤\ufe0f\ufe0f",
+     "a\ufe00", "u\U000e0100", "a\u17b4b", "a\u180bb", "u\u2028-1", "u\u2029x"],
+)
+def test_invisible_fillers_are_refused_like_format_characters(value):
+    with pytest.raises(InvalidInput, match="control or invisible") as refused:
+        clean_id("anonymous_id", value)
+
+    assert refused.value.field == "anonymous_id"
 
 
 @pytest.mark.parametrize(

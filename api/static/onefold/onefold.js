@@ -9,7 +9,8 @@
  * has loaded: the calls are queued and sent once it has. Or set window.OnefoldConfig = {key:
  * "ofk_…", host: "https://onefold.example.com", autoPage: true, pageProperties: {…}} before it
  * loads. It keeps a first-party anonymous id (localStorage, with a cookie as fallback), sends a
- * page view with the referrer and UTM tags, and exposes window.onefold.identify(userId, traits),
+ * page view with the referrer and UTM tags, and exposes window.onefold.identify(userId, traits,
+ * {userHash, emailHash}) (the HMACs your server computes when the site verifies identities),
  * .track(name, properties), .chat(text), .page(properties) and .reset() (call it on logout: the
  * next visitor starts fresh). Every event carries a message_id, and a retry (network error, 409,
  * 429, 5xx) resends the same one, so it is recorded once. Loaded twice, it runs once.
@@ -113,7 +114,7 @@
         if (response.ok) return data || {};
         var problem = (data && data.error) || {};
         var retry = response.status === 429 || response.status >= 500 ||
-          (response.status === 409 && problem.field !== "message_id");
+          (response.status === 409 && !problem.field);  // busy; a field's 409 is the input's
         if (retry && attempt < ATTEMPTS) {
           return delay(retryDelay(response, attempt)).then(function () {
             return post(path, body, attempt + 1);
@@ -177,14 +178,20 @@
         properties: merge({name: name}, properties)}));
     },
     identify: function (userId, traits, options) {
+      // userId null: an email-only identify (a verifying site needs options.emailHash).
       traits = merge({}, traits);
-      var body = {anonymous_id: anonymousId(), user_id: String(userId), traits: traits,
-                  message_id: uuid()};
+      options = options || {};
+      var hasUser = userId !== null && userId !== undefined && userId !== "";
+      var body = {anonymous_id: anonymousId(), traits: traits, message_id: uuid()};
+      if (hasUser) body.user_id = String(userId);
       if (traits.email) { body.email = traits.email; delete traits.email; }
-      if (options && options.userHash) body.user_hash = options.userHash;
+      if (options.userHash) body.user_hash = options.userHash;
+      if (options.emailHash) body.email_hash = options.emailHash;
       return send("identify", body).then(function (result) {
-        save(USER, String(userId));
-        save(HASH, (options && options.userHash) || null);
+        if (hasUser) {
+          save(USER, String(userId));
+          save(HASH, options.userHash || null);
+        }
         return result;
       });
     },

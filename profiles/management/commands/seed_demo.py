@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from profiles.demo.reference import build_reference_set
 from profiles.demo.showcase import build_showcase
 from profiles.models import Person
+from profiles.services.sites import ensure_demo_site
 
 
 class Command(BaseCommand):
@@ -33,6 +34,8 @@ class Command(BaseCommand):
                if_empty: bool, **options) -> None:
         if people < 0 or activities < 0:
             raise CommandError("--people and --activities must be zero or more.")
+        if not no_showcase:  # the demo shop's site (its key works only with ONEFOLD_DEMO on)
+            ensure_demo_site()
         if if_empty and Person.objects.exists():
             self.stdout.write("People already exist; nothing seeded (--if-empty).")
             return

@@ -1,4 +1,5 @@
-"""Write keys of sites: issued once (only a prefix and a hash are stored), checked, revoked."""
+"""Sites and their write keys: issued once (only a prefix and a hash are stored), checked,
+revoked; the identity-verification secret; the per-process cache of sites looked up by key."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from profiles.models import Site
+from profiles.services.normalize import normalize_email
 from profiles.services.recording_sql import site_by_key_prefix
+from profiles.services.verification import signature
 
 KEY_PREFIX_LENGTH = 12  # "ofk_" + 8 random characters: the part stored in clear to find a key
 
@@ -95,18 +98,46 @@ def forget_sites(**_: object) -> None:
 
 def user_hash(*, site: Site, user_id: str) -> str:
     """The identity-verification HMAC the customer's server puts in its pages."""
-    return hmac.new(site.verification_secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+    return signature(site=site, value=user_id)
 
 
-def verify_user_hash(*, site: Site, user_id: str, given: object) -> bool:
-    """Whether `given` is the user ID's HMAC in hex, in either case (hex is case-insensitive).
+def email_hash(*, site: Site, email: str) -> str:
+    """The HMAC that verifies an email (of its normalized form: trimmed, lower case)."""
+    return signature(site=site, value=normalize_email(email))
 
-    Anything but an ASCII string is refused before comparing: compare_digest raises TypeError on
-    non-ASCII text, and lower-casing non-ASCII could turn it into ASCII.
-    """
-    if not isinstance(given, str) or not given.isascii():
-        return False
-    if not site.verification_secret:  # HMAC with an empty key: anyone could compute it
-        return False
-    expected = user_hash(site=site, user_id=user_id)
-    return hmac.compare_digest(expected, given.lower())
+
+# --- The demo shop's site ------------------------------------------------------------------------
+# A known, public write key so the demo page works out of the box. Created by `seed_demo`
+# (never by a page view), and refused by the API unless the demo is on (ONEFOLD_DEMO): the key
+# is in this repository, so a production server must not take it.
+DEMO_WRITE_KEY = "ofk_demoshop_public_write_key_for_the_onefold_demo"
+DEMO_SITE_NAME = "Demo shop"
+DEMO_ORIGINS = "http://localhost:8000\nhttp://127.0.0.1:8000"
+
+
+def is_demo_site(site: Site) -> bool:
+    return site.key_prefix == DEMO_WRITE_KEY[:KEY_PREFIX_LENGTH]
+
+
+def demo_is_on() -> bool:
+    return bool(getattr(settings, "ONEFOLD_DEMO", False))
+
+
+def demo_site() -> Site | None:
+    """The demo shop's site, if `seed_demo` created it."""
+    return Site.objects.filter(key_prefix=DEMO_WRITE_KEY[:KEY_PREFIX_LENGTH]).first()
+
+
+@transaction.atomic
+def ensure_demo_site() -> Site:
+    """The demo shop's site with its known key, created or reactivated (idempotent). It
+    verifies identities like any new site: the demo page has its server sign the login."""
+    site = (
+        Site.objects.select_for_update().filter(key_prefix=DEMO_WRITE_KEY[:KEY_PREFIX_LENGTH])
+        .first()
+    )
+    if site is None:
+        site = Site(name=DEMO_SITE_NAME, allowed_origins=DEMO_ORIGINS)
+    if site.pk is None or site.key_hash != hash_key(DEMO_WRITE_KEY) or not site.is_active:
+        issue_site_key(site=site, key=DEMO_WRITE_KEY)
+    return site
