@@ -35,6 +35,9 @@ def test_a_field_added_without_a_rule_is_named():
         class Meta:
             app_label = "profiles"
 
+        def __str__(self) -> str:
+            return self.name
+
     assert fields.fields_without_rule(PersonWithJobTitle) == ["job_title"]
 
 
