@@ -8,7 +8,7 @@ those inserts wait for a merge in progress and land on the live base.
 
 from profiles.services.merging.errors import MergeRefused, UndoRefused
 from profiles.services.merging.locking import lock_live_person
-from profiles.services.merging.merge import merge_people
+from profiles.services.merging.merge import merge_many, merge_people, plan_merges
 from profiles.services.merging.preview import MergePreview, PreviewRow, PreviewValue, merge_preview
 from profiles.services.merging.relations import (
     PersonRelation,
@@ -28,9 +28,11 @@ __all__ = [
     "UndoRefused",
     "choose_base",
     "lock_live_person",
+    "merge_many",
     "merge_people",
     "merge_preview",
     "person_relations",
+    "plan_merges",
     "undo_merge",
     "unhandled_relations",
 ]
