@@ -208,7 +208,7 @@ def _merge_or_split(requests: list[_Request], *context: Any) -> dict[int, Outcom
     if not requests:
         return {}
     try:
-        return _with_retry(lambda: _in_transaction(requests, *context))
+        return with_retry(lambda: _in_transaction(requests, *context))
     except IntegrityError as exc:
         if len(requests) > 1:
             logger.warning("merge of %s groups refused by the database (%s): merging them one "
@@ -222,7 +222,7 @@ def _merge_or_split(requests: list[_Request], *context: Any) -> dict[int, Outcom
         return {requests[0].index: refused}
 
 
-def _with_retry(work):  # noqa: ANN001, ANN202
+def with_retry(work):  # noqa: ANN001, ANN202
     """Deadlocks and serialization failures are retried (bounded) when the merge owns its
     transaction (the shell, the admin); inside a caller's, the caller retries its unit."""
     for attempt in range(RETRIES):

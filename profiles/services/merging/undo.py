@@ -12,6 +12,7 @@ from profiles.services.merging.errors import UndoRefused
 from profiles.services.merging.fields import ADDED_UP, ATTRIBUTES_PREFIX, attributes_of
 from profiles.services.merging.journal import merge_of, save_with_history
 from profiles.services.merging.locking import lock_people
+from profiles.services.merging.merge import with_retry
 from profiles.services.merging.moves import move_back
 from profiles.services.merging.state import python_value, restore_snapshot
 
@@ -21,9 +22,12 @@ def undo_merge(*, record: MergeRecord | int, actor: Any = None) -> None:
     record_id = int(getattr(record, "pk", record))
     if actor is not None and getattr(actor, "pk", None) is None:
         actor = None  # an AnonymousUser
-    try:
+    def undo() -> None:
         with transaction.atomic():
             _undo(record_id, actor)
+
+    try:
+        with_retry(undo)
     except IntegrityError as exc:
         raise UndoRefused(
             "The people changed while undoing; nothing was undone. Try again.", code="conflict"
