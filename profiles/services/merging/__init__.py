@@ -8,7 +8,8 @@ those inserts wait for a merge in progress and land on the live base.
 
 from profiles.services.merging.errors import MergeRefused, UndoRefused
 from profiles.services.merging.locking import lock_live_person
-from profiles.services.merging.merge import merge_many, merge_people, plan_merges
+from profiles.services.merging.merge import merge_many, merge_people
+from profiles.services.merging.planning import plan_merges
 from profiles.services.merging.preview import MergePreview, PreviewRow, PreviewValue, merge_preview
 from profiles.services.merging.relations import (
     PersonRelation,

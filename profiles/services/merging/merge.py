@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,43 +22,18 @@ from profiles.models import (
 )
 from profiles.services.merging import moves_sql, people_sql, pg, writes_sql
 from profiles.services.merging.errors import MergeRefused
-from profiles.services.merging.fields import (
-    Decision,
-    apply_decisions,
-    clean_overrides,
-    plan_fields,
-)
+from profiles.services.merging.fields import apply_decisions
 from profiles.services.merging.journal import decisions_json, write_merged_people
 from profiles.services.merging.locking import lock_people
 from profiles.services.merging.moves import move_rows_orm
+from profiles.services.merging.planning import Group, Plan, Request, participant_ids, plan_all
 from profiles.services.merging.relations import person_relations
-from profiles.services.merging.rules import rank_key
 from profiles.services.merging.state import snapshot_person
 
 logger = logging.getLogger(__name__)
 
-Group = tuple  # (base, others) or (base, others, overrides); people or ids
 Outcome = MergeRecord | MergeRefused
 RETRIES = 3  # deadlocks / serialization failures retried when we own the transaction
-
-
-@dataclass
-class _Request:
-    index: int  # position in the caller's groups
-    base_id: int
-    other_ids: list[int]
-    overrides: Mapping[str, Any] | None = None
-
-
-@dataclass
-class _Plan:
-    """One group, locked and checked: what the writers write."""
-
-    request: _Request
-    base: Person
-    others: list[Person]  # rule order
-    decisions: list[Decision]
-    record: MergeRecord | None = None
 
 
 class _RefusedAfterMoving(Exception):
@@ -68,90 +42,6 @@ class _RefusedAfterMoving(Exception):
     def __init__(self, refused: dict[int, MergeRefused]) -> None:
         super().__init__(refused)
         self.refused = refused
-
-
-def person_id(person: Person | int) -> int:
-    return int(getattr(person, "pk", person))
-
-
-def participant_ids(base: Person | int, others: Iterable[Person | int]) -> tuple[int, list[int]]:
-    """Check the request itself (before touching the database): ids, without repeats."""
-    if base is None:
-        raise MergeRefused("Choose the person to merge into.", code="empty")
-    base_id = person_id(base)
-    other_ids = list(dict.fromkeys(person_id(other) for other in others or ()))
-    if not other_ids:
-        raise MergeRefused("Choose at least one other person to merge.", code="empty")
-    if base_id in other_ids:
-        raise MergeRefused(
-            "Person #%(id)s cannot be merged into itself.", code="self", params={"id": base_id}
-        )
-    return base_id, other_ids
-
-
-def _live_end(person: Person) -> Person:
-    from profiles.services.people import resolve_live
-
-    return resolve_live(person)
-
-
-def check_mergeable(base: Person, others: list[Person]) -> None:
-    """The rules that refuse a merge, checked on freshly locked rows."""
-    for person in [base, *others]:
-        if person.merged_into_id is None:
-            continue
-        live = _live_end(person)
-        if person is not base and live.pk == base.pk:
-            raise MergeRefused(
-                "Person #%(id)s is already merged into #%(base)s.",
-                code="already_merged", params={"id": person.pk, "base": base.pk},
-            )
-        raise MergeRefused(
-            "Person #%(id)s was merged into #%(live)s: merge the live profile instead.",
-            code="tombstone", params={"id": person.pk, "live": live.pk},
-        )
-    user_ids = sorted({person.user_id for person in [base, *others] if person.user_id})
-    if len(user_ids) > 1:
-        raise MergeRefused(
-            "People with different user IDs are never merged (%(ids)s).",
-            code="different_user_ids", params={"ids": ", ".join(user_ids)},
-        )
-
-
-def lock_participants(
-    base_id: int, other_ids: list[int], people: Mapping[int, Person]
-) -> tuple[Person, list[Person]]:
-    """The participants from `people` (checked to exist); the others in rule order."""
-    missing = sorted({base_id, *other_ids} - people.keys())
-    if missing:
-        raise MergeRefused(
-            "No person #%(ids)s.", code="missing",
-            params={"ids": ", #".join(str(pk) for pk in missing)},
-        )
-    return people[base_id], sorted((people[pk] for pk in other_ids), key=rank_key)
-
-
-def plan_group(request: _Request, people: Mapping[int, Person], now: datetime) -> _Plan:
-    """Check one group and decide its fields: what a merge writes and a dry run reports."""
-    base, others = lock_participants(request.base_id, request.other_ids, people)
-    check_mergeable(base, others)
-    chosen = clean_overrides(request.overrides, [base, *others])
-    return _Plan(request, base, others, plan_fields(base=base, others=others, overrides=chosen,
-                                                     now=now))
-
-
-def plan_merges(groups: Sequence[Group]) -> list[list[Decision] | MergeRefused]:
-    """What `merge_many` would decide for each group (the same checks and field plan), read
-    without locks; writes nothing (dry runs, previews)."""
-    ids = [person_id(p) for base, others, *_ in groups for p in (base, *(others or ())) if p]
-    people, now, plans = Person.objects.in_bulk(ids), timezone.now(), []
-    for index, (base, others, *overrides) in enumerate(groups):
-        try:
-            request = _Request(index, *participant_ids(base, others), (overrides or [None])[0])
-            plans.append(plan_group(request, people, now).decisions)
-        except MergeRefused as refused:
-            plans.append(refused)
-    return plans
 
 
 def merge_people(
@@ -198,13 +88,13 @@ def merge_many(
             outcomes[index] = refused
             continue
         seen |= {base_id, *other_ids}
-        requests.append(_Request(index, base_id, other_ids, (overrides or [None])[0]))
+        requests.append(Request(index, base_id, other_ids, (overrides or [None])[0]))
     for index, outcome in _merge_or_split(requests, actor, str(reason), dedup_run).items():
         outcomes[index] = outcome
     return outcomes
 
 
-def _merge_or_split(requests: list[_Request], *context: Any) -> dict[int, Outcome]:
+def _merge_or_split(requests: list[Request], *context: Any) -> dict[int, Outcome]:
     if not requests:
         return {}
     try:
@@ -237,7 +127,7 @@ def with_retry(work):  # noqa: ANN001, ANN202
     raise AssertionError("unreachable")
 
 
-def _in_transaction(requests: list[_Request], *context: Any) -> dict[int, Outcome]:
+def _in_transaction(requests: list[Request], *context: Any) -> dict[int, Outcome]:
     refused: dict[int, Outcome] = {}
     while True:
         try:
@@ -247,7 +137,7 @@ def _in_transaction(requests: list[_Request], *context: Any) -> dict[int, Outcom
             requests = [r for r in requests if r.index not in redo.refused]
 
 
-def _run_once(requests: list[_Request], *context: Any) -> dict[int, Outcome]:
+def _run_once(requests: list[Request], *context: Any) -> dict[int, Outcome]:
     engine = _merge_sql if connection.vendor == "postgresql" else _merge_orm
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         # A savepoint, as atomic() would make, but sent with the first pipeline and released
@@ -260,16 +150,6 @@ def _run_once(requests: list[_Request], *context: Any) -> dict[int, Outcome]:
             raise
     with transaction.atomic():
         return engine(requests, *context)
-
-
-def _check(requests: list[_Request], people: Mapping[int, Person], now: datetime):  # noqa: ANN202
-    plans, refused = [], {}
-    for request in requests:
-        try:
-            plans.append(plan_group(request, people, now))
-        except MergeRefused as exc:
-            refused[request.index] = exc
-    return plans, refused
 
 
 def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
@@ -287,7 +167,7 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
         if speculative:
             moves_sql.send_move(moving, pairs, relations)
         writes_sql.send_reserve_ids(reserving, len(requests))
-        plans, refused = _check(requests, people_sql.locked_people(locking), now)
+        plans, refused = plan_all(requests, people_sql.locked_people(locking), now)
         if refused and speculative:
             raise _RefusedAfterMoving(refused)
         moved = moves_sql.journals(moving.fetchall(), relations, pairs) if speculative else None
@@ -309,7 +189,7 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
     return {**refused, **{p.request.index: p.record for p in plans}}
 
 
-def _move(plans: list[_Plan], relations) -> list[dict]:  # noqa: ANN001
+def _move(plans: list[Plan], relations) -> list[dict]:  # noqa: ANN001
     pairs = [(p.base.pk, [o.pk for o in p.others]) for p in plans]
     if not plans or not moves_sql.applicable(relations):
         return [move_rows_orm(base_id=base, other_ids=others) for base, others in pairs]
@@ -321,7 +201,7 @@ def _merge_orm(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
     if savepoint is not None:  # PostgreSQL only (a test compares this path with the fast one)
         savepoint.open()
     now = timezone.now()
-    plans, refused = _check(
+    plans, refused = plan_all(
         requests, lock_people([pk for r in requests for pk in (r.base_id, *r.other_ids)]), now
     )
     for plan in plans:
@@ -336,7 +216,7 @@ def _merge_orm(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
     return {**refused, **{p.request.index: p.record for p in plans}}
 
 
-def _record(plan: _Plan, moved: dict, actor, reason, dedup_run, now) -> MergeRecord:  # noqa: ANN001
+def _record(plan: Plan, moved: dict, actor, reason, dedup_run, now) -> MergeRecord:  # noqa: ANN001
     """The journal entry; the people (in memory) as the writers will store them."""
     record = MergeRecord(
         base=plan.base, merged_ids=[other.pk for other in plan.others], reason=reason,

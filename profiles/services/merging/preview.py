@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from profiles.models import Person
 from profiles.services.merging.fields import ATTRIBUTES_PREFIX, value_of
-from profiles.services.merging.merge import _Request, participant_ids, plan_group
 from profiles.services.merging.moves import plan_clashes
+from profiles.services.merging.planning import Request, participant_ids, plan_group
 from profiles.services.merging.relations import person_relations
 
 
@@ -93,10 +93,10 @@ def merge_preview(
     overrides: Mapping[str, Person | int] | None = None,
 ) -> MergePreview:
     """Raises MergeRefused exactly when merge_people would refuse the same request: the same
-    checks and field plan (merge.plan_group), read without locks."""
+    checks and field plan (planning.plan_group), read without locks."""
     base_id, other_ids = participant_ids(base, others)
     people = Person.objects.in_bulk([base_id, *other_ids])
-    plan = plan_group(_Request(0, base_id, other_ids, overrides), people, timezone.now())
+    plan = plan_group(Request(0, base_id, other_ids, overrides), people, timezone.now())
     ordered = [plan.base, *plan.others]
     rows = [
         PreviewRow(
