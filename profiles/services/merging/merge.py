@@ -20,6 +20,7 @@ from profiles.models import (
     MergeRecord,
     Person,
 )
+from profiles.services.history import merge_reason
 from profiles.services.merging import moves_sql, people_sql, pg, writes_sql
 from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.fields import apply_decisions
@@ -231,7 +232,7 @@ def _record(plan: Plan, moved: dict, actor, reason, dedup_run, now) -> MergeReco
 
 
 def _reason(record: MergeRecord) -> str:
-    return f"merge #{record.pk} ({record.reason})"
+    return merge_reason(record_id=record.pk, reason=record.reason)
 
 
 def _merged_activity(record: MergeRecord, base: Person, now: datetime) -> Activity:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
+from profiles.services.history import undo_reason
 from profiles.services.merging.errors import UndoRefused
 from profiles.services.merging.fields import ADDED_UP, ATTRIBUTES_PREFIX, attributes_of
 from profiles.services.merging.journal import merge_of, save_with_history
@@ -41,7 +42,7 @@ def _undo(record_id: int, actor: Any) -> None:
     people = lock_people([record.base_id, *record.merged_ids])
     base = people[record.base_id]
     check_undoable(record, base, people)
-    reason = f"undo merge #{record.pk}"
+    reason = undo_reason(record_id=record.pk)
     restore_base(base, record)
     # The base first: it may give back a user ID that the restored person takes again.
     save_with_history(base, actor=actor, reason=reason)
