@@ -201,7 +201,7 @@ def floor_chunk(bounds: tuple[str, str]) -> int:
     """The floor for one chunk: its row moves as bare statements, in one transaction."""
     from dedup.services.detection import group_members
     from profiles.services.merging import person_relations
-    from profiles.services.merging.pg import prepared_cursor
+    from profiles.services.sql import execute
 
     moved = 0
     try:
@@ -215,22 +215,19 @@ def floor_chunk(bounds: tuple[str, str]) -> int:
                     if person.pk != base.pk:
                         dups.append(person.pk)
                         bases.append(base.pk)
-            with prepared_cursor(prepare=False) as cursor:
-                for relation in person_relations():
-                    table = relation.model._meta.db_table
-                    column = relation.column
-                    keys = [relation.model._meta.get_field(name).column
-                            for key in relation.unique_keys for name in key.fields]
-                    clash = "".join(f' AND b."{key}" = t."{key}"' for key in keys)
-                    skip = (f' AND NOT EXISTS (SELECT 1 FROM "{table}" b'
-                            f' WHERE b."{column}" = m.base{clash})' if keys else "")
-                    cursor.execute(
-                        f'UPDATE "{table}" t SET "{column}" = m.base FROM unnest(%s::bigint[],'
-                        f' %s::bigint[]) AS m(dup, base) WHERE t."{column}" = m.dup{skip}',
-                        [dups, bases])
-                    moved += cursor.rowcount
-                cursor.execute(
-                    'UPDATE "profiles_person" p SET "merged_into_id" = m.base, "merged_at" ='
+            for relation in person_relations():
+                table, column = relation.model._meta.db_table, relation.column
+                keys = [relation.model._meta.get_field(name).column
+                        for key in relation.unique_keys for name in key.fields]
+                clash = "".join(f' AND b."{key}" = t."{key}"' for key in keys)
+                skip = (f' AND NOT EXISTS (SELECT 1 FROM "{table}" b'
+                        f' WHERE b."{column}" = m.base{clash})' if keys else "")
+                moved += execute(
+                    f'WITH u AS (UPDATE "{table}" t SET "{column}" = m.base FROM'
+                    f' unnest(%s::bigint[], %s::bigint[]) AS m(dup, base)'
+                    f' WHERE t."{column}" = m.dup{skip} RETURNING 1) SELECT count(*) FROM u',
+                    [dups, bases])[0][0]
+            execute('UPDATE "profiles_person" p SET "merged_into_id" = m.base, "merged_at" ='
                     ' now() FROM unnest(%s::bigint[], %s::bigint[]) AS m(dup, base)'
                     ' WHERE p.id = m.dup', [dups, bases])
     finally:
