@@ -138,8 +138,10 @@ def clean_overrides(
     overrides: Mapping[str, Any] | None, people: Sequence[Person]
 ) -> dict[str, int]:
     """field -> person id; refuses computed fields and people outside the merge."""
+    if not overrides:
+        return {}
     allowed, ids, cleaned = overridable_fields(people), {p.pk for p in people}, {}
-    for field, chosen in (overrides or {}).items():
+    for field, chosen in overrides.items():
         try:
             person_id = int(getattr(chosen, "pk", chosen))
         except (TypeError, ValueError):
