@@ -76,10 +76,9 @@ def rows_to_move(base_id: int, other_ids: list[int]) -> tuple[dict[str, int], di
                 fields = " and ".join(sorted({
                     str(relation.model._meta.get_field(f).verbose_name)
                     for key in relation.unique_keys for f in key.fields}))
-                verb = "stays" if len(kept) == 1 else "stay"
-                parked[name] = (f"{len(kept)} {verb} where {'it is' if len(kept) == 1 else 'they are'}"
-                                f" (parked): the surviving profile, or one before theirs, already"
-                                f" holds the same {fields}")
+                stay = "stays where it is" if len(kept) == 1 else "stay where they are"
+                parked[name] = (f"{len(kept)} {stay} (parked): the surviving profile, or one"
+                                f" before theirs, already holds the same {fields}")
         else:
             count = relation.model._base_manager.filter(
                 **{f"{relation.column}__in": other_ids}).count()
