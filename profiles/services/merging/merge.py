@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from profiles.models import (
@@ -100,15 +100,17 @@ def _merge_or_split(requests: list[Request], *context: Any) -> dict[int, Outcome
         return {}
     try:
         return with_retry(lambda: _in_transaction(requests, *context))
-    except IntegrityError as exc:
+    except (IntegrityError, DataError) as exc:
         if len(requests) > 1:
             logger.warning("merge of %s groups refused by the database (%s): merging them one "
                            "by one", len(requests), exc)
             return {k: v for r in requests for k, v in _merge_or_split([r], *context).items()}
-        # Only a concurrent writer that skipped the person lock can get here; nothing was
-        # written (rolled back), so asking to retry is honest.
+        # A unique clash: only a concurrent writer that skipped the person lock can cause it;
+        # nothing was written (rolled back), so asking to retry is honest.
         refused = MergeRefused("The people changed while merging; nothing was merged. "
-                               "Try again.", code="conflict")
+                               "Try again.", code="conflict") if isinstance(exc, IntegrityError) \
+            else MergeRefused("The database refused the merged values (%(error)s); nothing was "
+                              "merged.", code="invalid_data", params={"error": exc})
         refused.__cause__ = exc
         return {requests[0].index: refused}
 
