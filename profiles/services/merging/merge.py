@@ -20,8 +20,9 @@ from profiles.models import (
     MergeRecord,
     Person,
 )
+from profiles.services import sql as pg
 from profiles.services.history import merge_reason
-from profiles.services.merging import moves_sql, people_sql, pg, writes_sql
+from profiles.services.merging import moves_sql, people_sql, writes_sql
 from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.fields import apply_decisions
 from profiles.services.merging.journal import decisions_json, write_merged_people

@@ -2,7 +2,7 @@
 
 The groups travel as three arrays — person, its base, its position in rule order (the base is
 position 0) — so the text never changes with the number of groups or people: PostgreSQL plans
-it once per connection (pg.py). One data-modifying CTE per relation:
+it once per connection (profiles/services/sql.py). One data-modifying CTE per relation:
 
 - tables without a unique rule on the person (activities, conversations, deals): a plain
   `UPDATE … FROM` the arrays, `RETURNING` the original person (the journal's `origins`, counted);
@@ -23,8 +23,8 @@ from functools import cache
 
 from django.db import connection
 
-from profiles.services.merging.pg import prepared_cursor
 from profiles.services.merging.relations import PersonRelation
+from profiles.services.sql import prepared_cursor
 
 
 def applicable(relations: Sequence[PersonRelation]) -> bool:

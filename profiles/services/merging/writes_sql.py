@@ -23,8 +23,8 @@ from profiles.models import Activity, MergeRecord, Person
 from profiles.services.history import stored_history_statement
 from profiles.services.inserts import insert_sql, stored_fields
 from profiles.services.merging.fields import BASE_FIELDS, TOMBSTONE_FIELDS
-from profiles.services.merging.pg import PipelinedSavepoint, pipeline, prepared_cursor
 from profiles.services.schema import table
+from profiles.services.sql import PipelinedSavepoint, pipeline, prepared_cursor
 
 
 def _array_type(field: models.Field) -> str:
