@@ -22,7 +22,7 @@ from profiles.models import (
 )
 from profiles.services import sql as pg
 from profiles.services.history import merge_reason
-from profiles.services.merging import moves_sql, people_sql, writes_sql
+from profiles.services.merging import foreign_keys, moves_sql, people_sql, writes_sql
 from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.fields import apply_decisions
 from profiles.services.merging.journal import decisions_json, write_merged_people
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 Outcome = MergeRecord | MergeRefused
 RETRIES = 3  # deadlocks / serialization failures retried when we own the transaction
+LARGE = 100  # groups from which the row-by-row foreign-key checks are folded (foreign_keys.py)
 
 
 class _RefusedAfterMoving(Exception):
@@ -160,7 +161,8 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
     """PostgreSQL: the lock (and, when each group has one other, the move: it does not depend
     on the lock's answer) in round trip 1, the writes in round trip 2, then COMMIT."""
     now, relations = timezone.now(), person_relations()
-    speculative = moves_sql.applicable(relations) and all(
+    large = len(requests) >= LARGE
+    speculative = moves_sql.applicable(relations) and not large and all(
         len(r.other_ids) == 1 for r in requests)
     pairs = [(r.base_id, r.other_ids) for r in requests]
     with (pg.pipeline(), pg.prepared_cursor() as locking, pg.prepared_cursor() as moving,
@@ -176,6 +178,8 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
             raise _RefusedAfterMoving(refused)
         moved = moves_sql.journals(moving.fetchall(), relations, pairs) if speculative else None
         record_ids = [row[0] for row in reserving.fetchall()]
+    checks_off = bool(plans) and large and foreign_keys.skip_row_checks(actor=actor,
+                                                                        dedup_run=dedup_run)
     if moved is None:
         moved = _move(plans, relations)
     for plan, moves, record_id in zip(plans, moved, record_ids, strict=False):
@@ -189,6 +193,8 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
         activities=[_merged_activity(p.record, p.base, now) for p in plans],
         history=[(person.pk, _reason(p.record)) for p in plans for person in (*p.others, p.base)],
         actor=actor, now=now, savepoint=savepoint,
+        then=(lambda: foreign_keys.check_bases_and_restore(p.base.pk for p in plans))
+        if checks_off else None,
     )
     return {**refused, **{p.request.index: p.record for p in plans}}
 
