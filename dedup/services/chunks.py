@@ -8,7 +8,6 @@ untouched, and a redelivered chunk task finds `done` and does nothing.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
@@ -19,15 +18,6 @@ from dedup.services import conf, guard
 from dedup.services.detection import group_members
 
 DEADLOCK_RETRIES = 3
-
-
-@dataclass
-class ChunkOutcome:
-    groups_merged: int = 0
-    people_merged: int = 0
-    rows_moved: int = 0
-    report: list[dict] = field(default_factory=list)
-    conflicts: list[DedupConflict] = field(default_factory=list)
 
 
 def process_chunk(*, chunk_id: int) -> bool:
@@ -69,9 +59,9 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def _merge_or_preview(run: DedupRun, chunk: DedupChunk) -> ChunkOutcome:
-    # Imported here: the strategies import the merge engine, which imports many models.
-    from dedup.services import strategies
+def _merge_or_preview(run: DedupRun, chunk: DedupChunk):  # noqa: ANN202 (ChunkOutcome)
+    # Imported here: execution imports the merge engine, which imports many models.
+    from dedup.services.execution import apply_chunk
 
     groups = list(
         group_members(first=chunk.first_email, last=chunk.last_email, lock=not run.dry_run)
@@ -79,14 +69,10 @@ def _merge_or_preview(run: DedupRun, chunk: DedupChunk) -> ChunkOutcome:
     delay = float(conf.get("DEDUP_CHUNK_DELAY_SECONDS"))
     if delay:  # test only: hold the chunk's locks so a test can act (or kill) mid-chunk
         time.sleep(delay)
-    if run.dry_run:
-        return strategies.preview_groups(run=run, groups=groups)
-    if conf.get("DEDUP_STRATEGY") == "per_group":
-        return strategies.merge_groups_one_by_one(run=run, groups=groups)
-    return strategies.merge_groups_in_bulk(run=run, groups=groups)
+    return apply_chunk(run=run, groups=groups)
 
 
-def _record(run: DedupRun, chunk: DedupChunk, outcome: ChunkOutcome) -> None:
+def _record(run: DedupRun, chunk: DedupChunk, outcome) -> None:  # noqa: ANN001
     now = timezone.now()
     DedupConflict.objects.bulk_create(outcome.conflicts)
     chunk.done, chunk.finished_at, chunk.report = True, now, outcome.report
