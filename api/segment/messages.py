@@ -20,15 +20,16 @@ A message that cannot be recorded raises `Rejected` with a reason in the client'
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from api.segment.timestamps import occurred_at
 from profiles.models import ActivityKind, Identity, IdentityKind, Person, Site
 from profiles.services.errors import ServiceError
-from profiles.services.events import message_digest
+from profiles.services.events import Event, message_digest
 from profiles.services.ingestion import Command, clean_event
-from profiles.services.validation import InvalidInput
+from profiles.services.tracking import TrackInput
+from profiles.services.validation import InvalidInput, clean_message_id
 
 ORDER_COMPLETED = "Order Completed"
 PRODUCT_VIEWED = "Product Viewed"
@@ -88,11 +89,14 @@ def command_for(message: Any, *, type_: str | None, site: Site, envelope: Envelo
                        "page, screen, group or alias")
     try:
         native_type, payload = translate(message, envelope)
-        command = clean_event(native_type, {**_who(message), **payload}, site=site)
+        who = _who(message)
+        if native_type == "track":  # its message_id goes with the digest below
+            message_id = clean_message_id(who.pop("message_id", None))
+        command = clean_event(native_type, {**who, **payload}, site=site)
     except ServiceError as exc:
         raise Rejected(reason_of(type_, exc)) from exc
     if native_type == "track":
-        return _with_digest_as_sent(command, message)
+        return _with_digest_as_sent(command, message, message_id)
     if type_ == "alias":
         _check_alias(command.data)
     return command
@@ -270,17 +274,26 @@ def _check_alias(data: Any) -> None:
                        "never merged")
 
 
-def _with_digest_as_sent(command: Command, message: dict[str, Any]) -> Command:
-    """A resend is recognised by what the client sent: its messageId, IDs, content and
-    timestamps as sent. The corrected time moves with `sentAt` (a retry sends a new one), so
-    the digest takes the client's own timestamps instead of it."""
-    data = command.data
-    if data.event.message_id is None:
+def _with_digest_as_sent(command: Command, message: dict[str, Any],
+                         message_id: str | None) -> Command:
+    """The track event with its messageId and the digest that recognises a resend: what the
+    client sent (its messageId, IDs, content and timestamps as sent). The corrected time moves
+    with `sentAt` (a retry sends a new one), so the digest takes the client's own timestamps
+    instead of it."""
+    if message_id is None:
         return command
+    data = command.data
     sent = [message.get(key) for key in ("timestamp", "originalTimestamp")]
-    digest = message_digest(data.event.message_id, "segment", data.user_id, data.anonymous_id,
+    digest = message_digest(message_id, "segment", data.user_id, data.anonymous_id,
                             data.event.kind, data.event.properties, *sent)
-    return replace(command, data=replace(data, event=replace(data.event, message_digest=digest)))
+    # Built field by field (dataclasses.replace costs more than the rest of this per event);
+    # tests/api/segment/test_messages.py fails if Event or TrackInput gain a field.
+    old = data.event
+    event = Event(kind=old.kind, occurred_at=old.occurred_at, properties=old.properties,
+                  source=old.source, message_id=message_id, message_digest=digest,
+                  conversation=old.conversation)
+    return Command(type=command.type, data=TrackInput(
+        anonymous_id=data.anonymous_id, user_id=data.user_id, event=event, proof=data.proof))
 
 
 def _is_number(value: Any) -> bool:

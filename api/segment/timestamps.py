@@ -15,6 +15,7 @@ result is then checked as any event's time is (not before 2000, at most a day ah
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 from profiles.services.validation import InvalidInput, parse_timestamp
@@ -30,7 +31,7 @@ def occurred_at(message: dict[str, Any], batch_sent_at: Any,
     )
     if sent is not None and original_field is not None:
         original = parse_timestamp(original_field, message[original_field])
-        sent_at = parse_timestamp("sentAt", sent)
+        sent_at = _sent_at(sent) if isinstance(sent, str) else parse_timestamp("sentAt", sent)
         try:
             return received_at - (sent_at - original)
         except OverflowError as exc:  # years apart, near the calendar's ends
@@ -39,3 +40,9 @@ def occurred_at(message: dict[str, Any], batch_sent_at: Any,
         if message.get(name) is not None:
             return parse_timestamp(name, message[name])
     return None
+
+
+@lru_cache(maxsize=256)
+def _sent_at(value: str) -> dt.datetime:
+    """A batch's sentAt, read once for all its messages."""
+    return parse_timestamp("sentAt", value)

@@ -22,8 +22,8 @@ from api.segment.rejections import count_rejected
 from profiles.models import Activity, Person
 from profiles.services.sites import issue_site_key
 
-# The session's Chromium, and the admin logged in at 1366×768 (tests/browser/conftest.py).
-from tests.browser.conftest import artifacts_dir, browser, staff_page  # noqa: F401
+# The admin logged in at 1366×768 and the screenshots' folder (tests/browser/conftest.py).
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, artifacts_dir, staff_page  # noqa: F401
 from tests.factories import SiteFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,6 +38,18 @@ SHOP_PAGE = """<!doctype html><html><head><title>Boot shop</title>
     .then(function (result) { window.analytics = result[0]; return true; });
 </script></head><body><h1>Boots</h1></body></html>
 """
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for this module alone: closed before tests/browser/ starts its session's one
+    (Playwright's sync API runs one at a time)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 class ShopHandler(SimpleHTTPRequestHandler):
