@@ -142,6 +142,8 @@ def _object(message: dict[str, Any], name: str) -> dict[str, Any]:
 def _context(message: dict[str, Any], envelope: Envelope) -> dict[str, Any]:
     """The message's context over the batch's (objects such as `page` merged key by key)."""
     own = _object(message, "context")
+    if not envelope.context:  # the common case: nothing to merge
+        return own
     merged = dict(envelope.context)
     for key, value in own.items():
         shared = merged.get(key)
