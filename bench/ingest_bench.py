@@ -499,6 +499,18 @@ class Phase:
     def rate(self) -> float:
         return self.items / self.seconds
 
+    def add(self, meter: CpuMeter, port: int, path: str, share: list, key: str,
+            clients: int) -> None:
+        """Send `share` and add its time, latencies, errors and CPU to this phase."""
+        before = meter.read()
+        seconds, latencies, errors = post_all(port, path, share, key, clients)
+        after = meter.read()
+        self.items += len(share)
+        self.seconds += seconds
+        self.latencies += latencies
+        self.errors += errors
+        self.cpu = [total + b - a for total, a, b in zip(self.cpu, before, after, strict=True)]
+
 
 def measure(meter: CpuMeter, ports: dict[str, int], path: str, bodies: list, key: str,
             clients: int) -> dict[str, Phase]:
@@ -509,15 +521,7 @@ def measure(meter: CpuMeter, ports: dict[str, int], path: str, bodies: list, key
     phases = {name: Phase() for name in ports}
     for index, name in enumerate(order):
         share = bodies[index * quarter:(index + 1) * quarter]
-        before = meter.read()
-        seconds, latencies, errors = post_all(ports[name], path, share, key, clients)
-        after = meter.read()
-        phase = phases[name]
-        phase.items += len(share)
-        phase.seconds += seconds
-        phase.latencies += latencies
-        phase.errors += errors
-        phase.cpu = [total + b - a for total, a, b in zip(phase.cpu, before, after, strict=True)]
+        phases[name].add(meter, ports[name], path, share, key, clients)
     return phases
 
 
@@ -531,15 +535,7 @@ def measure_apis(meter: CpuMeter, port: int, apis: dict[str, tuple[str, list]], 
         path, bodies = apis[name]
         half = -(-len(bodies) // 2)
         share = bodies[:half] if index < 2 else bodies[half:]
-        before = meter.read()
-        seconds, latencies, errors = post_all(port, path, share, key, clients)
-        after = meter.read()
-        phase = phases[name]
-        phase.items += len(share)
-        phase.seconds += seconds
-        phase.latencies += latencies
-        phase.errors += errors
-        phase.cpu = [total + b - a for total, a, b in zip(phase.cpu, before, after, strict=True)]
+        phases[name].add(meter, port, path, share, key, clients)
     return phases
 
 
