@@ -5,6 +5,7 @@ Usage:
     .venv/bin/python bench/dedup_bench.py [--people 100000] [--naive-groups 200]
                                           [--engine-groups 200] [--workers 1] [--parallel 2]
                                           [--rebuild] [--drop] [--seed-only]
+                                          [--no-statistics]
 
 Data: the reference set of docs/rules.md, Scale built by `seed_demo`'s bulk writer
 (profiles.demo.reference: 10% of people in duplicate email groups of 2–5 with case and
@@ -30,6 +31,11 @@ database):
    extrapolated to every group, and the ratio;
 5. for information, `--engine-groups` groups through `merge_people` one by one,
    extrapolated, and the ratio.
+
+`--no-statistics`: step 2 starts without planner statistics, as right after a bulk load on a
+server with autovacuum off (the copy's statistics are erased), so `run_dedup` must analyze
+what it reads before planning (dedup/services/statistics.py); the time it spent doing so is
+printed, and is part of the run's time.
 """
 
 from __future__ import annotations
@@ -137,6 +143,37 @@ def fresh_copy(seed: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE profiles_person")
     print(f"fresh copy of the seeded data in {time.perf_counter() - started:.1f}s")
+
+
+def forget_statistics() -> None:
+    """The copy as right after a bulk load with autovacuum off: no planner statistics of the
+    tables a run reads."""
+    from dedup.services.statistics import tables_read_by_dedup
+
+    tables = [model._meta.db_table for model in tables_read_by_dedup()]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM pg_statistic WHERE starelid = ANY(%s::regclass[])", [tables])
+        cursor.execute("UPDATE pg_class SET reltuples = -1, relpages = 0 "
+                       "WHERE oid = ANY(%s::regclass[])", [tables])
+        for table in tables:  # nor when it last analyzed them
+            cursor.execute("SELECT pg_stat_reset_single_table_counters(%s::regclass)", [table])
+    print(f"  planner statistics erased: {', '.join(tables)}")
+
+
+def report_analyze() -> None:
+    """Print what run_dedup analyzes before planning, and how long it takes."""
+    import dedup.services.runs as runs
+
+    refresh = runs.refresh_stale_statistics
+
+    def timed_refresh(*args, **kwargs):
+        started = time.perf_counter()
+        analyzed = refresh(*args, **kwargs)
+        print(f"  run_dedup analyzed {len(analyzed)} table(s) before planning in "
+              f"{time.perf_counter() - started:.1f} s: {', '.join(analyzed) or '-'}")
+        return analyzed
+
+    runs.refresh_stale_statistics = timed_refresh
 
 
 def load_average() -> str:
@@ -280,6 +317,8 @@ def main() -> None:
     parser.add_argument("--drop", action="store_true", help="drop both databases at the end")
     parser.add_argument("--seed-only", action="store_true",
                         help="build (or keep) the seeded database and stop")
+    parser.add_argument("--no-statistics", action="store_true",
+                        help="start run_dedup without planner statistics (no prior ANALYZE)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("The dedup benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
@@ -307,6 +346,9 @@ def main() -> None:
     shape = (f"{args.workers} worker processes" if args.workers > 1
              else f"one call, {conf.get('DEDUP_PARALLEL_CHUNKS')} chunk(s) at once")
     print(f"\n2. run_dedup (set-based chunks of 1,000 groups), every group, {shape}")
+    if args.no_statistics:
+        forget_statistics()
+        report_analyze()
     started = time.perf_counter()
     run = run_dedup(trigger="shell") if args.workers == 1 else run_with_workers(args.workers)
     full_s = time.perf_counter() - started

@@ -71,15 +71,6 @@ def create_person(
     return person
 
 
-def resolve_live(person: Person) -> Person:
-    """Follow `merged_into` from a tombstone to the live person it was merged into."""
-    seen = set()
-    while person.merged_into_id is not None and person.pk not in seen:
-        seen.add(person.pk)
-        person = Person.objects.get(pk=person.merged_into_id)
-    return person
-
-
 def holder_of_user_id(*, user_id: str, excluding: int | None) -> Person | None:
     """The person (other than `excluding`) holding this user ID as an identity: a user ID has
     one owner, whether or not it is that person's `user_id` field, so staff cannot give it to

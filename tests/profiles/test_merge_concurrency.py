@@ -12,12 +12,12 @@ from django.db import connections, transaction
 
 from profiles.models import Activity, MergeRecord, Person
 from profiles.services import MergeRefused, merge_people, undo_merge
-from profiles.services.merging import lock_live_person
 from profiles.services.merging.invariants import (
     conservation_problems,
     invariant_problems,
     rows_by_relation,
 )
+from profiles.services.tombstones import resolve_live
 from tests.factories import (
     ActivityFactory,
     IdentityFactory,
@@ -94,7 +94,7 @@ def test_activity_recorded_while_the_merge_runs_ends_on_the_base(shared):
         merged.wait(5)
         inserting.set()
         with transaction.atomic():
-            person = lock_live_person(duplicate.pk, shared=shared)
+            person = resolve_live(duplicate.pk, lock=True, shared=shared)
             return Activity.objects.create(person=person, original_person=person, kind="event")
 
     record, activity = run_threads(merge, record_event)
@@ -109,7 +109,7 @@ def test_activity_recorded_just_before_the_merge_is_moved_by_it():
 
     def record_event() -> object:
         with transaction.atomic():
-            person = lock_live_person(duplicate.pk)
+            person = resolve_live(duplicate.pk, lock=True)
             activity = Activity.objects.create(person=person, original_person=person, kind="event")
             locked.set()
             time.sleep(0.3)  # the merge is now waiting on this lock
