@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dedup.schedule import MAX_EVERY_DAYS
+from profiles.models import Person
 
 
 class DedupTrigger(models.TextChoices):
@@ -44,6 +45,10 @@ class DedupRun(models.Model):
     groups_merged = models.PositiveIntegerField(default=0)
     people_merged = models.PositiveIntegerField(default=0)
     conflicts = models.PositiveIntegerField(default=0)
+    # People left out because their email is only typed (listed as "needs review"), and
+    # groups split around "not the same person" marks.
+    needs_review = models.PositiveIntegerField(default=0)
+    kept_apart = models.PositiveIntegerField(default=0)
     rows_moved = models.PositiveBigIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
@@ -112,20 +117,87 @@ class DedupChunk(models.Model):
         return f"Chunk {self.index} of run #{self.run_id}"
 
 
+class ReviewKind(models.TextChoices):
+    USER_IDS = "user_ids", "Different user IDs"
+    TYPED_EMAIL = "typed_email", "Email only typed (needs review)"
+
+
 class DedupConflict(models.Model):
-    """A same-email group holding different user IDs: never merged, listed for review."""
+    """People of a same-email group the run did not merge, listed for staff to review.
+
+    - `user_ids`: the group (or its part left after kept-apart marks) holds different user IDs:
+      none of it is merged;
+    - `typed_email`: `left_out` people whose email is only typed (written in chat) were left
+      out of merging with people who hold a user ID, are users, or hold a staff or verified
+      email (`evidence`: every member's email, its trust, user ID and status).
+    """
 
     run = models.ForeignKey(DedupRun, on_delete=models.CASCADE, related_name="conflict_rows")
+    kind = models.CharField(max_length=16, choices=ReviewKind.choices,
+                            default=ReviewKind.USER_IDS)
     email_normalized = models.CharField(max_length=254)
     person_ids = models.JSONField(default=list)
     user_ids = models.JSONField(default=list)
+    left_out = models.JSONField(default=list, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["email_normalized"]
+        verbose_name = "dedup conflict or review"
+        verbose_name_plural = "dedup conflicts and reviews"
 
     def __str__(self) -> str:
+        if self.kind == ReviewKind.TYPED_EMAIL:
+            return f"Needs review: {self.email_normalized}"
         return f"Conflict on {self.email_normalized}"
+
+
+class KeptApart(models.Model):
+    """Staff's word that two profiles are not the same person: no dedup merges them, and the
+    suspected duplicates leave the pair out (docs/dedup.md, "Not the same person").
+
+    Both ends follow their people through merges like any row of a person (`person`/`other`
+    with `original_person`/`original_other`, found by the merge's relation registry), so a
+    mark on a merged profile holds for the profile that absorbed it, and undo moves it back.
+    There is no person ≠ other constraint: staff may still merge two marked people by hand,
+    and the mark then stands on one profile (harmless: a person is never in a group with
+    itself) until undo splits them again. A removed mark stays, with who removed it and why.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="kept_apart_marks")
+    original_person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="kept_apart_marked")
+    original_other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    removal_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "“not the same person” mark"
+        verbose_name_plural = "“not the same person” marks"
+        indexes = [
+            # The dedup's lookup: the marks among a chunk's people (person_id = ANY(…)).
+            models.Index(fields=["person", "other"], name="kept_apart_live_idx",
+                         condition=Q(removed_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.person_id} is not the same person as #{self.other_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
 
 
 def validate_time_zone(value: str) -> None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from dedup.models import DedupChunk, DedupConflict, DedupRun, DedupStatus
 from dedup.services import conf, guard
 from dedup.services.detection import group_members
+from dedup.services.groups import decide_groups
 
 DEADLOCK_RETRIES = 3
 
@@ -28,6 +29,8 @@ class ChunkOutcome:
     rows_moved: int = 0
     report: list[dict] = field(default_factory=list)
     conflicts: list[DedupConflict] = field(default_factory=list)
+    reviews: list[DedupConflict] = field(default_factory=list)  # typed emails left out
+    kept_apart: int = 0  # groups split around "not the same person" marks
 
 
 def process_chunk(*, chunk_id: int) -> bool:
@@ -79,16 +82,23 @@ def _merge_or_preview(run: DedupRun, chunk: DedupChunk) -> ChunkOutcome:
     delay = float(conf.get("DEDUP_CHUNK_DELAY_SECONDS"))
     if delay:  # test only: hold the chunk's locks so a test can act (or kill) mid-chunk
         time.sleep(delay)
+    # Who merges with whom (kept-apart marks, conflicts, typed emails): dedup/services/groups.py
+    decided = decide_groups(run=run, groups=groups)
     if run.dry_run:
-        return strategies.preview_groups(run=run, groups=groups)
-    if conf.get("DEDUP_STRATEGY") == "per_group":
-        return strategies.merge_groups_one_by_one(run=run, groups=groups)
-    return strategies.merge_groups_in_bulk(run=run, groups=groups)
+        outcome = strategies.preview_groups(run=run, groups=decided.mergeable)
+    elif conf.get("DEDUP_STRATEGY") == "per_group":
+        outcome = strategies.merge_groups_one_by_one(run=run, groups=decided.mergeable)
+    else:
+        outcome = strategies.merge_groups_in_bulk(run=run, groups=decided.mergeable)
+    outcome.conflicts += decided.conflicts
+    outcome.reviews, outcome.kept_apart = decided.reviews, decided.kept_apart
+    outcome.report = sorted([*outcome.report, *decided.report], key=lambda e: e["email"])
+    return outcome
 
 
 def _record(run: DedupRun, chunk: DedupChunk, outcome: ChunkOutcome) -> None:
     now = timezone.now()
-    DedupConflict.objects.bulk_create(outcome.conflicts)
+    DedupConflict.objects.bulk_create([*outcome.conflicts, *outcome.reviews])
     chunk.done, chunk.finished_at, chunk.report = True, now, outcome.report
     chunk.groups_merged = outcome.groups_merged
     chunk.people_merged = outcome.people_merged
@@ -100,6 +110,8 @@ def _record(run: DedupRun, chunk: DedupChunk, outcome: ChunkOutcome) -> None:
         groups_merged=F("groups_merged") + outcome.groups_merged,
         people_merged=F("people_merged") + outcome.people_merged,
         conflicts=F("conflicts") + len(outcome.conflicts),
+        needs_review=F("needs_review") + sum(len(r.left_out) for r in outcome.reviews),
+        kept_apart=F("kept_apart") + outcome.kept_apart,
         rows_moved=F("rows_moved") + outcome.rows_moved,
         chunks_done=F("chunks_done") + 1,
         heartbeat_at=now,

@@ -56,7 +56,10 @@ class PersonRelation:
 
     @property
     def label(self) -> str:
-        return self.model._meta.label_lower
+        """The journal's name for it: the model's label, plus the field when it is not
+        `person` (a model may point at Person twice, e.g. "not the same person" marks)."""
+        label = self.model._meta.label_lower
+        return label if self.field == "person" else f"{label}.{self.field}"
 
     @property
     def column(self) -> str:
@@ -68,7 +71,10 @@ class PersonRelation:
 
     @property
     def verbose_name_plural(self) -> str:
-        return str(self.model._meta.verbose_name_plural)
+        plural = str(self.model._meta.verbose_name_plural)
+        if self.field == "person":
+            return plural
+        return f"{plural} ({self.model._meta.get_field(self.field).verbose_name})"
 
 
 def _points_at_person(field: models.Field) -> bool:
