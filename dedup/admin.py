@@ -49,7 +49,7 @@ class DedupRunAdmin(ReadOnlyAdmin):
     fields = [
         "status", "dry_run", "trigger", "actor", "created_at", "started_at", "finished_at",
         "duration_display", "heartbeat_at", "progress", "people_scanned", "groups_found",
-        "merged_display", "conflicts", "rows_moved", "error",
+        "merged_display", "conflicts", "needs_review", "kept_apart", "rows_moved", "error",
     ]
     readonly_fields = [*fields, "would_merge_display"]
 

@@ -47,8 +47,8 @@ class DedupRun(models.Model):
     conflicts = models.PositiveIntegerField(default=0)
     # People left out because their email is only typed (listed as "needs review"), and
     # groups split around "not the same person" marks.
-    needs_review = models.PositiveIntegerField(default=0)
-    kept_apart = models.PositiveIntegerField(default=0)
+    needs_review = models.PositiveIntegerField("people to review (email only typed)", default=0)
+    kept_apart = models.PositiveIntegerField("groups split (kept apart)", default=0)
     rows_moved = models.PositiveBigIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)

@@ -67,17 +67,26 @@ def marks_of(person: Person | int) -> list[KeptApart]:
     )
 
 
-def keep_apart(*, people: Sequence[Person | int], actor: Any, reason: str) -> list[KeptApart]:
-    """Mark every pair of `people` as not the same person; returns the pairs' marks (the ones
+def keep_apart(
+    *, people: Sequence[Person | int], actor: Any, reason: str,
+    apart_from: Sequence[Person | int] | None = None,
+) -> list[KeptApart]:
+    """Mark every pair of `people` as not the same person — or, with `apart_from`, each of
+    `people` against each of `apart_from` only (a person left out for review against those who
+    hold proof, who may still be merged with each other). Returns the pairs' marks (the ones
     that already existed are kept as they are: safe to repeat).
 
     Refuses fewer than two people, people who do not exist, merged profiles (mark the profile
     that absorbed them) and an empty reason. The people are locked in id order, as a merge
     locks them, so a mark and a merge of the same people never cross.
     """
-    ids = _ids(people)
+    marked = _ids(people)
+    against = _ids(apart_from or [])
+    ids = sorted({*marked, *against})
     text = _reason(reason)
-    if len(ids) < 2:
+    pairs = _pairs(marked, against) if apart_from is not None else \
+        list(combinations(marked, 2))
+    if len(ids) < 2 or not pairs:
         raise KeepApartRefused("Choose at least two different people to keep apart.",
                                code="too_few")
     with transaction.atomic():
@@ -94,10 +103,16 @@ def keep_apart(*, people: Sequence[Person | int], actor: Any, reason: str) -> li
                     "%(name)s (#%(id)s) was merged into #%(into)s: mark that profile instead.",
                     code="tombstone",
                     params={"name": locked[pk].display_name, "id": pk, "into": into})
-        return _mark_pairs(ids, actor=_actor(actor), reason=text)
+        return _mark_pairs(ids, pairs, actor=_actor(actor), reason=text)
 
 
-def _mark_pairs(ids: list[int], *, actor: Any, reason: str) -> list[KeptApart]:
+def _pairs(people: list[int], apart_from: list[int]) -> list[tuple[int, int]]:
+    found = {tuple(sorted((a, b))) for a in people for b in apart_from if a != b}
+    return sorted(found)
+
+
+def _mark_pairs(ids: list[int], pairs: list[tuple[int, int]], *, actor: Any, reason: str
+                ) -> list[KeptApart]:
     existing = {
         frozenset((mark.person_id, mark.other_id)): mark
         for mark in KeptApart.objects.filter(
@@ -107,10 +122,10 @@ def _mark_pairs(ids: list[int], *, actor: Any, reason: str) -> list[KeptApart]:
     new = [
         KeptApart(person_id=a, original_person_id=a, other_id=b, original_other_id=b,
                   actor=actor, reason=reason, created_at=now)
-        for a, b in combinations(ids, 2) if frozenset((a, b)) not in existing
+        for a, b in pairs if frozenset((a, b)) not in existing
     ]
     KeptApart.objects.bulk_create(new)
-    return [*existing.values(), *new]
+    return [*(existing[frozenset(pair)] for pair in pairs if frozenset(pair) in existing), *new]
 
 
 def remove_kept_apart(*, mark: KeptApart | int, actor: Any, reason: str) -> KeptApart:
