@@ -76,12 +76,13 @@ def test_runs_cannot_be_added_edited_or_deleted(admin_client, finished_run):
     assert DedupRun.objects.filter(pk=finished_run.pk).exists()
 
 
-def test_conflict_list_links_each_person_to_merge_by_hand(admin_client, finished_run):
+def test_conflict_list_links_each_person_and_says_what_can_be_done(admin_client, finished_run):
     conflict = DedupConflict.objects.get()
     page = admin_client.get(reverse("admin:dedup_dedupconflict_changelist"))
     assert page.status_code == 200
     for pk in conflict.person_ids:
-        assert reverse("admin:profiles_person_merge", args=[pk]).encode() in page.content
+        assert reverse("admin:profiles_person_change", args=[pk]).encode() in page.content
+    assert "Mark as different people…".encode() in page.content  # tests/dedup/test_admin_marks
 
 
 def test_run_now_get_shows_a_confirmation_and_changes_nothing(runner):
