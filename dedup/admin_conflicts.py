@@ -116,7 +116,7 @@ class ConflictRunFilter(admin.SimpleListFilter):
 
 
 class DedupConflictAdmin(admin.ModelAdmin):
-    list_display = ["email_normalized", "kind_display", "people_display", "actions_display",
+    list_display = ["email_display", "kind_display", "people_display", "actions_display",
                     "state_display", "run_link"]
     list_filter = [ConflictRunFilter, "kind", "run__dry_run"]
     search_fields = ["email_normalized"]
@@ -132,6 +132,10 @@ class DedupConflictAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        extra = {"title": "Dedup conflicts and reviews: people the dedup left for you to decide"}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         rows = list(changelist.result_list)
@@ -139,6 +143,10 @@ class DedupConflictAdmin(admin.ModelAdmin):
         for row in rows:  # what the viewer may do depends on their permissions
             row.actions = _actions(row, request)
         return changelist
+
+    @admin.display(description="email", ordering="email_normalized")
+    def email_display(self, obj: DedupConflict) -> str:
+        return obj.email_normalized
 
     @admin.display(description="why not merged", ordering="kind")
     def kind_display(self, obj: DedupConflict) -> str:

@@ -184,8 +184,8 @@ class KeptApart(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "“not the same person” mark"
-        verbose_name_plural = "“not the same person” marks"
+        verbose_name = "mark: not the same person"
+        verbose_name_plural = "marks: not the same person"
         indexes = [
             # The dedup's lookup: the marks among a chunk's people (person_id = ANY(…)).
             models.Index(fields=["person", "other"], name="kept_apart_live_idx",

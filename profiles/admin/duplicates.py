@@ -90,6 +90,7 @@ def duplicates_view(modeladmin, request):
         "page": page,
         "groups": [group_actions(group, can_merge=can_merge, can_mark=can_mark, here=here)
                    for group in groups],
+        "selectable": any(group.people for group in groups),
         "can_delete": modeladmin.has_delete_permission(request),
         "can_mark": can_mark,
         "mark_action": reverse("admin:dedup_keptapart_mark"),
