@@ -109,21 +109,27 @@ def fresh_copy(seed: str, *, marked: float, typed: float) -> None:
     with connection.cursor() as cursor:
         # A mark between the two lowest ids of `marked` of the duplicate groups.
         cursor.execute("""
-            WITH groups AS (
-                SELECT email_normalized, min(id) AS a,
-                       min(id) FILTER (WHERE id > (SELECT min(id) FROM profiles_person q
-                           WHERE q.email_normalized = p.email_normalized
-                             AND q.merged_into_id IS NULL)) AS b
-                FROM profiles_person p
-                WHERE merged_into_id IS NULL AND email_normalized <> ''
-                GROUP BY 1 HAVING count(*) > 1)
-            INSERT INTO dedup_keptapart (person_id, original_person_id, other_id,
-                                         original_other_id, reason, created_at,
-                                         removal_reason)
-            SELECT a, a, b, b, 'bench', now(), '' FROM groups
+            CREATE TEMP TABLE bench_pairs AS
+            SELECT a, (SELECT min(id) FROM profiles_person q
+                       WHERE q.email_normalized = g.email_normalized
+                         AND q.merged_into_id IS NULL AND q.id > g.a) AS b,
+                   row_number() OVER () AS n
+            FROM (SELECT email_normalized, min(id) AS a FROM profiles_person
+                  WHERE merged_into_id IS NULL AND email_normalized <> ''
+                  GROUP BY 1 HAVING count(*) > 1) g
             WHERE abs(hashtext(email_normalized)) %% 10000 < %s
         """, [int(marked * 10_000)])
-        marks = cursor.rowcount
+        cursor.execute("""
+            WITH marks AS (
+                INSERT INTO dedup_keptapart (reason, created_at, removal_reason)
+                SELECT 'bench ' || n, now(), '' FROM bench_pairs RETURNING id, reason)
+            INSERT INTO dedup_keptapartend (mark_id, person_id, original_person_id)
+            SELECT m.id, x.pk, x.pk FROM marks m
+            JOIN bench_pairs p ON m.reason = 'bench ' || p.n
+            CROSS JOIN LATERAL (VALUES (p.a), (p.b)) AS x(pk)
+        """)
+        cursor.execute("SELECT count(*) FROM bench_pairs")
+        (marks,) = cursor.fetchone()
         cursor.execute("""
             UPDATE profiles_identity i SET trust = 'typed' FROM profiles_person p
             WHERE i.person_id = p.id AND i.kind = 'email' AND i.value = p.email_normalized

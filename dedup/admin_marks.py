@@ -13,11 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from dedup.models import KeptApart
-from dedup.services.marks import KeepApartRefused, keep_apart, remove_kept_apart
+from dedup.services.marks import KeepApartRefused, keep_apart, mark_people, remove_kept_apart
 from profiles.admin.merge.display import person_link
 from profiles.admin.params import parse_id, parse_ids
 from profiles.models import Person
@@ -57,11 +57,13 @@ def _names(people) -> str:
 class KeptApartAdmin(admin.ModelAdmin):
     """Marks are made and removed through their pages (who and why), never edited."""
 
-    list_display = ["person_display", "other_display", "reason", "actor_display", "created_at",
-                    "state_display"]
+    list_display = ["people_display", "reason", "actor_display", "created_at", "state_display"]
     list_filter = [("removed_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["person", "other", "actor", "removed_by"]
+    list_select_related = ["actor", "removed_by"]
     search_fields = ["reason"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("ends__person")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -72,13 +74,10 @@ class KeptApartAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="person", ordering="person_id")
-    def person_display(self, mark: KeptApart) -> str:
-        return person_link(mark.person_id, mark.person)
-
-    @admin.display(description="is not the same person as", ordering="other_id")
-    def other_display(self, mark: KeptApart) -> str:
-        return person_link(mark.other_id, mark.other)
+    @admin.display(description="not the same person")
+    def people_display(self, mark: KeptApart) -> str:
+        links = [person_link(p.pk, p) for p in mark_people(mark)]
+        return format_html_join(format_html(" {} ", "and"), "{}", ((link,) for link in links))
 
     @admin.display(description="marked by")
     def actor_display(self, mark: KeptApart) -> str:
@@ -154,11 +153,13 @@ class KeptApartAdmin(admin.ModelAdmin):
         """GET: what removing the mark means, and a reason to give. POST: remove it."""
         if not request.user.has_perm(REMOVE_PERMISSION):
             raise PermissionDenied
-        mark = KeptApart.objects.select_related("person", "other").filter(
+        mark = KeptApart.objects.prefetch_related("ends__person").filter(
             pk=parse_id(object_id)).first()
         if mark is None:
             raise Http404("No such mark.")
-        back = _next(request, reverse("admin:profiles_person_change", args=[mark.person_id]))
+        people = mark_people(mark)
+        back = _next(request, reverse("admin:profiles_person_change", args=[people[0].pk])
+                     if people else reverse("admin:dedup_keptapart_changelist"))
         if mark.removed_at is not None:
             self.message_user(request, "This mark was already removed.", messages.INFO)
             return HttpResponseRedirect(back)
@@ -170,11 +171,11 @@ class KeptApartAdmin(admin.ModelAdmin):
                 self.message_user(request, f"The mark was not removed: "
                                   f"{' '.join(refusal.messages)}", messages.ERROR)
             else:
-                for person in (mark.person, mark.other):
+                for person in people:
                     self.log_change(request, person, "Removed a “not the same person” mark: "
                                                      f"{reason.strip()}")
                 self.message_user(
-                    request, f"{_names([mark.person, mark.other])} are no longer marked as "
+                    request, f"{_names(people)} are no longer marked as "
                     "different people: the dedup may merge them again if they share an email.",
                     messages.SUCCESS)
                 return HttpResponseRedirect(back)
@@ -182,6 +183,6 @@ class KeptApartAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Remove this “not the same person” mark?",
             "opts": self.opts, "mark": mark, "next": back, "reason": reason,
-            "person": person_link(mark.person_id, mark.person),
-            "other": person_link(mark.other_id, mark.other),
+            "people": format_html_join(format_html(" {} ", "and"), "{}",
+                                       ((person_link(p.pk, p),) for p in people)),
         })

@@ -154,21 +154,13 @@ class DedupConflict(models.Model):
 
 
 class KeptApart(models.Model):
-    """Staff's word that two profiles are not the same person: no dedup merges them, and the
-    suspected duplicates leave the pair out (docs/dedup.md, "Not the same person").
+    """Staff's word (or an undo's) that two profiles are not the same person: no dedup merges
+    them, and the suspected duplicates leave the pair out (docs/dedup.md, "Not the same
+    person"). Who and why are here; the two people are its two ends (`KeptApartEnd`).
 
-    Both ends follow their people through merges like any row of a person (`person`/`other`
-    with `original_person`/`original_other`, found by the merge's relation registry), so a
-    mark on a merged profile holds for the profile that absorbed it, and undo moves it back.
-    There is no person ≠ other constraint: staff may still merge two marked people by hand,
-    and the mark then stands on one profile (harmless: a person is never in a group with
-    itself) until undo splits them again. A removed mark stays, with who removed it and why.
+    A removed mark stays, with who removed it, when and why.
     """
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="kept_apart_marks")
-    original_person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
-    other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="kept_apart_marked")
-    original_other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
@@ -186,18 +178,39 @@ class KeptApart(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "mark: not the same person"
         verbose_name_plural = "marks: not the same person"
-        indexes = [
-            # The dedup's lookup: the marks among a chunk's people (person_id = ANY(…)).
-            models.Index(fields=["person", "other"], name="kept_apart_live_idx",
-                         condition=Q(removed_at__isnull=True)),
-        ]
 
     def __str__(self) -> str:
-        return f"#{self.person_id} is not the same person as #{self.other_id}"
+        return f"Mark #{self.pk}: not the same person ({self.reason})"
 
     @property
     def is_active(self) -> bool:
         return self.removed_at is None
+
+
+class KeptApartEnd(models.Model):
+    """One end of a mark: one of the two people. An end is a row of its person like an
+    activity (`person` / `original_person`, found by the merge's relation registry): a merge
+    moves it to the base, undo moves it back, and a mark on a merged profile holds for the
+    profile that absorbed it.
+
+    Why two rows and not one row with two people: a row is written only by merges of its own
+    person, which hold that person's lock; one row naming two people would be written by two
+    merges of different people at once (a deadlock under concurrent merges). Nothing stops both
+    ends from reaching one profile (staff may still merge two marked people by hand): a person
+    is never in a group with itself, so the mark is then idle until undo separates them.
+    """
+
+    mark = models.ForeignKey(KeptApart, on_delete=models.CASCADE, related_name="ends")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="kept_apart_ends")
+    original_person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["mark", "id"]
+        verbose_name = "end of a “not the same person” mark"
+        verbose_name_plural = "“not the same person” marks"
+
+    def __str__(self) -> str:
+        return f"Mark #{self.mark_id}: person #{self.person_id}"
 
 
 def validate_time_zone(value: str) -> None:

@@ -1,9 +1,9 @@
 """“Not the same person” marks: staff's word (or an undo's) that profiles are different people.
 
 A mark keeps a pair apart in the scheduled dedup, its dry run and the suspected duplicates
-(docs/dedup.md, "Not the same person"). Marks are rows of both people: a merge moves them to
-the base and undo moves them back, like activities. Removing a mark keeps it, with who removed
-it, when and why.
+(docs/dedup.md, "Not the same person"). Its two ends are rows of the two people: a merge moves
+them to the base and undo moves them back, like activities. Removing a mark keeps it, with who
+removed it, when and why.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from dedup.models import KeptApart
+from dedup.models import KeptApart, KeptApartEnd
 from profiles.models import MergeRecord, Person
 
 MAX_REASON = 500
@@ -47,24 +46,34 @@ def _ids(people: Iterable[Person | int]) -> list[int]:
 
 
 def kept_apart_pairs(person_ids: Iterable[int]) -> set[Pair]:
-    """The pairs among `person_ids` that hold an active mark: one query, in either direction."""
+    """The pairs among `person_ids` that a mark in force keeps apart: one query (the marks'
+    ends on these people; a mark with both ends among them is a pair)."""
     ids = sorted(set(person_ids))
     if len(ids) < 2:
         return set()
-    rows = KeptApart.objects.filter(
-        removed_at__isnull=True, person_id__in=ids, other_id__in=ids
-    ).values_list("person_id", "other_id")
-    return {frozenset(pair) for pair in rows if pair[0] != pair[1]}
+    ends: dict[int, set[int]] = {}
+    for mark_id, person_id in KeptApartEnd.objects.filter(
+            person_id__in=ids, mark__removed_at__isnull=True).values_list("mark_id", "person_id"):
+        ends.setdefault(mark_id, set()).add(person_id)
+    return {frozenset(people) for people in ends.values() if len(people) == 2}
 
 
-def marks_of(person: Person | int) -> list[KeptApart]:
-    """A person's active marks, either end, newest first (for the person page)."""
+def marks_of(person: Person | int) -> list[tuple[KeptApart, Person]]:
+    """A person's marks in force, newest first, each with the other person (for the page)."""
     pk = int(getattr(person, "pk", person))
-    return list(
-        KeptApart.objects.filter(Q(person_id=pk) | Q(other_id=pk), removed_at__isnull=True)
-        .exclude(person_id=pk, other_id=pk)
-        .select_related("person", "other", "actor")
-    )
+    marks = (KeptApart.objects.filter(ends__person_id=pk, removed_at__isnull=True)
+             .select_related("actor").prefetch_related("ends__person").distinct())
+    found = []
+    for mark in marks:
+        others = [end.person for end in mark.ends.all() if end.person_id != pk]
+        if others:  # both ends on this person: merged by hand, nothing to show
+            found.append((mark, others[0]))
+    return found
+
+
+def mark_people(mark: KeptApart) -> list[Person]:
+    """The mark's two people as they are now (its ends follow merges)."""
+    return [end.person for end in mark.ends.all()]
 
 
 def keep_apart(
@@ -113,19 +122,33 @@ def _pairs(people: list[int], apart_from: list[int]) -> list[tuple[int, int]]:
 
 def _mark_pairs(ids: list[int], pairs: list[tuple[int, int]], *, actor: Any, reason: str
                 ) -> list[KeptApart]:
-    existing = {
-        frozenset((mark.person_id, mark.other_id)): mark
-        for mark in KeptApart.objects.filter(
-            removed_at__isnull=True, person_id__in=ids, other_id__in=ids)
-    }
+    existing = _marks_between(ids)
+    wanted = [pair for pair in pairs if frozenset(pair) not in existing]
+    return [*(existing[frozenset(pair)] for pair in pairs if frozenset(pair) in existing),
+            *_create(wanted, actor=actor, reason=reason)]
+
+
+def _marks_between(ids: list[int]) -> dict[Pair, KeptApart]:
+    """The marks in force between two of `ids`, by pair."""
+    ends: dict[int, set[int]] = {}
+    for mark_id, person_id in KeptApartEnd.objects.filter(
+            person_id__in=ids, mark__removed_at__isnull=True).values_list("mark_id", "person_id"):
+        ends.setdefault(mark_id, set()).add(person_id)
+    pairs = {mark_id: frozenset(people) for mark_id, people in ends.items() if len(people) == 2}
+    marks = KeptApart.objects.in_bulk(list(pairs))
+    return {pair: marks[mark_id] for mark_id, pair in pairs.items()}
+
+
+def _create(pairs: list[tuple[int, int]], *, actor: Any, reason: str) -> list[KeptApart]:
+    if not pairs:
+        return []
     now = timezone.now()
-    new = [
-        KeptApart(person_id=a, original_person_id=a, other_id=b, original_other_id=b,
-                  actor=actor, reason=reason, created_at=now)
-        for a, b in pairs if frozenset((a, b)) not in existing
-    ]
-    KeptApart.objects.bulk_create(new)
-    return [*(existing[frozenset(pair)] for pair in pairs if frozenset(pair) in existing), *new]
+    marks = KeptApart.objects.bulk_create(
+        [KeptApart(actor=actor, reason=reason, created_at=now) for _ in pairs])
+    KeptApartEnd.objects.bulk_create(
+        KeptApartEnd(mark=mark, person_id=pk, original_person_id=pk)
+        for mark, pair in zip(marks, pairs, strict=True) for pk in pair)
+    return marks
 
 
 def remove_kept_apart(*, mark: KeptApart | int, actor: Any, reason: str) -> KeptApart:
@@ -152,12 +175,7 @@ def keep_apart_after_undo(*, record: MergeRecord, actor: Any) -> list[KeptApart]
     if not record.merged_ids:
         return []
     text = f"Merge #{record.pk} was undone: these people are not to be merged again."
-    pairs = [[record.base_id, merged_id] for merged_id in record.merged_ids]
     existing = kept_apart_pairs([record.base_id, *record.merged_ids])
-    now, who = timezone.now(), _actor(actor)
-    new = [
-        KeptApart(person_id=a, original_person_id=a, other_id=b, original_other_id=b,
-                  actor=who, reason=text, created_at=now)
-        for a, b in pairs if frozenset((a, b)) not in existing
-    ]
-    return KeptApart.objects.bulk_create(new)
+    pairs = [(record.base_id, merged_id) for merged_id in record.merged_ids
+             if frozenset((record.base_id, merged_id)) not in existing]
+    return _create(pairs, actor=_actor(actor), reason=text)

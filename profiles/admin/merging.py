@@ -26,8 +26,7 @@ def kept_apart_context(request, person) -> dict:
     from dedup.services.marks import marks_of
 
     here = request.get_full_path()
-    marks = [(mark, mark.other if mark.person_id == person.pk else mark.person,
-              remove_url(mark, next_url=here)) for mark in marks_of(person)]
+    marks = [(mark, other, remove_url(mark, next_url=here)) for mark, other in marks_of(person)]
     return {"kept_apart": marks, "can_mark": request.user.has_perm(MARK_PERMISSION),
             "can_unmark": request.user.has_perm(REMOVE_PERMISSION),
             "mark_action": reverse("admin:dedup_keptapart_mark")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from profiles.models import Person
 
@@ -129,11 +129,11 @@ def duplicate_key_page(
 
 def kept_apart_from(person_id: int) -> set[int]:
     """The people marked as not the same person as `person_id` (one query)."""
-    from dedup.models import KeptApart
+    from dedup.models import KeptApartEnd
 
-    rows = KeptApart.objects.filter(removed_at__isnull=True).filter(
-        Q(person_id=person_id) | Q(other_id=person_id)).values_list("person_id", "other_id")
-    return {pk for pair in rows for pk in pair} - {person_id}
+    marks = KeptApartEnd.objects.filter(person_id=person_id, mark__removed_at__isnull=True)
+    others = KeptApartEnd.objects.filter(mark__in=marks.values("mark_id"))
+    return set(others.values_list("person_id", flat=True)) - {person_id}
 
 
 def duplicate_groups(kind: str, keys: list[str]) -> list[DuplicateGroup]:

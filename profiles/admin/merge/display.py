@@ -201,13 +201,8 @@ def moved_rows(record: MergeRecord) -> list[tuple[str, str]]:
 
 
 def _table_label(label: str) -> str:
-    """"profiles.activity" -> "activities"; "dedup.keptapart.other" (a second foreign key to
-    Person) -> "… marks (other)"; the label itself for a model removed since."""
-    app_label, _, rest = label.partition(".")
-    model_name, _, field_name = rest.partition(".")
+    """"profiles.activity" -> "activities" (the label itself for a model removed since)."""
     try:
-        meta = apps.get_model(app_label, model_name)._meta
-        plural = str(meta.verbose_name_plural)
-        return f"{plural} ({meta.get_field(field_name).verbose_name})" if field_name else plural
-    except (LookupError, ValueError, FieldDoesNotExist):
+        return str(apps.get_model(label)._meta.verbose_name_plural)
+    except (LookupError, ValueError):
         return label

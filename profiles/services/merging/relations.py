@@ -56,10 +56,7 @@ class PersonRelation:
 
     @property
     def label(self) -> str:
-        """The journal's name for it: the model's label, plus the field when it is not
-        `person` (a model may point at Person twice, e.g. "not the same person" marks)."""
-        label = self.model._meta.label_lower
-        return label if self.field == "person" else f"{label}.{self.field}"
+        return self.model._meta.label_lower
 
     @property
     def column(self) -> str:
@@ -71,10 +68,7 @@ class PersonRelation:
 
     @property
     def verbose_name_plural(self) -> str:
-        plural = str(self.model._meta.verbose_name_plural)
-        if self.field == "person":
-            return plural
-        return f"{plural} ({self.model._meta.get_field(self.field).verbose_name})"
+        return str(self.model._meta.verbose_name_plural)
 
 
 def _points_at_person(field: models.Field) -> bool:
