@@ -18,7 +18,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from profiles.demo.writer import TableWriter
+from profiles.models import Person
 from profiles.naming import friendly_name
+from profiles.services.history import SEEDED, write_stored_history
 
 CITIES = ("Paris", "Lyon", "Berlin", "Madrid", "Warsaw", "London", "Lisbon", "Rome", "Oslo")
 COUNTRIES = ("FR", "FR", "DE", "ES", "PL", "GB", "PT", "IT", "NO")
@@ -139,7 +141,8 @@ def _write_chunk(
     writer.write("profiles_activity", ACTIVITY_COLUMNS, activities)
     writer.write("profiles_identity", IDENTITY_COLUMNS, identities)
     writer.write("profiles_persontag", PERSONTAG_COLUMNS, person_tags)
-    writer.write("profiles_historicalperson", HISTORY_COLUMNS, _history_rows(persons, now))
+    write_stored_history(model=Person, ids=[person[0] for person in persons],
+                         history_type="+", actor=None, reason=SEEDED, at=now)
     stats.activities += len(activities)
     stats.identities += len(identities)
     stats.tags += len(person_tags)
@@ -156,7 +159,6 @@ ACTIVITY_COLUMNS = (
 )
 IDENTITY_COLUMNS = ("id", "person_id", "original_person_id", "kind", "value", "created_at")
 PERSONTAG_COLUMNS = ("id", "person_id", "original_person_id", "tag_id", "added_at")
-HISTORY_COLUMNS = (*PERSON_COLUMNS, "history_date", "history_change_reason", "history_type")
 
 
 def _person_row(rng: random.Random, pid: int, plan: dict, now: datetime) -> tuple:
@@ -208,6 +210,3 @@ def _identity_values(
     elif plan["email"] and rng.random() < 0.5:
         yield "email", plan["email"].strip().lower()
 
-
-def _history_rows(persons: list[tuple], now: datetime) -> list[tuple]:
-    return [(*person, now, "seeded (reference set)", "+") for person in persons]

@@ -21,7 +21,8 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, Conversation, Person, Site
-from profiles.services.recording_writes import History, insert_activities
+from profiles.services.history import TRACKED_EVENT
+from profiles.services.recording_writes import insert_activities
 
 # A new visit starts after half an hour without activity (the usual web analytics session).
 VISIT_GAP = dt.timedelta(minutes=30)
@@ -141,14 +142,14 @@ def _write(rows: list[Activity], changes: list[tuple[Person, ProfileChange]]) ->
     alone do not (see the module docstring).
     """
     updates: list[tuple[Person, list[str]]] = []
-    history: list[History] = []
+    history: list[tuple[Person, str]] = []
     for person, change in changes:
         if not change.fields:
             continue
         updates.append((person, sorted(change.fields)))
         if change.needs_history:
-            reason = "; ".join(dict.fromkeys(change.reasons)) or "tracked event"
-            history.append(History(person, "~", reason))
+            reason = "; ".join(dict.fromkeys(change.reasons)) or TRACKED_EVENT
+            history.append((person, reason))
     insert_activities(rows, update_people=updates, history=history)
 
 

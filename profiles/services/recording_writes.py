@@ -6,8 +6,9 @@ as JSON documents unpacked by `jsonb_to_recordset` (one parameter instead of one
 and the profile UPDATE and history INSERTs ride in the activity INSERT's statement as
 data-modifying WITH queries, so recording an event is one round trip. simple-history is not
 bypassed in what it records: the history rows are the ones its post_save would write (every
-tracked field, the change reason, the request's user), built here because its own path builds
-a manager class and runs an ORM insert per saved object, which costs more than the event.
+tracked field, the change reason, the request's user), built by the one history writer
+(`history.history_statements`) because simple-history's own path builds a manager class and
+runs an ORM insert per saved object, which costs more than the event.
 
 On SQLite (the embedded demo setup) the same statements run one after the other, with values
 bound through each field's `get_db_prep_save`.
@@ -15,129 +16,21 @@ bound through each field's `get_db_prep_save`.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Model
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from profiles.models import Activity, Identity, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
-from profiles.services.schema import history_model, table
+from profiles.services.history import first_contact_reason, history_statements, request_actor
+from profiles.services.inserts import Sql, column_sql, insert_sql, json_default, stored_fields
+from profiles.services.schema import table
 from profiles.services.sql import execute
-
-Sql = tuple[str, list[Any]]
-
-
-@dataclass
-class History:
-    """A history row to write: the instance's current values, the type (+ ~ -), the reason."""
-
-    instance: Model
-    type: str
-    reason: str | None = None
-    date: dt.datetime = field(default_factory=timezone.now)
-
-
-def _stored_fields(model: type[Model], *, with_pk: bool = False) -> list[Field]:
-    return [
-        f for f in model._meta.concrete_fields
-        if not getattr(f, "generated", False) and (with_pk or not f.primary_key)
-    ]
-
-
-def _json_default(value: Any) -> Any:
-    # Full precision, unlike DjangoJSONEncoder (which cuts datetimes to milliseconds).
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def insert_sql(
-    model: type[Model],
-    fields: Sequence[Field],
-    rows: Sequence[Sequence[Any]],
-    *,
-    returning: str = "",
-) -> Sql:
-    """INSERT of `rows` (values in `fields` order, Python values as on the model), in order."""
-    columns, types = _column_sql(tuple(fields), connection.vendor)
-    tail = f" RETURNING {returning}" if returning else ""
-    if connection.vendor == "postgresql":
-        names = [f.column for f in fields]
-        document = json.dumps(
-            [dict(zip(names, row, strict=True)) for row in rows],
-            default=_json_default,
-            separators=(",", ":"),
-        )
-        sql = (
-            f"INSERT INTO {table(model)} ({columns}) SELECT {columns} FROM "
-            f"ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({types})) "
-            f"WITH ORDINALITY AS r({columns}, n) ORDER BY n{tail}"
-        )
-        return sql, [document]
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [
-        f.get_db_prep_save(value, connection)
-        for row in rows
-        for f, value in zip(fields, row, strict=True)
-    ]
-    sql = f"INSERT INTO {table(model)} ({columns}) VALUES {', '.join([placeholder] * len(rows))}"
-    return sql + tail, params
-
-
-@cache
-def _column_sql(fields: tuple[Field, ...], vendor: str) -> tuple[str, str]:
-    """("col, …", "col type, …") for the fields: built once, the types cost to compute."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    types = ", ".join(f"{quote(f.column)} {f.cast_db_type(connection)}" for f in fields)
-    return columns, types
-
-
-def history_sql(entries: Sequence[History]) -> list[Sql]:
-    """One INSERT per historical model, rows in the order given (history ids follow it)."""
-    by_model: dict[type[Model], list[History]] = {}
-    for entry in entries:
-        by_model.setdefault(type(entry.instance), []).append(entry)
-    statements = []
-    for model, group in by_model.items():
-        historical = history_model(model)
-        fields = _stored_fields(historical)  # all but history_id
-        rows = []
-        for entry in group:
-            meta = {
-                "history_date": entry.date,
-                "history_change_reason": entry.reason,
-                "history_type": entry.type,
-                "history_user_id": _history_user_id(entry.instance),
-            }
-            rows.append(
-                [meta[f.attname] if f.attname in meta else getattr(entry.instance, f.attname)
-                 for f in fields]
-            )
-        statements.append(insert_sql(historical, fields, rows))
-    return statements
-
-
-def _history_user_id(instance: Model) -> int | None:
-    """The user simple-history would record: set on the instance, else the request's."""
-    user = getattr(instance, "_history_user", None)
-    if user is None:
-        request = getattr(HistoricalRecords.context, "request", None)
-        candidate = getattr(request, "user", None)
-        user = candidate if getattr(candidate, "is_authenticated", False) else None
-    return user.pk if user is not None else None
 
 
 def update_people_sql(people: Sequence[tuple[Person, Sequence[str]]]) -> list[Sql]:
@@ -168,10 +61,10 @@ def update_people_sql(people: Sequence[tuple[Person, Sequence[str]]]) -> list[Sq
             {"id": person.pk, **{f.column: getattr(person, f.attname) for f in fields}}
             for person, _ in people
         ],
-        default=_json_default,
+        default=json_default,
         separators=(",", ":"),
     )
-    _, types = _column_sql(tuple(fields), connection.vendor)
+    _, types = column_sql(tuple(fields), connection.vendor)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
     sql = (
         f"UPDATE {table(Person)} AS p SET {assignments} FROM "
@@ -204,15 +97,21 @@ def insert_activities(
     rows: list[Activity],
     *,
     update_people: Sequence[tuple[Person, Sequence[str]]] = (),
-    history: Sequence[History] = (),
+    history: Sequence[tuple[Person, str]] = (),
 ) -> None:
-    """INSERT the activities, UPDATE the people's named fields and write the history rows:
-    one statement on PostgreSQL. Sets each row's pk as save() would."""
-    before = [*(update_people_sql(update_people) if update_people else []), *history_sql(history)]
+    """INSERT the activities, UPDATE the people's named fields and write their history rows
+    (`history`: (person, reason) pairs, changed by the request's user): one statement on
+    PostgreSQL. Sets each row's pk as save() would."""
+    before = update_people_sql(update_people) if update_people else []
+    if history:
+        before += history_statements(
+            instances=[person for person, _ in history], history_type="~",
+            actor=request_actor(), reason=[reason for _, reason in history],
+        )
     if not rows:
         run_with(before)
         return
-    fields = _stored_fields(Activity)
+    fields = stored_fields(Activity)
     values = [[getattr(row, f.attname) for f in fields] for row in rows]
     ids = run_with(before, insert_sql(Activity, fields, values, returning="id"))
     for row, (row_id,) in zip(rows, ids, strict=True):
@@ -245,7 +144,7 @@ def create_person_with_identities(
     if connection.vendor == "postgresql":
         person.pk, identity_ids = _next_ids(len(identities))
     else:
-        fields = _stored_fields(Person)
+        fields = stored_fields(Person)
         [(person.pk,)] = run_with(
             [], insert_sql(Person, fields, [[getattr(person, f.attname) for f in fields]],
                            returning="id"),
@@ -260,7 +159,7 @@ def create_person_with_identities(
             identity.pk = identity_id
         writes = [_insert_instances([person]), _insert_instances(made)]
     else:
-        fields = _stored_fields(Identity)
+        fields = stored_fields(Identity)
         inserted = insert_sql(
             Identity, fields, [[getattr(i, f.attname) for f in fields] for i in made],
             returning="id",
@@ -268,12 +167,11 @@ def create_person_with_identities(
         for identity, (identity_id,) in zip(made, run_with([], inserted), strict=True):
             identity.pk = identity_id
         writes = []
-    # Why the profile exists: the first event from an ID never seen before.
-    reason = "first contact from the website: " + ", ".join(
-        f"{kind} {value}" for kind, value, _ in identities
+    history = history_statements(
+        instances=[person, *made], history_type="+", actor=request_actor(), at=now,
+        reason=first_contact_reason((kind, value) for kind, value, _ in identities),
     )
-    entries = [History(i, "+", reason[:100], date=now) for i in (person, *made)]
-    run_with([*writes, *history_sql(entries)])
+    run_with([*writes, *history])
     for instance in (person, *made):
         instance._state.adding = False
         instance._state.db = connection.alias
@@ -281,7 +179,7 @@ def create_person_with_identities(
 
 
 def _insert_instances(instances: Sequence[Model]) -> Sql:
-    fields = _stored_fields(type(instances[0]), with_pk=True)
+    fields = stored_fields(type(instances[0]), with_pk=True)
     return insert_sql(
         type(instances[0]), fields, [[getattr(i, f.attname) for f in fields] for i in instances]
     )

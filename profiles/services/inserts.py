@@ -1,0 +1,83 @@
+"""INSERT statements for hand-written writers: the hot path's and the history writer's.
+
+On PostgreSQL the rows travel as one JSON document unpacked by `jsonb_to_recordset` (one
+parameter instead of one per value, so the statement's text does not grow with the rows and
+the server parses the values instead of Python quoting them); elsewhere (SQLite) the values
+are bound one by one through each field's `get_db_prep_save`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, Model
+
+from profiles.services.schema import table
+
+Sql = tuple[str, list[Any]]
+
+
+def stored_fields(model: type[Model], *, with_pk: bool = False) -> list[Field]:
+    """The fields an INSERT writes: every concrete one but generated columns (and the pk)."""
+    return [
+        f for f in model._meta.concrete_fields
+        if not getattr(f, "generated", False) and (with_pk or not f.primary_key)
+    ]
+
+
+def json_default(value: Any) -> Any:
+    # Full precision, unlike DjangoJSONEncoder (which cuts datetimes to milliseconds).
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def insert_sql(
+    model: type[Model],
+    fields: Sequence[Field],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: str = "",
+) -> Sql:
+    """INSERT of `rows` (values in `fields` order, Python values as on the model), in order."""
+    columns, types = column_sql(tuple(fields), connection.vendor)
+    tail = f" RETURNING {returning}" if returning else ""
+    if connection.vendor == "postgresql":
+        names = [f.column for f in fields]
+        document = json.dumps(
+            [dict(zip(names, row, strict=True)) for row in rows],
+            default=json_default,
+            separators=(",", ":"),
+        )
+        sql = (
+            f"INSERT INTO {table(model)} ({columns}) SELECT {columns} FROM "
+            f"ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({types})) "
+            f"WITH ORDINALITY AS r({columns}, n) ORDER BY n{tail}"
+        )
+        return sql, [document]
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        f.get_db_prep_save(value, connection)
+        for row in rows
+        for f, value in zip(fields, row, strict=True)
+    ]
+    sql = f"INSERT INTO {table(model)} ({columns}) VALUES {', '.join([placeholder] * len(rows))}"
+    return sql + tail, params
+
+
+@cache
+def column_sql(fields: tuple[Field, ...], vendor: str) -> tuple[str, str]:
+    """("col, …", "col type, …") for the fields: built once, the types cost to compute."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    types = ", ".join(f"{quote(f.column)} {f.cast_db_type(connection)}" for f in fields)
+    return columns, types
