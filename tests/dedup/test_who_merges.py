@@ -248,3 +248,22 @@ def test_a_review_resolved_by_merging_leaves_nothing_to_review():
     run = run_dedup()
 
     assert (run.groups_found, run.needs_review) == (0, 0)
+
+
+def test_the_csv_report_names_the_marks_and_the_people_left_out():
+    import csv
+    import io
+
+    from dedup.services import report_csv
+
+    a, b = person(age_days=2), person(age_days=1)
+    keep_apart(people=[a, b], actor=None, reason="different")
+    holder = person(email="v@x.io", user_id="V-1")
+    typed = person(email="v@x.io", trust=IdentityTrust.TYPED)
+
+    rows = list(csv.DictReader(io.StringIO(report_csv(run_dedup(dry_run=True)))))
+
+    by_outcome = {row["outcome"]: row for row in rows}
+    assert by_outcome["kept apart"]["kept_apart"] == f"{a.pk}-{b.pk}"
+    assert by_outcome["needs review"]["left_out"] == str(typed.pk)
+    assert holder.pk != typed.pk
