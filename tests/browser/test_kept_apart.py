@@ -101,3 +101,33 @@ def test_a_conflict_is_resolved_by_marking_its_people_different(staff_page, live
     assert "everyone sharing it is marked as not the same person" in page.content()
     assert page.locator("#mark-selected-duplicates").count() == 0  # nothing left to select
     shot(page, artifacts_dir, "suspected-duplicates")
+
+
+def test_a_typed_email_left_out_is_shown_with_its_evidence_and_kept_apart(
+        staff_page, live_server, artifacts_dir):
+    from profiles.models import Identity, IdentityKind, IdentityTrust, PersonStatus
+
+    page = staff_page
+    victor = PersonFactory(name="Victor Hugo", email="victor@corp.example", user_id="V-1")
+    mallory = PersonFactory(name="Mallory", email="victor@corp.example",
+                            status=PersonStatus.VISITOR)
+    Identity.objects.create(person=mallory, original_person=mallory, kind=IdentityKind.EMAIL,
+                            value="victor@corp.example", trust=IdentityTrust.TYPED)
+    run = run_dedup(dry_run=True)
+
+    page.goto(f"{live_server.url}/admin/dedup/deduprun/{run.pk}/report/")
+    row = page.locator(".report-row").first
+    assert "left out: email only typed (needs review)" in row.inner_text()
+    assert "typed in chat" in row.inner_text() and "user ID V-1" in row.inner_text()
+    shot(page, artifacts_dir, "report-needs-review")
+
+    page.click("a.report-decide")
+    page.wait_for_selector("#result_list")
+    assert "Needs review" in page.locator("#result_list").inner_text()
+    shot(page, artifacts_dir, "review-row")
+    page.click("a.conflict-mark")
+    page.fill("#id_reason", "A visitor typed a customer's address in chat")
+    with page.expect_navigation():
+        page.click("#confirm-mark")
+    assert "resolved: kept apart" in page.locator("#result_list").inner_text()
+    assert run_dedup().needs_review == 0 and live(mallory) and live(victor)
