@@ -84,9 +84,11 @@ def left_out_typed(part: Sequence[Person]) -> list[Person]:
 def decide_groups(*, run: DedupRun, groups: Groups) -> Decided:
     """Decide every group of a chunk (one query: the marks among its people)."""
     pairs = kept_apart_pairs(p.pk for _, people in groups for p in people)
+    marked = {pk for pair in pairs for pk in pair}
     decided = Decided()
     for email, people in groups:
-        parts = split_apart(people, pairs) if pairs else [list(people)]
+        split = sum(p.pk in marked for p in people) > 1  # most groups hold no mark
+        parts = split_apart(people, pairs) if split else [list(people)]
         if len(parts) > 1:
             decided.kept_apart += 1
             decided.report.append(kept_apart_entry(email, people, parts, pairs))
