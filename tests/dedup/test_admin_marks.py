@@ -242,3 +242,12 @@ def test_conflict_actions_need_their_permissions(client):
 
     assert "Mark as different people…" not in text and PREVIEW not in text
     assert "u-1" in text
+
+
+def test_the_merge_preview_says_when_people_are_marked_as_different(marker):
+    ann, bob = PersonFactory(name="Ann"), PersonFactory(name="Bob")
+    keep_apart(people=[ann, bob], actor=None, reason="twins")
+
+    text = marker.get(f"{PREVIEW}?ids={ann.pk}&ids={bob.pk}").content.decode()
+
+    assert f"Marked as not the same person: Ann (#{ann.pk}) and Bob (#{bob.pk})" in text
