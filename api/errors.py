@@ -29,6 +29,11 @@ STATUS_BY_CODE = {
     "unavailable": 503,
 }
 
+# The Segment tracking API (api/segment/) answers with its spec's statuses: an oversized message
+# or batch is a 400, and a race lost every time a 503 with Retry-After, since Segment's clients
+# drop every 4xx but 408, 410, 429 and 460 and retry 5xx.
+SEGMENT_STATUS_BY_CODE = {**STATUS_BY_CODE, errors.TOO_LARGE: 400, errors.BUSY: 503}
+
 
 class ApiError(Exception):
     """A refusal of the envelope: a code of STATUS_BY_CODE, the field at fault, a message,
@@ -53,9 +58,17 @@ def api_error_of(exc: ValidationError) -> ApiError:
     return ApiError(errors.CONFLICT, None, "; ".join(exc.messages))
 
 
-def error_response(error: ApiError) -> JsonResponse:
+def error_response(
+    error: ApiError,
+    *,
+    statuses: dict[str, int] = STATUS_BY_CODE,
+    extra: dict[str, object] | None = None,
+) -> JsonResponse:
+    """`{"error": {"field", "message"}}` (and `extra`'s keys) with the status `statuses`
+    gives the error's code."""
     response = JsonResponse(
-        {"error": {"field": error.field, "message": error.message}}, status=error.status
+        {"error": {"field": error.field, "message": error.message}, **(extra or {})},
+        status=statuses[error.code],
     )
     for name, value in error.headers.items():
         response[name.replace("_", "-")] = value

@@ -41,11 +41,13 @@ def _key_from(request: HttpRequest) -> str:
     return request.headers.get("X-Onefold-Key", "").strip()
 
 
-def authenticate(request: HttpRequest) -> Site:
-    key = _key_from(request)
+def authenticate(request: HttpRequest, *, key: str | None = None,
+                 how: str = "Authorization: Bearer <key>") -> Site:
+    """The active site of the write key (`key`, or the request's Bearer / X-Onefold-Key
+    header); `how` tells a caller without a key how to send one."""
+    key = _key_from(request) if key is None else key
     if not key:
-        raise ApiError("unauthorized", "authorization",
-                       "missing write key (Authorization: Bearer <key>)")
+        raise ApiError("unauthorized", "authorization", f"missing write key ({how})")
     site = site_for_key(key)
     if site is None:
         raise ApiError("unauthorized", "authorization", "unknown write key")
@@ -101,7 +103,11 @@ class Payload:
 
 
 def parse_json(request: HttpRequest, *, max_bytes: int) -> Payload:
-    raw = _body(request, max_bytes=max_bytes)
+    return decode_json(read_body(request, max_bytes=max_bytes))
+
+
+def decode_json(raw: bytes) -> Payload:
+    """A body as a JSON object: one value per key, no NaN, nesting within the parser."""
     try:
         body = json.loads(
             raw, parse_constant=_refuse_constant, object_pairs_hook=_one_value_per_key
@@ -115,22 +121,22 @@ def parse_json(request: HttpRequest, *, max_bytes: int) -> Payload:
     return Payload(data=body, size=len(raw))
 
 
-def _body(request: HttpRequest, *, max_bytes: int) -> bytes:
+def read_body(request: HttpRequest, *, max_bytes: int) -> bytes:
     """The request body, at most `max_bytes`. A chunked body (no Content-Length) is read from
     the stream itself: Django reads only as many bytes as Content-Length declares, and would
     see nothing."""
     declared = request.META.get("CONTENT_LENGTH") or ""
     if declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
     if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         raw = _read_stream(request.META["wsgi.input"], limit=max_bytes + 1)
     else:
         try:
             raw = request.body
         except RequestDataTooBig as exc:
-            raise _too_large(max_bytes) from exc
+            raise too_large(max_bytes) from exc
     if len(raw) > max_bytes:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
     return raw
 
 
@@ -156,7 +162,7 @@ def _one_value_per_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return body
 
 
-def _too_large(max_bytes: int) -> ApiError:
+def too_large(max_bytes: int) -> ApiError:
     return ApiError(TOO_LARGE, "body", f"request body is over {max_bytes // KB} KB")
 
 
@@ -182,6 +188,59 @@ class Work:
 View = Callable[[Site, Payload], Work]
 
 
+class Exchange:
+    """One API request being answered: the Origin it came with, and whether its page may
+    read the answer (set once the site is known and lists the origin)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.origin: str | None = request.headers.get("Origin")
+        self.readable_by: str | None = None
+
+    def admit(self, site: Site) -> None:
+        """Refuse a page whose origin the site does not list (a page of its own is fine)."""
+        if self.origin:
+            if not origin_allowed(self.request, self.origin, site):
+                raise ApiError("origin_not_allowed", "origin",
+                               f"origin {self.origin} is not allowed")
+            self.readable_by = self.origin
+
+
+def answer(
+    request: HttpRequest,
+    handle: Callable[[Exchange], HttpResponse],
+    *,
+    refusal: Callable[[ApiError], HttpResponse] = error_response,
+) -> HttpResponse:
+    """Answer a POST with `handle`: every refusal (the envelope's ApiError, a service's
+    domain error, a value the database refuses, an outage) becomes `refusal`'s 4xx/503,
+    never a 500; CORS headers for an origin the site lists."""
+    if request.method == "OPTIONS":
+        return preflight(request)
+    exchange = Exchange(request)
+    try:
+        if request.method != "POST":
+            raise ApiError("method_not_allowed", "method", "use POST", Allow="POST, OPTIONS")
+        response = handle(exchange)
+    except ApiError as exc:
+        response = refusal(exc)
+        if exc.code in READABLE_BEFORE_THE_ORIGIN_CHECK:
+            exchange.readable_by = exchange.origin
+    except ValidationError as exc:  # a service's refusal (domain error with a code)
+        response = refusal(api_error_of(exc))
+    except DataError:
+        # A value validation let through that the database refuses: still the client's
+        # input, and the transaction rolled back. Logged, as validation should catch it.
+        logger.exception("value refused by the database")
+        response = refusal(ApiError(INVALID, None, "a value is out of range for the database"))
+    except OperationalError:
+        logger.exception("database unavailable")
+        response = refusal(
+            ApiError("unavailable", None, "database unavailable", Retry_After="1")
+        )
+    return _with_cors(response, exchange.readable_by)
+
+
 def endpoint(*, max_bytes: int):
     """Wrap a view with the envelope. The view validates the body and returns its Work; the
     rate limit counts it only then (a refused request is not counted), and Work.run writes."""
@@ -190,50 +249,20 @@ def endpoint(*, max_bytes: int):
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest) -> HttpResponse:
-            if request.method == "OPTIONS":
-                return preflight(request)
-            origin = request.headers.get("Origin")
-            allowed_origin = None
-            try:
-                if request.method != "POST":
-                    raise ApiError("method_not_allowed", "method", "use POST",
-                                   Allow="POST, OPTIONS")
+            def handle(exchange: Exchange) -> HttpResponse:
                 site = authenticate(request)
-                if origin:
-                    if not origin_allowed(request, origin, site):
-                        raise ApiError("origin_not_allowed", "origin",
-                                       f"origin {origin} is not allowed")
-                    allowed_origin = origin
-                response: HttpResponse = JsonResponse(
-                    _run(view(site, parse_json(request, max_bytes=max_bytes)), site=site,
-                         client=client_key(request))
-                )
-            except ApiError as exc:
-                response = error_response(exc)
-                if exc.code in READABLE_BEFORE_THE_ORIGIN_CHECK:
-                    allowed_origin = origin
-            except ValidationError as exc:  # a service's refusal (domain error with a code)
-                response = error_response(api_error_of(exc))
-            except DataError:
-                # A value validation let through that the database refuses: still the client's
-                # input, and the transaction rolled back. Logged, as validation should catch it.
-                logger.exception("value refused by the database")
-                response = error_response(
-                    ApiError(INVALID, None, "a value is out of range for the database")
-                )
-            except OperationalError:
-                logger.exception("database unavailable")
-                response = error_response(
-                    ApiError("unavailable", None, "database unavailable", Retry_After="1")
-                )
-            return _with_cors(response, allowed_origin)
+                exchange.admit(site)
+                work = view(site, parse_json(request, max_bytes=max_bytes))
+                return JsonResponse(run_work(work, site=site, client=client_key(request)))
+
+            return answer(request, handle)
 
         return wrapper
 
     return decorate
 
 
-def _run(work: Work, *, site: Site, client: str) -> dict[str, Any]:
+def run_work(work: Work, *, site: Site, client: str) -> dict[str, Any]:
     """Count the validated work against the rate limits, then run it; a run that fails gives
     its events back (only accepted requests use up a window)."""
     taken = take(site=site, client=client, cost=max(1, work.cost))

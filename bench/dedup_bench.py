@@ -5,27 +5,36 @@ Usage:
     .venv/bin/python bench/dedup_bench.py [--people 100000] [--naive-groups 200]
                                           [--engine-groups 200] [--workers 1] [--parallel 2]
                                           [--rebuild] [--drop] [--seed-only]
+                                          [--no-statistics]
 
 Data: the reference set of docs/rules.md, Scale built by `seed_demo`'s bulk writer
 (profiles.demo.reference: 10% of people in duplicate email groups of 2–5 with case and
 whitespace variants, a few groups with two user IDs, 10 activities and ~1.5 identities per
 person). It is built once into `onefold_bench_dedup_seed_<N>` and every run works on a fresh
 copy of it (`CREATE DATABASE … TEMPLATE`), so the measured run always starts from the same data.
+With `--no-statistics` the full run starts without planner statistics, as right after a bulk
+load on a server with autovacuum off (the copy's statistics are erased): `run_dedup` analyzes
+what it reads before planning (dedup/services/statistics.py), and the time that took is printed
+(it is part of the run's time).
 
 Printed, in one run on the same data:
 1. duplicate detection: the GROUP BY … HAVING query alone, and the chunk planning;
-2. the full `run_dedup` (set-based chunks) over every group: time and rows moved/s. In one
-   call it merges DEDUP_PARALLEL_CHUNKS chunks at once (`--parallel`, default 2: forked
-   processes). With `--workers N` (N > 1) the bench itself spreads the chunks over N processes
-   instead, as N Celery workers would take them (`start_run`, `process_chunk` per chunk,
-   `finish_if_complete`);
-then, on a second fresh copy of the same data (so neither measurement warms or dirties the
-other's database):
-3. the naive baseline: `--naive-groups` groups merged the way generic merge tools do (one
+2. the full `run_dedup` (the merge engine's `merge_many` per chunk of 1,000 groups) over every
+   group: time and rows moved/s. In one call it merges DEDUP_PARALLEL_CHUNKS chunks at once
+   (`--parallel`, default 2: forked processes). With `--workers N` (N > 1) the bench itself
+   spreads the chunks over N processes instead, as N Celery workers would take them
+   (`start_run`, `process_chunk` per chunk, `finish_if_complete`);
+then, each on a fresh copy of the same data (so no measurement warms or dirties another's
+database):
+3. the floor: the same row moves as bare SQL statements — per chunk, one transaction locking
+   the groups, one `UPDATE … FROM unnest(duplicate[], base[])` per related table (a row whose
+   key the base holds stays) and the tombstones; no decisions, journal, history or timeline —
+   with the same number of processes, and our ratio to it (target <= 1.3x);
+4. the naive baseline: `--naive-groups` groups merged the way generic merge tools do (one
    transaction per group through the ORM, every related row moved with `save()`), timed and
    extrapolated to every group, and the ratio;
-4. for information, `--engine-groups` groups through `merge_people` one by one (what
-   DEDUP_STRATEGY=per_group does), extrapolated, and the ratio.
+5. for information, `--engine-groups` groups through `merge_people` one by one,
+   extrapolated, and the ratio.
 """
 
 from __future__ import annotations
@@ -135,6 +144,37 @@ def fresh_copy(seed: str) -> None:
     print(f"fresh copy of the seeded data in {time.perf_counter() - started:.1f}s")
 
 
+def forget_statistics() -> None:
+    """The copy as right after a bulk load with autovacuum off: no planner statistics of the
+    tables a run reads."""
+    from dedup.services.statistics import tables_read_by_dedup
+
+    tables = [model._meta.db_table for model in tables_read_by_dedup()]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM pg_statistic WHERE starelid = ANY(%s::regclass[])", [tables])
+        cursor.execute("UPDATE pg_class SET reltuples = -1, relpages = 0 "
+                       "WHERE oid = ANY(%s::regclass[])", [tables])
+        for table in tables:  # nor when it last analyzed them
+            cursor.execute("SELECT pg_stat_reset_single_table_counters(%s::regclass)", [table])
+    print(f"  planner statistics erased: {', '.join(tables)}")
+
+
+def report_analyze() -> None:
+    """Print what run_dedup analyzes before planning, and how long it takes."""
+    import dedup.services.runs as runs
+
+    refresh = runs.refresh_stale_statistics
+
+    def timed_refresh(*args, **kwargs):
+        started = time.perf_counter()
+        analyzed = refresh(*args, **kwargs)
+        print(f"  run_dedup analyzed {len(analyzed)} table(s) before planning in "
+              f"{time.perf_counter() - started:.1f} s: {', '.join(analyzed) or '-'}")
+        return analyzed
+
+    runs.refresh_stale_statistics = timed_refresh
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -193,6 +233,53 @@ def naive_merge(people: list[Person]) -> int:
     return moved
 
 
+def floor_chunk(bounds: tuple[str, str]) -> int:
+    """The floor for one chunk: its row moves as bare statements, in one transaction."""
+    from dedup.services.detection import group_members
+    from profiles.services.merging import person_relations
+    from profiles.services.sql import execute
+
+    moved = 0
+    try:
+        with transaction.atomic():
+            dups, bases = [], []
+            for _, people in group_members(first=bounds[0], last=bounds[1], lock=True):
+                if len({p.user_id for p in people if p.user_id}) > 1:
+                    continue
+                base = choose_base(people)
+                for person in people:
+                    if person.pk != base.pk:
+                        dups.append(person.pk)
+                        bases.append(base.pk)
+            for relation in person_relations():
+                table, column = relation.model._meta.db_table, relation.column
+                keys = [relation.model._meta.get_field(name).column
+                        for key in relation.unique_keys for name in key.fields]
+                clash = "".join(f' AND b."{key}" = t."{key}"' for key in keys)
+                skip = (f' AND NOT EXISTS (SELECT 1 FROM "{table}" b'
+                        f' WHERE b."{column}" = m.base{clash})' if keys else "")
+                moved += execute(
+                    f'WITH u AS (UPDATE "{table}" t SET "{column}" = m.base FROM'
+                    f' unnest(%s::bigint[], %s::bigint[]) AS m(dup, base)'
+                    f' WHERE t."{column}" = m.dup{skip} RETURNING 1) SELECT count(*) FROM u',
+                    [dups, bases])[0][0]
+            execute('UPDATE "profiles_person" p SET "merged_into_id" = m.base, "merged_at" ='
+                    ' now() FROM unnest(%s::bigint[], %s::bigint[]) AS m(dup, base)'
+                    ' WHERE p.id = m.dup', [dups, bases])
+    finally:
+        connection.close()
+    return moved
+
+
+def run_floor(parallel: int) -> int:
+    """Every chunk's floor, `parallel` chunks at once (forked processes, as run_dedup does)."""
+    _, plans = plan_chunks(chunk_groups=1000)
+    connections.close_all()
+    with multiprocessing.get_context("fork").Pool(max(parallel, 1)) as pool:
+        return sum(pool.map(floor_chunk, [(p.first_email, p.last_email) for p in plans],
+                            chunksize=1))
+
+
 def _chunk_in_worker(chunk_id: int) -> None:
     from dedup.services.chunks import process_chunk
 
@@ -226,6 +313,8 @@ def main() -> None:
     parser.add_argument("--drop", action="store_true", help="drop both databases at the end")
     parser.add_argument("--seed-only", action="store_true",
                         help="build (or keep) the seeded database and stop")
+    parser.add_argument("--no-statistics", action="store_true",
+                        help="start run_dedup without planner statistics (no prior ANALYZE)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("The dedup benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
@@ -253,6 +342,9 @@ def main() -> None:
     shape = (f"{args.workers} worker processes" if args.workers > 1
              else f"one call, {conf.get('DEDUP_PARALLEL_CHUNKS')} chunk(s) at once")
     print(f"\n2. run_dedup (set-based chunks of 1,000 groups), every group, {shape}")
+    if args.no_statistics:
+        forget_statistics()
+        report_analyze()
     started = time.perf_counter()
     run = run_dedup(trigger="shell") if args.workers == 1 else run_with_workers(args.workers)
     full_s = time.perf_counter() - started
@@ -264,13 +356,24 @@ def main() -> None:
           f"{run.rows_moved:,} rows moved = {run.rows_moved / full_s:,.0f} rows/s")
     print(f"  load average after the run: {load_average()}")
 
+    print("\n   (a fresh copy of the same data for the floor)")
+    fresh_copy(seed)
+    processes = args.workers if args.workers > 1 else int(conf.get("DEDUP_PARALLEL_CHUNKS"))
+    print(f"\n3. Floor: the same row moves as bare SQL, no journal/history, {processes} "
+          f"process(es)")
+    started = time.perf_counter()
+    floor_rows = run_floor(processes)
+    floor_s = time.perf_counter() - started
+    print(f"  {floor_rows:,} rows moved in {floor_s:.2f} s; ours {full_s:.2f} s -> ratio "
+          f"{full_s / floor_s:.2f}x (target <= 1.3x)")
     if not args.naive_groups:
-        print(f"\n  people: {args.people:,}; detection {detect_s:.3f} s; run_dedup {full_s:.1f} s "
-              f"(no baselines: --naive-groups 0)")
+        print(f"\n  people: {args.people:,}; detection {detect_s:.3f} s; run_dedup {full_s:.1f} s; "
+              f"floor {floor_s:.1f} s ({full_s / floor_s:.2f}x); load average {load_average()} "
+              f"(no naive baseline: --naive-groups 0)")
         return
     print("\n   (a fresh copy of the same data for the baselines)")
     fresh_copy(seed)
-    print(f"\n3. Naive baseline: {args.naive_groups} groups, one ORM transaction each, save() "
+    print(f"\n4. Naive baseline: {args.naive_groups} groups, one ORM transaction each, save() "
           f"per row")
     sample = sample_groups(args.naive_groups, offset=0)
     started = time.perf_counter()
@@ -283,7 +386,7 @@ def main() -> None:
 
     engine_per_group = None
     if args.engine_groups:
-        print(f"\n4. merge_people group by group (DEDUP_STRATEGY=per_group), "
+        print(f"\n5. merge_people group by group, "
               f"{args.engine_groups} groups")
         engine_sample = sample_groups(args.engine_groups, offset=args.naive_groups * 2)
         started = time.perf_counter()
@@ -300,6 +403,7 @@ def main() -> None:
     print(f"  people: {args.people:,}; duplicate groups: {groups:,}")
     print(f"  detection: {detect_s:.3f} s")
     print(f"  run_dedup, all groups: {full_s:.1f} s, {run.rows_moved / full_s:,.0f} rows moved/s")
+    print(f"  floor (bare row moves): {floor_s:.1f} s -> ours / floor {full_s / floor_s:.2f}x")
     print(f"  naive ORM loop, extrapolated: {naive_per_group * groups:.1f} s "
           f"-> ratio {naive_per_group / per_group:.1f}x")
     if engine_per_group:

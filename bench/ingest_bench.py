@@ -18,19 +18,27 @@ What it does (about a minute on 2 cores):
    the CPU it cost per event (web server and nginx, database backends, load generator, from
    /proc), which other load on a shared machine does not change much, and the rate that
    implies on 2 idle cores.
-4. identify that merges a 50-activity anonymous profile into an existing user: p50/p95 over
+4. The Segment tracking API (`POST /v1/batch`, api/segment/) next to the native `/api/v1/batch`
+   in the same run, on the server clients use (nginx): 100 page views per request built by
+   `segment-analytics-python` itself (its messages as its consumer sends them: Basic auth,
+   `writeKey` and `sentAt` in the body) against the same page views as native track events,
+   sent native, Segment, Segment, native (a quarter each); prints events/s and CPU per event
+   of each and Segment/native (target ≥ 0.90: a translation, not a second recording path).
+5. identify that merges a 50-activity anonymous profile into an existing user: p50/p95 over
    HTTP and in-process, next to a naive baseline (the same merge done with a per-row save()).
    Each database connection first identifies a few times unmeasured: PostgreSQL plans a
    prepared statement afresh on its first five runs per connection, and a running server's
    connections are long past that.
 
 Targets (docs/rules.md, Scale, issue 4): ≥ 1,000 events/s single, ≥ 10,000 events/s batched,
-identify p95 ≤ 10 ms.
+identify p95 ≤ 10 ms; the Segment API's batch ≥ 0.90 of the native batch (issue 16).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import datetime as dt
 import json
 import os
 import socket
@@ -164,9 +172,12 @@ class Client:
 def encode_request(port: int, path: str, body: bytes | None, key: str) -> bytes:
     if body is None:  # the no-database baseline: GET the snippet
         return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    # The Segment tracking API's paths (/v1/…) as Segment's libraries send: Basic auth.
+    auth = (f"Basic {base64.b64encode(f'{key}:'.encode()).decode()}" if path.startswith("/v1/")
+            else f"Bearer {key}")
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Authorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
@@ -266,6 +277,28 @@ def track_body(device: str, n: int) -> dict:
     return {"anonymous_id": device, "kind": "page_view", "message_id": uuid.uuid4().hex,
             "properties": {"url": f"https://shop.example/p/{page}", "path": f"/p/{page}",
                            "referrer": "https://www.google.com/?q=otter", "product": f"sku-{page}"}}
+
+
+def batch_bodies(devices: list[str], batches: int, key: str) -> tuple[list[bytes], list[bytes]]:
+    """The same page views as native batches and as Segment batches: 20 people, 5 events each
+    per request. The Segment ones are built by segment-analytics-python itself (`send=False`
+    returns each message as its consumer would queue it), in the body its consumer posts."""
+    from segment.analytics.client import Client
+    from segment.analytics.request import DatetimeSerializer
+
+    library = Client(key, send=False, sync_mode=True)
+    native, segment = [], []
+    for b in range(batches):
+        group = devices[(b * 20) % len(devices):][:20]
+        events = [track_body(group[n % len(group)], n) for n in range(100)]
+        native.append(json.dumps({"batch": [{"type": "track", **event} for event in events]})
+                      .encode())
+        messages = [library.page(anonymous_id=event["anonymous_id"],
+                                 properties=event["properties"])[1] for event in events]
+        sent_at = dt.datetime.now(dt.UTC).isoformat()
+        segment.append(json.dumps({"batch": messages, "sentAt": sent_at, "writeKey": key},
+                                  cls=DatetimeSerializer).encode())
+    return native, segment
 
 
 def bulk_create_floor(rows: int) -> float:
@@ -374,6 +407,7 @@ def main() -> None:
         group = devices[(b * 20) % len(devices):][:20]  # 20 people, 5 events each
         events = [{"type": "track", **track_body(group[n % len(group)], n)} for n in range(100)]
         batches.append(json.dumps({"batch": events}).encode())
+    native_batches, segment_batches = batch_bodies(devices, args.batches, key)
     merge_http = make_merge_pairs(args.identifies, "http")
     # Not measured: PostgreSQL plans a prepared statement afresh for its first five runs on a
     # connection, so every server connection identifies a few times first, as the long-lived
@@ -404,6 +438,9 @@ def main() -> None:
             post_all(port, "/api/v1/track", warm, key, args.clients)
         singles = measure(meter, ports, "/api/v1/track", single, key, args.clients)
         batched = measure(meter, ports, "/api/v1/batch", batches, key, args.clients)
+        segment = measure_apis(meter, front, {"native": ("/api/v1/batch", native_batches),
+                                              "segment": ("/v1/batch", segment_batches)},
+                               key, args.clients)
         warm_identifies = [json.dumps({"anonymous_id": d, "user_id": u}).encode()
                            for d, u in merge_warm]
         post_all(front, "/api/v1/identify", warm_identifies, key, args.clients)
@@ -435,6 +472,7 @@ def main() -> None:
     report("single-event track", singles, unit="events", target="≥ 1,000", floor=floor_single)
     report("batch (100/request)", batched, unit="events", target="≥ 10,000",
            floor=floor_batch, per_request=100)
+    report_apis(segment, front="nginx" if "nginx" in ports else "bare")
     print(f"identify merging a 50-activity profile ({merges} merges journaled):")
     print(f"  over HTTP        : p50 {percentile(http_lat, 50):5.1f} ms  p95 "
           f"{percentile(http_lat, 95):5.1f} ms  (errors {http_err})   target p95 ≤ 10 ms")
@@ -461,6 +499,18 @@ class Phase:
     def rate(self) -> float:
         return self.items / self.seconds
 
+    def add(self, meter: CpuMeter, port: int, path: str, share: list, key: str,
+            clients: int) -> None:
+        """Send `share` and add its time, latencies, errors and CPU to this phase."""
+        before = meter.read()
+        seconds, latencies, errors = post_all(port, path, share, key, clients)
+        after = meter.read()
+        self.items += len(share)
+        self.seconds += seconds
+        self.latencies += latencies
+        self.errors += errors
+        self.cpu = [total + b - a for total, a, b in zip(self.cpu, before, after, strict=True)]
+
 
 def measure(meter: CpuMeter, ports: dict[str, int], path: str, bodies: list, key: str,
             clients: int) -> dict[str, Phase]:
@@ -471,16 +521,35 @@ def measure(meter: CpuMeter, ports: dict[str, int], path: str, bodies: list, key
     phases = {name: Phase() for name in ports}
     for index, name in enumerate(order):
         share = bodies[index * quarter:(index + 1) * quarter]
-        before = meter.read()
-        seconds, latencies, errors = post_all(ports[name], path, share, key, clients)
-        after = meter.read()
-        phase = phases[name]
-        phase.items += len(share)
-        phase.seconds += seconds
-        phase.latencies += latencies
-        phase.errors += errors
-        phase.cpu = [total + b - a for total, a, b in zip(phase.cpu, before, after, strict=True)]
+        phases[name].add(meter, ports[name], path, share, key, clients)
     return phases
+
+
+def measure_apis(meter: CpuMeter, port: int, apis: dict[str, tuple[str, list]], key: str,
+                 clients: int) -> dict[str, Phase]:
+    """Each API's batches in two halves, in the order native, Segment, Segment, native, on
+    one server (ABBA, as `measure`)."""
+    first, second = list(apis)
+    phases = {name: Phase() for name in apis}
+    for index, name in enumerate([first, second, second, first]):
+        path, bodies = apis[name]
+        half = -(-len(bodies) // 2)
+        share = bodies[:half] if index < 2 else bodies[half:]
+        phases[name].add(meter, port, path, share, key, clients)
+    return phases
+
+
+def report_apis(phases: dict[str, Phase], *, front: str) -> None:
+    names = {"native": "/api/v1/batch", "segment": "/v1/batch (Segment)"}
+    for name, phase in phases.items():
+        events = phase.items * 100
+        print(f"{names[name]:<20} ({front}): {events:>6} events in {phase.seconds:6.2f} s = "
+              f"{events / phase.seconds:8.0f} events/s (p50 {percentile(phase.latencies, 50):.1f}"
+              f" ms, p95 {percentile(phase.latencies, 95):.1f} ms per request, errors "
+              f"{phase.errors})")
+        print(cpu_line((0.0, 0.0, 0.0), tuple(phase.cpu), events))
+    ratio = phases["segment"].rate / phases["native"].rate
+    print(f"  Segment / native = {ratio:.2f}   target ≥ 0.90")
 
 
 def report(title: str, phases: dict[str, Phase], *, unit: str, target: str, floor: float,

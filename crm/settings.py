@@ -124,6 +124,9 @@ ONEFOLD_ENRICHMENT_PROVIDER = env("ONEFOLD_ENRICHMENT_PROVIDER", default="")
 # API request). A key revoked in another process is refused at most this many seconds later;
 # in the process that revoked it, at once. 0 turns the cache off.
 ONEFOLD_SITE_CACHE_SECONDS = env.float("ONEFOLD_SITE_CACHE_SECONDS", default=2.0)
+# Where the Segment tracking API is mounted: "" serves /v1/track…, "segment" /segment/v1/track…
+# (what Segment's and RudderStack's clients are pointed at; see docs/api.md).
+ONEFOLD_SEGMENT_PREFIX = env("ONEFOLD_SEGMENT_PREFIX", default="").strip("/")
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 # django-axes counts failed logins first (it refuses a locked-out attempt before the password

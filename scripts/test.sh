@@ -10,6 +10,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e ".[dev]"
+# The stock Segment browser library the browser-client tests serve to Chromium (its lock file
+# pins it); installed once, then the tests need no network.
+if [ ! -d tests/api/segment/browser/node_modules ]; then
+  (cd tests/api/segment/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 export DJANGO_DEBUG="${DJANGO_DEBUG:-true}"
 .venv/bin/ruff check .

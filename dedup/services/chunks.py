@@ -8,7 +8,6 @@ untouched, and a redelivered chunk task finds `done` and does nothing.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
@@ -17,20 +16,9 @@ from django.utils import timezone
 from dedup.models import DedupChunk, DedupConflict, DedupRun, DedupStatus
 from dedup.services import conf, guard
 from dedup.services.detection import group_members
-from dedup.services.groups import decide_groups
+from dedup.services.groups import Decided, decide_groups
 
 DEADLOCK_RETRIES = 3
-
-
-@dataclass
-class ChunkOutcome:
-    groups_merged: int = 0
-    people_merged: int = 0
-    rows_moved: int = 0
-    report: list[dict] = field(default_factory=list)
-    conflicts: list[DedupConflict] = field(default_factory=list)
-    reviews: list[DedupConflict] = field(default_factory=list)  # typed emails left out
-    kept_apart: int = 0  # groups split around "not the same person" marks
 
 
 def process_chunk(*, chunk_id: int) -> bool:
@@ -56,8 +44,8 @@ def _process_chunk_once(chunk_id: int) -> bool:
         if run.status != DedupStatus.RUNNING:
             return False
         _commit_without_waiting_for_disk()
-        outcome = _merge_or_preview(run, chunk)
-        _record(run, chunk, outcome)
+        outcome, decided = _merge_or_preview(run, chunk)
+        _record(run, chunk, outcome, decided)
     return True
 
 
@@ -72,9 +60,9 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def _merge_or_preview(run: DedupRun, chunk: DedupChunk) -> ChunkOutcome:
-    # Imported here: the strategies import the merge engine, which imports many models.
-    from dedup.services import strategies
+def _merge_or_preview(run: DedupRun, chunk: DedupChunk):  # noqa: ANN202 (ChunkOutcome, Decided)
+    # Imported here: execution imports the merge engine, which imports many models.
+    from dedup.services.execution import apply_chunk
 
     groups = list(
         group_members(first=chunk.first_email, last=chunk.last_email, lock=not run.dry_run)
@@ -84,21 +72,15 @@ def _merge_or_preview(run: DedupRun, chunk: DedupChunk) -> ChunkOutcome:
         time.sleep(delay)
     # Who merges with whom (kept-apart marks, conflicts, typed emails): dedup/services/groups.py
     decided = decide_groups(run=run, groups=groups)
-    if run.dry_run:
-        outcome = strategies.preview_groups(run=run, groups=decided.mergeable)
-    elif conf.get("DEDUP_STRATEGY") == "per_group":
-        outcome = strategies.merge_groups_one_by_one(run=run, groups=decided.mergeable)
-    else:
-        outcome = strategies.merge_groups_in_bulk(run=run, groups=decided.mergeable)
+    outcome = apply_chunk(run=run, groups=decided.mergeable)
     outcome.conflicts += decided.conflicts
-    outcome.reviews, outcome.kept_apart = decided.reviews, decided.kept_apart
     outcome.report = sorted([*outcome.report, *decided.report], key=lambda e: e["email"])
-    return outcome
+    return outcome, decided
 
 
-def _record(run: DedupRun, chunk: DedupChunk, outcome: ChunkOutcome) -> None:
+def _record(run: DedupRun, chunk: DedupChunk, outcome, decided: Decided) -> None:  # noqa: ANN001
     now = timezone.now()
-    DedupConflict.objects.bulk_create([*outcome.conflicts, *outcome.reviews])
+    DedupConflict.objects.bulk_create([*outcome.conflicts, *decided.reviews])
     chunk.done, chunk.finished_at, chunk.report = True, now, outcome.report
     chunk.groups_merged = outcome.groups_merged
     chunk.people_merged = outcome.people_merged
@@ -110,8 +92,8 @@ def _record(run: DedupRun, chunk: DedupChunk, outcome: ChunkOutcome) -> None:
         groups_merged=F("groups_merged") + outcome.groups_merged,
         people_merged=F("people_merged") + outcome.people_merged,
         conflicts=F("conflicts") + len(outcome.conflicts),
-        needs_review=F("needs_review") + sum(len(r.left_out) for r in outcome.reviews),
-        kept_apart=F("kept_apart") + outcome.kept_apart,
+        needs_review=F("needs_review") + sum(len(r.left_out) for r in decided.reviews),
+        kept_apart=F("kept_apart") + decided.kept_apart,
         rows_moved=F("rows_moved") + outcome.rows_moved,
         chunks_done=F("chunks_done") + 1,
         heartbeat_at=now,

@@ -19,8 +19,6 @@ DEFAULTS: dict[str, float | int | str] = {
     "DEDUP_CHUNK_DELAY_SECONDS": 0.0,
     # Chunks merged at once by one run_dedup call (forked processes, else threads).
     "DEDUP_PARALLEL_CHUNKS": 2,
-    # "bulk" (set-based chunk merge) or "per_group" (merge_people per group).
-    "DEDUP_STRATEGY": "bulk",
 }
 
 

@@ -18,6 +18,7 @@ from dedup.models import DedupChunk, DedupRun, DedupStatus, DedupTrigger
 from dedup.services import conf, guard
 from dedup.services.chunks import process_chunk
 from dedup.services.detection import live_with_email, plan_chunks
+from dedup.services.statistics import refresh_stale_statistics
 
 Progress = Callable[[DedupRun], None]
 
@@ -107,6 +108,9 @@ def start_run(*, run_id: int) -> list[int]:
 
 
 def _plan(run: DedupRun) -> None:
+    # Without statistics (autovacuum off, or behind after a bulk load) the chunk queries
+    # can be planned badly enough to take minutes instead of seconds.
+    refresh_stale_statistics()
     with transaction.atomic():
         scanned = live_with_email().count()
         found, plans = plan_chunks(chunk_groups=int(conf.get("DEDUP_CHUNK_GROUPS")))

@@ -31,6 +31,7 @@ from profiles.services.people import (
     create_person,
     field_label,
 )
+from profiles.services.tombstones import resolve_live
 
 TIMELINE_PAGE_SIZE = 25
 
@@ -146,9 +147,7 @@ class PersonAdmin(MergeAdminMixin, ReadOnlyHistoryAdmin):
         return HttpResponseRedirect(request.get_full_path())
 
     def _to_base(self, request, person: Person):
-        base = person
-        while base.merged_into_id is not None:
-            base = Person.objects.get(pk=base.merged_into_id)
+        base = resolve_live(person)
         self.message_user(
             request,
             f"{person.display_name} (#{person.pk}) was merged into "

@@ -7,8 +7,11 @@ key or secret is displayed to whoever runs the action). Admin actions run on POS
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.db.models import Sum
+from django.utils.html import format_html, format_html_join
 
+from api.models import RejectedEvent
+from profiles.admin.plain import when
 from profiles.models import Site
 from profiles.services.sites import issue_site_key, revoke_site_key, rotate_verification_secret
 
@@ -24,19 +27,54 @@ UNVERIFIED_DETAIL = (
     "user_hash (and email_hash for an email-only identify)."
 )
 
+REJECTED_HELP = (
+    "Events sent through the Segment-compatible API (/v1/) that were answered as accepted, as "
+    "Segment's API does, but could not be recorded. Fix what the reason names in the website "
+    "or server that sends them."
+)
+MAX_REASONS_SHOWN = 30
+
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
     list_display = ["name", "key_prefix", "is_active_display", "require_identity_verification",
-                    "rate_limit_per_minute", "rate_limit_per_client_per_minute", "created_at",
-                    "revoked_at"]
+                    "rate_limit_per_minute", "rate_limit_per_client_per_minute",
+                    "rejected_total", "created_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "require_identity_verification"]
     search_fields = ["name", "=key_prefix"]
     fields = ["name", "allowed_origins", "require_identity_verification", "what_anyone_can_claim",
               "rate_limit_per_minute", "rate_limit_per_client_per_minute", "key_prefix",
-              "created_at", "revoked_at"]
-    readonly_fields = ["what_anyone_can_claim", "key_prefix", "created_at", "revoked_at"]
+              "created_at", "revoked_at", "rejected_events_summary"]
+    readonly_fields = ["what_anyone_can_claim", "key_prefix", "created_at", "revoked_at",
+                       "rejected_events_summary"]
     actions = ["revoke_keys", "issue_new_keys", "rotate_verification_secrets"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_rejected=Sum("rejected_events__count"))
+
+    @admin.display(description="rejected events", ordering="_rejected")
+    def rejected_total(self, obj: Site) -> str:
+        return f"{getattr(obj, '_rejected', None) or 0:,}"
+
+    @admin.display(description="Rejected events")
+    def rejected_events_summary(self, obj: Site | None) -> str:
+        """Events a Segment client sent that were answered as accepted but not recorded
+        (api/segment/rejections.py), per reason, the most recent first."""
+        if obj is None or obj.pk is None:
+            return "None yet."
+        rows = list(RejectedEvent.objects.filter(site=obj)[:MAX_REASONS_SHOWN])
+        if not rows:
+            return "None: every event this site sent was recorded or refused with an error."
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((row.reason, f"{row.count:,}", when(row.first_at), when(row.last_at))
+             for row in rows),
+        )
+        return format_html(
+            "<p>{}</p><table><thead><tr><th>Why it was not recorded</th><th>Events</th>"
+            "<th>First</th><th>Last</th></tr></thead><tbody>{}</tbody></table>",
+            REJECTED_HELP, body,
+        )
 
     @admin.display(boolean=True, description="active")
     def is_active_display(self, obj: Site) -> bool:

@@ -1,25 +1,43 @@
 """The benchmark reference set (docs/rules.md, Scale), written in bulk.
 
-People come in chunks; each chunk is written with COPY on PostgreSQL (bulk_create elsewhere), in
-one transaction per chunk, so a million people with ten million activities take minutes.
+People come in chunks; each chunk is written with COPY on PostgreSQL (executemany elsewhere),
+in one transaction per chunk, so a million people with ten million activities take minutes.
 A share of people sit in duplicate email groups of 2–5 whose emails differ only in case and
-whitespace; a few groups hold two different user IDs (dedup conflicts).
+whitespace; a few groups hold two different user IDs (dedup conflicts); a few chatted.
+
+Rows are model instances, written column by column as the model defines them (a field added
+later is written with its default). A person's counters, dates and profiling attributes are
+what the recording path's own updaters make of their timeline (`events.collect_changes`), so
+they agree with it as a live profile's do; support's chat replies, which no website call
+records, set `last_contacted` as the showcase's do. The tables written are then analyzed:
+the planner has statistics as soon as the data is there (autovacuum may be off or behind).
 """
 
 from __future__ import annotations
 
-import json
 import random
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from profiles.demo.writer import TableWriter
-from profiles.models import Person
+from profiles.demo.writer import TableWriter, constructor
+from profiles.models import (
+    Activity,
+    ActivityKind,
+    ActivitySource,
+    Conversation,
+    Identity,
+    Person,
+    PersonStatus,
+    PersonTag,
+)
 from profiles.naming import friendly_name
+from profiles.services.events import collect_changes
 from profiles.services.history import SEEDED, write_stored_history
 
 CITIES = ("Paris", "Lyon", "Berlin", "Madrid", "Warsaw", "London", "Lisbon", "Rome", "Oslo")
@@ -28,6 +46,13 @@ BROWSERS = ("Chrome", "Firefox", "Safari", "Edge")
 SYSTEMS = ("Windows", "macOS", "iOS", "Android", "Linux")
 PAGES = ("/", "/shoes", "/shoes/runner-2", "/sale", "/bags", "/bags/tote", "/cart", "/checkout")
 TAGS = ("newsletter", "vip", "wholesale", "churn-risk", "beta")
+CHAT_SHARE = 0.05
+VISITOR_LINES = ("Hi! Do you ship to my country?", "Is the Runner 2 true to size?",
+                 "Can I change my order?", "Thanks!")
+AGENT_LINES = ("We do, in 3-5 days.", "Yes, take your usual size.", "Of course, which one?")
+# Tables in the order rows are written (foreign keys point backwards).
+MODELS: tuple[type[Model], ...] = (Person, Conversation, Activity, Identity, PersonTag)
+new_person, new_conversation, new_activity, new_identity, new_tag = map(constructor, MODELS)
 
 
 @dataclass
@@ -39,6 +64,7 @@ class ReferenceStats:
     activities: int = 0
     identities: int = 0
     tags: int = 0
+    conversations: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -70,19 +96,31 @@ def build_reference_set(
     stats = ReferenceStats()
     writer = TableWriter(connection)
     people_rows = _person_plan(rng, people, duplicate_share, conflict_share, stats)
-    next_ids = writer.next_ids(["profiles_person", "profiles_activity", "profiles_identity",
-                                "profiles_persontag"])
+    ids = _Ids(writer.next_ids(MODELS))
     tag_ids = _ensure_tags()
     now = timezone.now()
     for start in range(0, people, chunk_size):
         chunk = people_rows[start : start + chunk_size]
         with transaction.atomic():
-            _write_chunk(writer, rng, chunk, next_ids, tag_ids, now, activities_per_person, stats)
+            _write_chunk(writer, rng, chunk, ids, tag_ids, now, activities_per_person, stats)
         if progress:
             progress(min(start + chunk_size, people), people)
-    writer.reset_sequences(next_ids)
+    writer.reset_sequences(MODELS)
+    writer.analyze([*MODELS, Person.history.model])
     stats.people = people
     return stats
+
+
+class _Ids:
+    """The next free id of each table (rows are written with explicit ids)."""
+
+    def __init__(self, first: dict[type[Model], int]) -> None:
+        self.next = first
+
+    def take(self, model: type[Model]) -> int:
+        value = self.next[model]
+        self.next[model] += 1
+        return value
 
 
 def _person_plan(
@@ -117,96 +155,127 @@ def _ensure_tags() -> list[int]:
 
 
 def _write_chunk(
-    writer: TableWriter, rng: random.Random, chunk: list[dict], next_ids: dict[str, int],
+    writer: TableWriter, rng: random.Random, chunk: list[dict], ids: _Ids,
     tag_ids: list[int], now: datetime, activities_per_person: int, stats: ReferenceStats,
 ) -> None:
-    persons, activities, identities, person_tags = [], [], [], []
+    rows: dict[type[Model], list[Model]] = defaultdict(list)
     for plan in chunk:
-        pid = next_ids["profiles_person"]
-        next_ids["profiles_person"] += 1
-        person = _person_row(rng, pid, plan, now)
-        persons.append(person)
-        for row in _activity_rows(rng, pid, person, activities_per_person):
-            activities.append((next_ids["profiles_activity"], *row))
-            next_ids["profiles_activity"] += 1
-        for kind, value in _identity_values(rng, pid, plan, person):
-            identities.append((next_ids["profiles_identity"], pid, pid, kind, value, now))
-            next_ids["profiles_identity"] += 1
+        person = _person(rng, ids.take(Person), plan, now)
+        timeline = list(_web_activities(rng, ids, person, activities_per_person, now))
+        if rng.random() < CHAT_SHARE:
+            conversation, lines = _chat(rng, ids, person, timeline, now)
+            rows[Conversation].append(conversation)
+            timeline += lines
+        # What the website's calls would have made of this timeline (support's replies are
+        # not website calls: they only say when we last reached them).
+        collect_changes(person=person, activities=[a for a in timeline if not _reply(a)])
+        replies = [a.occurred_at for a in timeline if _reply(a)]
+        person.last_contacted = max(replies, default=None)
+        rows[Person].append(person)
+        rows[Activity] += timeline
+        rows[Identity] += [
+            new_identity(id=ids.take(Identity), person_id=person.pk, original_person_id=person.pk,
+                     kind=kind, value=value, created_at=person.created_at)
+            for kind, value in _identity_values(rng, plan, person)
+        ]
         if rng.random() < 0.2:
-            person_tags.append(
-                (next_ids["profiles_persontag"], pid, pid, rng.choice(tag_ids), now)
-            )
-            next_ids["profiles_persontag"] += 1
-    writer.write("profiles_person", PERSON_COLUMNS, persons)
-    writer.write("profiles_activity", ACTIVITY_COLUMNS, activities)
-    writer.write("profiles_identity", IDENTITY_COLUMNS, identities)
-    writer.write("profiles_persontag", PERSONTAG_COLUMNS, person_tags)
-    write_stored_history(model=Person, ids=[person[0] for person in persons],
+            rows[PersonTag].append(new_tag(
+                id=ids.take(PersonTag), person_id=person.pk, original_person_id=person.pk,
+                tag_id=rng.choice(tag_ids), added_at=now))
+    for model in MODELS:
+        writer.write(model, rows[model])
+    write_stored_history(model=Person, ids=[person.pk for person in rows[Person]],
                          history_type="+", actor=None, reason=SEEDED, at=now)
-    stats.activities += len(activities)
-    stats.identities += len(identities)
-    stats.tags += len(person_tags)
+    stats.activities += len(rows[Activity])
+    stats.identities += len(rows[Identity])
+    stats.tags += len(rows[PersonTag])
+    stats.conversations += len(rows[Conversation])
 
 
-PERSON_COLUMNS = (
-    "id", "user_id", "status", "name", "email", "phone", "company", "city", "country", "os",
-    "browser", "attributes", "avatar_seed", "created_at", "updated_at", "first_seen", "last_seen",
-    "last_contacted", "last_heard_from", "page_views", "visits",
-)
-ACTIVITY_COLUMNS = (
-    "id", "person_id", "original_person_id", "kind", "occurred_at", "properties", "source",
-    "recorded_at",
-)
-IDENTITY_COLUMNS = ("id", "person_id", "original_person_id", "kind", "value", "created_at")
-PERSONTAG_COLUMNS = ("id", "person_id", "original_person_id", "tag_id", "added_at")
-
-
-def _person_row(rng: random.Random, pid: int, plan: dict, now: datetime) -> tuple:
+def _person(rng: random.Random, pid: int, plan: dict, now: datetime) -> Person:
+    """A person as created, before any activity (the updaters then set what they teach)."""
     created = now - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86_400))
-    updated = min(created + timedelta(days=rng.randint(0, 60)), now)
-    last_seen = min(updated + timedelta(hours=rng.randint(0, 500)), now)
     email = plan["email"]
-    status = "user" if email and rng.random() < 0.7 else "visitor"
     city = rng.randrange(len(CITIES))
-    return (
-        pid, f"u{pid}" if plan["uid"] else None, status,
-        friendly_name(rng) if not email else f"Customer {pid}", email,
-        f"+33 6 {rng.randint(10_000_000, 99_999_999)}" if rng.random() < 0.3 else "",
-        "", CITIES[city] if rng.random() < 0.6 else "", COUNTRIES[city], rng.choice(SYSTEMS),
-        rng.choice(BROWSERS),
-        json.dumps({"plan": rng.choice(("free", "pro"))} if rng.random() < 0.3 else {}),
-        f"{rng.getrandbits(64):016x}", created, updated, created, last_seen,
-        None if rng.random() < 0.7 else last_seen, None if rng.random() < 0.5 else last_seen,
-        rng.randint(0, 40), rng.randint(1, 12),
+    return new_person(
+        id=pid,
+        user_id=f"u{pid}" if plan["uid"] else None,
+        status=PersonStatus.USER if email and rng.random() < 0.7 else PersonStatus.VISITOR,
+        name=friendly_name(rng) if not email else f"Customer {pid}",
+        email=email,
+        phone=f"+33 6 {rng.randint(10_000_000, 99_999_999)}" if rng.random() < 0.3 else "",
+        city=CITIES[city] if rng.random() < 0.6 else "",
+        country=COUNTRIES[city],
+        os=rng.choice(SYSTEMS),
+        browser=rng.choice(BROWSERS),
+        attributes={"plan": rng.choice(("free", "pro"))} if rng.random() < 0.3 else {},
+        avatar_seed=f"{rng.getrandbits(64):016x}",
+        created_at=created,
+        updated_at=min(created + timedelta(days=rng.randint(0, 60)), now),
     )
 
 
-def _activity_rows(
-    rng: random.Random, pid: int, person: tuple, count: int
-) -> Iterator[tuple]:
-    created, last_seen = person[13], person[16]
-    span = max(int((last_seen - created).total_seconds()), 1)
+def _web_activities(
+    rng: random.Random, ids: _Ids, person: Person, count: int, now: datetime
+) -> Iterator[Activity]:
+    """What the website sent: spread over the weeks after the profile was created."""
+    span = max(int((min(person.updated_at + timedelta(hours=500), now)
+                    - person.created_at).total_seconds()), 1)
     for _ in range(count):
-        when = created + timedelta(seconds=rng.randrange(span))
+        when = person.created_at + timedelta(seconds=rng.randrange(span))
         roll = rng.random()
         if roll < 0.75:
-            kind, props = "page_view", {"url": rng.choice(PAGES)}
+            kind, props = ActivityKind.PAGE_VIEW, {"url": rng.choice(PAGES)}
         elif roll < 0.88:
-            kind, props = "event", {"name": rng.choice(("signup_started", "added_to_cart"))}
+            kind, props = ActivityKind.EVENT, {
+                "name": rng.choice(("signup_started", "added_to_cart"))}
         elif roll < 0.95:
-            kind, props = rng.choice(("email_sent", "email_opened", "email_clicked")), {
-                "campaign": "spring"}
+            kind, props = rng.choice((ActivityKind.EMAIL_SENT, ActivityKind.EMAIL_OPENED,
+                                      ActivityKind.EMAIL_CLICKED)), {"campaign": "spring"}
         else:
-            kind, props = "purchase", {"amount": rng.randint(10, 300), "currency": "EUR"}
-        yield (pid, pid, kind, when, json.dumps(props), "web", when)
+            kind, props = ActivityKind.PURCHASE, {"amount": rng.randint(10, 300),
+                                                  "currency": "EUR"}
+        yield _activity(ids, person, kind, when, props, ActivitySource.WEB)
+
+
+def _chat(
+    rng: random.Random, ids: _Ids, person: Person, timeline: list[Activity], now: datetime
+) -> tuple[Conversation, list[Activity]]:
+    """A chat during their last visit: the visitor's lines and support's replies, one a
+    minute, with the properties a live chat message has (chat.chat_message, showcase)."""
+    start = min(max((a.occurred_at for a in timeline), default=person.created_at)
+                + timedelta(minutes=1), now - timedelta(minutes=10))
+    conversation = new_conversation(id=ids.take(Conversation), person_id=person.pk,
+                                original_person_id=person.pk, started_at=start)
+    lines = []
+    for minute in range(rng.randint(1, 4)):
+        author = "visitor" if minute % 2 == 0 else "agent"
+        text = rng.choice(VISITOR_LINES if author == "visitor" else AGENT_LINES)
+        message = _activity(ids, person, ActivityKind.CHAT_MESSAGE,
+                            start + timedelta(minutes=minute),
+                            {"text": text, "author": author}, ActivitySource.CHAT)
+        message.conversation_id = conversation.pk
+        lines.append(message)
+    conversation.last_message_at = lines[-1].occurred_at
+    return conversation, lines
+
+
+def _reply(activity: Activity) -> bool:
+    return activity.kind == ActivityKind.CHAT_MESSAGE and activity.properties["author"] == "agent"
+
+
+def _activity(ids: _Ids, person: Person, kind: str, when: datetime, properties: dict,
+              source: str) -> Activity:
+    return new_activity(id=ids.take(Activity), person_id=person.pk, original_person_id=person.pk,
+                    kind=kind, occurred_at=when, properties=properties, source=source,
+                    recorded_at=when)
 
 
 def _identity_values(
-    rng: random.Random, pid: int, plan: dict, person: tuple
+    rng: random.Random, plan: dict, person: Person
 ) -> Iterator[tuple[str, str]]:
-    yield "anonymous_id", f"anon-{pid:09d}-{rng.getrandbits(32):08x}"
-    if person[1]:
-        yield "user_id", person[1]
+    yield "anonymous_id", f"anon-{person.pk:09d}-{rng.getrandbits(32):08x}"
+    if person.user_id:
+        yield "user_id", person.user_id
     elif plan["email"] and rng.random() < 0.5:
         yield "email", plan["email"].strip().lower()
-

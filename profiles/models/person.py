@@ -8,6 +8,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from profiles.avatars import avatar_data_uri
+from profiles.models.fields import OriginalOwnerField
 
 
 class PersonStatus(models.TextChoices):
@@ -134,7 +135,8 @@ class PersonTag(models.Model):
     """Tag assignment; `original_person` is who it was first recorded for (merge undo)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="person_tags")
-    original_person = models.ForeignKey(
+    # Unset (as `person.tags.add(tag)` leaves it), it is `person`: see OriginalOwnerField.
+    original_person = OriginalOwnerField(
         Person, on_delete=models.CASCADE, related_name="+", db_index=True
     )
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="person_tags")

@@ -12,7 +12,7 @@ _EXPORTS = {
     "normalize_email": "profiles.services.normalize",
     "normalize_identity_value": "profiles.services.normalize",
     "create_person": "profiles.services.people",
-    "resolve_live": "profiles.services.people",
+    "resolve_live": "profiles.services.tombstones",
     "apply_staff_edit": "profiles.services.people",
     # Merging engine (profiles/services/merging/)
     "MergeRefused": "profiles.services.merging",

@@ -24,12 +24,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, F
 
 from profiles.models import MergeRecord, Person
+from profiles.services.merging import person_relations
+from profiles.services.tombstones import tombstones_of
 
 
 @dataclass
@@ -52,65 +53,26 @@ class DeletionSummary:
         return sum(1 + len(item.tombstones) for item in self.deleted)
 
 
-def _person_relations() -> list[models.ForeignKey]:
-    """Foreign keys to Person that own rows (not history, tombstone pointers or the journal)."""
-    skipped = {"merged_into", "base"}
-    return [
-        rel.field
-        for rel in Person._meta.related_objects
-        if rel.one_to_many and rel.field.name not in skipped
-        and not rel.field.name.startswith("original_")
-        and not rel.related_model.__name__.startswith("Historical")
-    ]
-
-
-def _origin_fields() -> list[tuple[models.ForeignKey, str]]:
-    """Every `original_<x>` foreign key to Person, with its current-owner companion `<x>`.
-
-    Their reverse relations are hidden (related_name="+"), so they are found model by model.
-    """
-    found = []
-    for model in apps.get_models():
-        names = {f.name for f in model._meta.concrete_fields}
-        for f in model._meta.concrete_fields:
-            owner = f.name.removeprefix("original_")
-            if f.is_relation and f.related_model is Person and owner != f.name and owner in names:
-                found.append((f, owner))
-    return found
-
-
-def _tombstones_by_root(root_ids: Iterable[int]) -> dict[int, list[Person]]:
-    """All people merged into each root, recursively, deepest last (one query per level)."""
-    result: dict[int, list[Person]] = {pk: [] for pk in root_ids}
-    root_of = {pk: pk for pk in result}
-    frontier = list(result)
-    while frontier:
-        level = list(Person.objects.filter(merged_into__in=frontier).order_by("id"))
-        for tomb in level:
-            root_of[tomb.pk] = root_of[tomb.merged_into_id]
-            result[root_of[tomb.pk]].append(tomb)
-        frontier = [tomb.pk for tomb in level]
-    return result
-
-
 def _related_counts(owner_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per person id: rows of each related table that point at them (one query per table)."""
+    """Per person id: rows of each related table that point at them (one query per table).
+
+    The tables are the merge engine's relation registry: whatever a merge moves with a person,
+    deleting the person deletes (a model added later included)."""
     counts: dict[int, dict[str, int]] = {pk: {} for pk in owner_ids}
-    for fk in _person_relations():
-        label = str(fk.model._meta.verbose_name_plural)
+    for relation in person_relations():
         rows = (
-            fk.model._default_manager.filter(**{f"{fk.attname}__in": owner_ids})
-            .values(fk.attname).annotate(n=Count("pk")).order_by()
+            relation.model._base_manager.filter(**{f"{relation.column}__in": owner_ids})
+            .values(relation.column).annotate(n=Count("pk")).order_by()
         )
         for row in rows:
-            counts[row[fk.attname]][label] = row["n"]
+            counts[row[relation.column]][relation.verbose_name_plural] = row["n"]
     return counts
 
 
 def plan_deletion(*, people: Iterable[Person]) -> list[PersonDeletion]:
     """What deleting `people` takes with it: their tombstones and related rows (read only)."""
     people = sorted(people, key=lambda person: person.pk)
-    tombstones = _tombstones_by_root([person.pk for person in people])
+    tombstones = tombstones_of([person.pk for person in people])
     counts = _related_counts([person.pk for person in people])
     root_of = {t.pk: root for root, tombs in tombstones.items() for t in tombs}
     root_of.update({person.pk: person.pk for person in people})
@@ -150,11 +112,11 @@ def _lock_and_check(ids: list[int]) -> list[Person]:
 def _repoint_foreign_rows(doomed: set[int]) -> int:
     """Rows first recorded for a doomed person but now owned by someone who stays."""
     moved = 0
-    for origin, owner in _origin_fields():
+    for relation in person_relations():
         moved += (
-            origin.model._default_manager.filter(**{f"{origin.attname}__in": doomed})
-            .exclude(**{f"{owner}_id__in": doomed})
-            .update(**{origin.attname: F(f"{owner}_id")})
+            relation.model._base_manager.filter(**{f"{relation.origin_column}__in": doomed})
+            .exclude(**{f"{relation.column}__in": doomed})
+            .update(**{relation.origin_column: F(relation.column)})
         )
     return moved
 
@@ -173,10 +135,10 @@ def _delete_tracked_rows(doomed: set[int], *, actor: Any, reason: str) -> None:
     A cascade would write those history rows too, but without the actor or the reason.
     People hold a handful of identities, so per-row deletes cost little here.
     """
-    for fk in _person_relations():
-        if not hasattr(fk.model, "history"):
+    for relation in person_relations():
+        if not hasattr(relation.model, "history"):
             continue
-        for row in fk.model._default_manager.filter(**{f"{fk.attname}__in": doomed}):
+        for row in relation.model._base_manager.filter(**{f"{relation.column}__in": doomed}):
             _delete_with_history(row, actor=actor, reason=reason)
 
 
@@ -186,7 +148,7 @@ def delete_people(*, people: Iterable[Person], actor: Any = None, reason: str) -
     ids = sorted({person.pk for person in people})
     if not ids:
         raise ValidationError("Select at least one person to delete.", code="empty")
-    planned = _tombstones_by_root(ids)
+    planned = tombstones_of(ids)
     every_id = sorted({*ids, *(t.pk for tombs in planned.values() for t in tombs)})
     _lock_and_check(ids)
     # Lock the tombstones too (id order, like the merge engine, so the two never deadlock).

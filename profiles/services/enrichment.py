@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from profiles.models import Person
-from profiles.services.merging.locking import MAX_CHAIN
 from profiles.services.resolution import lock_live
+from profiles.services.tombstones import resolve_live
 
 logger = logging.getLogger(__name__)
 ENRICHABLE_FIELDS = ("name", "company", "city", "country", "phone")
@@ -54,12 +54,10 @@ def enrich_person(*, person_id: int) -> bool:
 
 def _live(person_id: int) -> Person | None:
     """The person, or the live profile its merges lead to (None if it was deleted)."""
-    person = Person.objects.filter(pk=person_id).first()
-    for _ in range(MAX_CHAIN):
-        if person is None or person.merged_into_id is None:
-            return person
-        person = Person.objects.filter(pk=person.merged_into_id).first()
-    return None
+    try:
+        return resolve_live(person_id)
+    except Person.DoesNotExist:
+        return None
 
 
 def _fill(*, person_id: int, found: dict[str, Any]) -> bool:

@@ -28,11 +28,11 @@ from profiles.services.errors import TOO_LARGE, VERIFICATION_REQUIRED, ServiceEr
 from profiles.services.identification import clean_identify, identify_in_transaction
 from profiles.services.normalize import normalize_email
 from profiles.services.recording_sql import (
-    live_ends,
     lock_people_by_ids,
     owners_of_keys,
 )
 from profiles.services.resolution import atomic_with_retry
+from profiles.services.tombstones import live_ids
 from profiles.services.tracking import clean_track, record_tracked
 from profiles.services.trust import Proof
 from profiles.services.validation import InvalidInput
@@ -226,6 +226,6 @@ def _lock_people_of(commands: list[Command]) -> None:
     owners = set(
         owners_of_keys(user_ids=sorted(user_ids), anonymous_ids=sorted(anonymous_ids)).values()
     )
-    live = live_ends(sorted(owners))
+    live = live_ids(sorted(owners))
     if live:
         lock_people_by_ids(sorted(set(live.values())))

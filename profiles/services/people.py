@@ -13,6 +13,7 @@ from django.utils import timezone
 from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
 from profiles.services.attributes import clean_custom_attributes, custom_part, with_custom
+from profiles.services.tombstones import resolve_live  # noqa: F401 (until merging imports it)
 
 STAFF_EDIT = "edited by staff"
 # The fields staff edit (the admin form shows exactly these). The others belong to the
@@ -68,15 +69,6 @@ def create_person(
         person.save()
         if person.user_id:
             _sync_user_id_identity(person, user=user)
-    return person
-
-
-def resolve_live(person: Person) -> Person:
-    """Follow `merged_into` from a tombstone to the live person it was merged into."""
-    seen = set()
-    while person.merged_into_id is not None and person.pk not in seen:
-        seen.add(person.pk)
-        person = Person.objects.get(pk=person.merged_into_id)
     return person
 
 

@@ -8,6 +8,7 @@ the admin and the merge engine fills them key by key like any other attribute.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
@@ -22,6 +23,8 @@ PROFILING_KEYS = frozenset(
     {"first_touch", "latest_touch", "exit_page", "products_viewed", "categories_viewed",
      "purchases", "email_offers"}
 )
+logger = logging.getLogger(__name__)
+
 # Bounded so a bot browsing the whole catalogue cannot grow a profile without limit.
 MAX_TRACKED_ITEMS = 50
 
@@ -31,6 +34,18 @@ def _attributes(person: Person, change: ProfileChange) -> dict[str, Any]:
     if not isinstance(person.attributes, dict):
         person.attributes = {}
     return person.attributes
+
+
+def _section(person: Person, attributes: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The stored profiling object under `key`, or None when there is none. A malformed one (a
+    hand edit or an old import left a string, a list or a number there) is dropped and logged:
+    one bad stored value never fails the event that updates it."""
+    value = attributes.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    logger.warning("person #%s: attribute %r is not an object; started over", person.pk, key)
+    del attributes[key]
+    return None
 
 
 def _split(url: str) -> SplitResult | None:
@@ -97,18 +112,21 @@ def update_referral(person: Person, activity: Activity, change: ProfileChange) -
     # not (update_seen has already moved last_seen to the newest activity).
     if page and (person.last_seen is None or activity.occurred_at >= person.last_seen):
         attributes["exit_page"] = str(page)
-    if not change.visit_started and "first_touch" in attributes:
+    _section(person, attributes, "latest_touch")
+    if not change.visit_started and _section(person, attributes, "first_touch") is not None:
         return
     touch = touch_from(activity)
     attributes.setdefault("first_touch", touch)
     attributes["latest_touch"] = touch
 
 
-def _count(attributes: dict[str, Any], key: str, item: Any) -> None:
-    counts = attributes.setdefault(key, {})
+def _count(person: Person, attributes: dict[str, Any], key: str, item: Any) -> None:
+    counts = _section(person, attributes, key)
+    if counts is None:
+        counts = attributes[key] = {}
     name = str(item)[:200]
     if name in counts or len(counts) < MAX_TRACKED_ITEMS:
-        counts[name] = counts.get(name, 0) + 1
+        counts[name] = _added(counts.get(name, 0), 1)
 
 
 @register_updater
@@ -121,9 +139,9 @@ def update_catalogue(person: Person, activity: Activity, change: ProfileChange) 
         return
     attributes = _attributes(person, change)
     if props.get("product"):
-        _count(attributes, "products_viewed", props["product"])
+        _count(person, attributes, "products_viewed", props["product"])
     if props.get("category"):
-        _count(attributes, "categories_viewed", props["category"])
+        _count(person, attributes, "categories_viewed", props["category"])
 
 
 @register_updater
@@ -132,8 +150,10 @@ def update_purchases(person: Person, activity: Activity, change: ProfileChange) 
     if activity.kind != ActivityKind.PURCHASE:
         return
     attributes = _attributes(person, change)
-    summary = attributes.setdefault("purchases", {"count": 0, "revenue": 0})
-    summary["count"] = summary.get("count", 0) + 1
+    summary = _section(person, attributes, "purchases")
+    if summary is None:
+        summary = attributes["purchases"] = {"count": 0, "revenue": 0}
+    summary["count"] = _added(summary.get("count", 0), 1)
     amount = activity.properties.get("amount", activity.properties.get("revenue"))
     if _is_amount(amount):
         summary["revenue"] = _added(summary.get("revenue", 0), amount)
@@ -162,8 +182,10 @@ def update_email_responsiveness(
     if counter is None:
         return
     attributes = _attributes(person, change)
-    stats = attributes.setdefault("email_offers", {"sent": 0, "opened": 0, "clicked": 0})
-    stats[counter] = stats.get(counter, 0) + 1
+    stats = _section(person, attributes, "email_offers")
+    if stats is None:
+        stats = attributes["email_offers"] = {"sent": 0, "opened": 0, "clicked": 0}
+    stats[counter] = _added(stats.get(counter, 0), 1)
 
 
 # --- Helpers, also used by these attributes' merge rules (merging/fields.py) ---------------

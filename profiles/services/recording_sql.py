@@ -112,28 +112,6 @@ def lock_people_by_ids(ids: Sequence[int]) -> dict[int, Person]:
     return {person.pk: person for person in _from_rows(Person, execute(sql, params))}
 
 
-# Longer chains than this are a bug (merges point at a live base); the walk stops there.
-MAX_TOMBSTONE_HOPS = 50
-
-
-def live_ends(ids: Sequence[int]) -> dict[int, int]:
-    """person id -> id of the live person it resolves to (following merged_into), for many
-    people in one statement, without locking. The set-based twin of the merge engine's
-    one-person tombstone follower; ids that do not exist are left out."""
-    if not ids:
-        return {}
-    condition, params = _in("id", sorted(set(ids)))
-    person = table(Person)
-    sql = (
-        f"WITH RECURSIVE walk(start, id, next, hops) AS ("
-        f"SELECT id, id, merged_into_id, 0 FROM {person} WHERE {condition} "
-        f"UNION ALL SELECT w.start, p.id, p.merged_into_id, w.hops + 1 FROM walk w "
-        f"JOIN {person} p ON p.id = w.next WHERE w.hops < %s) "
-        f"SELECT start, id FROM walk WHERE next IS NULL"
-    )
-    return dict(execute(sql, [*params, MAX_TOMBSTONE_HOPS]))
-
-
 def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     """`column` among `values`: one array parameter on PostgreSQL, so the statement's text
     (and its prepared plan) is the same for any number of values."""

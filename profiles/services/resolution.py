@@ -17,7 +17,6 @@ from django.db import IntegrityError, OperationalError, transaction
 
 from profiles.models import TRUST_RANK, Identity, IdentityKind, IdentityTrust, Person
 from profiles.services.errors import BUSY, ServiceError
-from profiles.services.merging import lock_live_person
 from profiles.services.recording_sql import (
     lock_people_by_ids,
     lock_person_by_anonymous_id,
@@ -25,6 +24,7 @@ from profiles.services.recording_sql import (
     owners_of_keys,
 )
 from profiles.services.recording_writes import create_person_with_identities
+from profiles.services.tombstones import resolve_live
 from profiles.services.trust import (
     STAFF,
     Proof,
@@ -87,23 +87,24 @@ def atomic_with_retry(work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) 
 
 def lock_live(person_id: int) -> Person:
     """Lock a person row; when it is a tombstone, follow `merged_into` and lock the base."""
-    return lock_live_person(person_id)
+    return resolve_live(person_id, lock=True)
 
 
-def _follow_tombstone(person: Person | None) -> Person | None:
-    if person is not None and person.merged_into_id is not None:
-        return lock_live(person.merged_into_id)
-    return person
+def _live(person: Person | None) -> Person | None:
+    """`person` (found and locked) if live, else its live base, locked."""
+    if person is None or person.merged_into_id is None:
+        return person
+    return resolve_live(person.merged_into_id, lock=True)
 
 
 def find_by_user_id(user_id: str) -> Person | None:
     """The live person with this user ID, locked."""
-    return _follow_tombstone(lock_person_by_user_id(user_id))
+    return _live(lock_person_by_user_id(user_id))
 
 
 def find_by_anonymous_id(anonymous_id: str) -> Person | None:
     """The live person this device ID resolves to (through tombstones), locked."""
-    return _follow_tombstone(lock_person_by_anonymous_id(anonymous_id))
+    return _live(lock_person_by_anonymous_id(anonymous_id))
 
 
 def add_identity(person: Person, *, kind: str, value: str, reason: str, trust: str) -> Identity:

@@ -169,6 +169,16 @@ def clean_timestamp(field: str, value: Any) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
+def parse_timestamp(field: str, value: Any) -> dt.datetime:
+    """An ISO 8601 time in the form clean_timestamp accepts, aware (UTC when sent without an
+    offset), with no range check: a client's clock reading, which may be far off, that a
+    caller uses to correct clock skew before clean_timestamp checks the result."""
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be an ISO 8601 string")
+    moment = _parse_timestamp(field, _plain_text(field, value).strip())
+    return moment if not timezone.is_naive(moment) else timezone.make_aware(moment, dt.UTC)
+
+
 def _parse_timestamp(field: str, text: str) -> dt.datetime:
     """The one form TIMESTAMP_RE accepts; a date alone, a week date or odd digits are refused."""
     match = TIMESTAMP_RE.fullmatch(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from profiles.models import MergeRecord, Person
-from tests.factories import ActivityFactory, PersonFactory
+from tests.factories import ActivityFactory, PersonFactory, PersonTagFactory, TagFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,6 +16,9 @@ def test_merge_with_override_then_undo(admin_page, live_server, artifacts_dir):
     dup = PersonFactory(name="Ann L.", email="ANN@example.com", city="Lyon", phone="+33 6 12",
                         attributes={"plan": "pro"})
     ActivityFactory.create_batch(3, person=dup)
+    vip = TagFactory(name="VIP")
+    PersonTagFactory(person=base, tag=vip)
+    PersonTagFactory(person=dup, tag=vip)  # the base holds it: stays parked on the duplicate
 
     page.goto(f"{live_server.url}/admin/profiles/person/{base.pk}/change/")
     page.click("#merge-button")
@@ -35,6 +38,9 @@ def test_merge_with_override_then_undo(admin_page, live_server, artifacts_dir):
     city_dup.check()  # staff override: the duplicate's city wins
     row = page.locator('tr[data-field="city"]')
     assert row.locator("td.result").inner_text() == "Lyon"
+    moves = page.locator("#merge-moves").inner_text()
+    assert "3 activities" in moves and "person tags" not in moves.split(".")[0]
+    assert "1 stays where it is (parked)" in page.locator("#merge-moves .parked").inner_text()
     page.screenshot(path=str(artifacts_dir / "merge-preview.png"), full_page=True)
 
     page.click("#confirm-merge")

@@ -65,13 +65,11 @@ class _Rollback(Exception):
     pass
 
 
-@pytest.mark.parametrize("strategy", ["bulk", "per_group"])
 @settings(max_examples=25, deadline=None,
           phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(groups=groups_spec)
-def test_run_dedup_equals_merge_people_group_by_group(django_settings, strategy, groups):
-    django_settings.DEDUP_STRATEGY = strategy
+def test_run_dedup_equals_merge_people_group_by_group(django_settings, groups):
     django_settings.DEDUP_CHUNK_GROUPS = 2  # several chunks, several groups per chunk
     try:
         with transaction.atomic():

@@ -146,9 +146,7 @@ def test_people_without_email_and_tombstones_are_ignored():
     assert (again.groups_found, MergeRecord.objects.count()) == (0, 1)
 
 
-@pytest.mark.parametrize("strategy", ["bulk", "per_group"])
-def test_both_strategies_merge_several_chunks(settings, strategy):
-    settings.DEDUP_STRATEGY = strategy
+def test_several_chunks_are_merged(settings):
     settings.DEDUP_CHUNK_GROUPS = 2
     for n in range(5):
         person(f"p{n}@example.com", age_days=2)
@@ -158,12 +156,10 @@ def test_both_strategies_merge_several_chunks(settings, strategy):
     assert Person.objects.filter(merged_into__isnull=True).count() == 5
 
 
-@pytest.mark.parametrize("strategy", ["bulk", "per_group"])
-def test_a_dedup_merge_can_be_undone_exactly(settings, strategy):
+def test_a_dedup_merge_can_be_undone_exactly():
     from profiles.services.merging import undo_merge
     from profiles.services.merging.state import snapshot_person
 
-    settings.DEDUP_STRATEGY = strategy
     base, dup = person(age_days=5, city=""), person(age_days=1, city="Lyon", page_views=2)
     tag = TagFactory(name="vip")
     PersonTagFactory(person=base, tag=tag)
@@ -185,11 +181,9 @@ def test_a_dedup_merge_can_be_undone_exactly(settings, strategy):
     assert after == before_people
 
 
-@pytest.mark.parametrize("strategy", ["bulk", "per_group"])
-def test_the_actor_is_recorded_on_journal_history_and_timeline(settings, strategy):
+def test_the_actor_is_recorded_on_journal_history_and_timeline():
     from tests.factories import UserFactory
 
-    settings.DEDUP_STRATEGY = strategy
     staff = UserFactory(username="nightly-operator")
     base, dup = person(age_days=3), person(age_days=1)
     run_dedup(actor=staff, trigger="staff")

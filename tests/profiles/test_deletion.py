@@ -161,3 +161,22 @@ def test_delete_racing_a_merge_into_it_ends_clean(dup_first):
     assert invariant_problems() == []
     # No row points at a person who no longer exists.
     assert not Activity.objects.exclude(person_id__in=Person.objects.values("pk")).exists()
+
+
+def test_deletion_handles_every_table_of_the_merge_engines_registry():
+    """One relation registry: what a merge moves with a person, deleting the person counts,
+    re-points and deletes — a model added to the registry later included."""
+    from profiles.services.merging import person_relations
+
+    registry = {relation.verbose_name_plural for relation in person_relations()}
+    doomed = with_rows(PersonFactory())
+    missing = {r.model.__name__ for r in person_relations()
+               if not r.model._base_manager.filter(**{r.column: doomed.pk}).exists()}
+    assert not missing, f"with_rows() makes no row for {sorted(missing)}: add one"
+
+    [item] = plan_deletion(people=[doomed])
+    delete_people(people=[doomed], reason="test")
+
+    assert set(item.counts) == registry
+    assert not any(r.model._base_manager.filter(**{r.column: doomed.pk}).exists()
+                   for r in person_relations())

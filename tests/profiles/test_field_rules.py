@@ -100,7 +100,7 @@ def _merge_and_read(values: list[dict], *, orm: bool, monkeypatch) -> dict:
 
     with monkeypatch.context() as patch:
         if orm:
-            patch.setattr(merge_module.writes_sql, "write_merge", merge_module._write_orm)
+            patch.setattr(merge_module, "_merge_sql", merge_module._merge_orm)
         base, other = (Person.objects.create(**person) for person in values)
         record = merge_people(base=base, others=[other], actor=UserFactory())
     rename = {base.pk: "base", other.pk: "other"}

@@ -15,7 +15,7 @@ from profiles.services.merging.invariants import (
     invariant_problems,
     rows_by_relation,
 )
-from profiles.services.merging.moves import move_rows, move_rows_orm
+from profiles.services.merging.moves import move_rows_orm
 from tests.factories import (
     ActivityFactory,
     AnonymousPersonFactory,
@@ -271,23 +271,28 @@ def test_unknown_person_is_refused():
 
 @pytest.mark.postgres
 def test_the_single_statement_path_moves_exactly_like_the_portable_path():
+    from profiles.services.merging import moves_sql
+    from profiles.services.merging.relations import person_relations
+
     tags = [TagFactory(name=f"t{index}") for index in range(3)]
-    base, *others = [with_rows(PersonFactory()) for _ in range(4)]
-    merge_people(base=others[0], others=[with_rows(PersonFactory())])  # rows of a tombstone
-    for index, person in enumerate([base, *others]):
-        PersonTagFactory(person=person, tag=tags[index % 3])
-        IdentityFactory(person=person, kind="email", value=f"e{index % 2}@example.com")
-    ids = [other.pk for other in others]
+    groups = []
+    for _ in range(2):  # two groups moved by one statement
+        base, *others = [with_rows(PersonFactory()) for _ in range(4)]
+        merge_people(base=others[0], others=[with_rows(PersonFactory())])  # a tombstone's rows
+        for index, person in enumerate([base, *others]):
+            PersonTagFactory(person=person, tag=tags[index % 3])
+            IdentityFactory(person=person, kind="email", value=f"e{index % 2}@example.com")
+        groups.append((base.pk, [other.pk for other in others]))
 
     savepoint = transaction.savepoint()
-    portable = move_rows_orm(base_id=base.pk, other_ids=ids)
+    portable = [move_rows_orm(base_id=base, other_ids=ids) for base, ids in groups]
     portable_rows = rows_by_relation()
     transaction.savepoint_rollback(savepoint)
-    fast = move_rows(base_id=base.pk, other_ids=ids)
+    fast = moves_sql.move_groups(groups, person_relations())
 
     assert fast == portable
     assert rows_by_relation() == portable_rows
-    assert fast["parked"]  # the scenario does exercise clashes
+    assert all(moved["parked"] for moved in fast)  # the scenario does exercise clashes
 
 
 def test_lock_live_person_follows_tombstones_to_the_live_base():
@@ -340,8 +345,8 @@ def test_a_unique_race_becomes_a_conflict_refusal_with_nothing_written(monkeypat
         raise IntegrityError("duplicate key value violates unique constraint")
 
     # After the rows moved (on PostgreSQL in the lock's round trip), while writing the rest.
-    monkeypatch.setattr("profiles.services.merging.merge.writes_sql.write_merge", clash)
-    monkeypatch.setattr("profiles.services.merging.merge._write_orm", clash)
+    monkeypatch.setattr("profiles.services.merging.merge.writes_sql.write_merges", clash)
+    monkeypatch.setattr("profiles.services.merging.merge.write_merged_people", clash)
     base, other = PersonFactory(), PersonFactory()
     activity = ActivityFactory(person=other)
 
@@ -413,7 +418,7 @@ def test_the_one_round_trip_writes_equal_the_orm_writes(monkeypatch):
     monkeypatch.setattr(merge_module.timezone, "now", lambda: fixed)
     fast_base, fast_other = scenario()
     fast = merge_people(base=fast_base, others=[fast_other], actor=staff)
-    monkeypatch.setattr(merge_module.writes_sql, "write_merge", merge_module._write_orm)
+    monkeypatch.setattr(merge_module, "_merge_sql", merge_module._merge_orm)
     orm_base, orm_other = scenario()
     portable = merge_people(base=orm_base, others=[orm_other], actor=staff)
 
@@ -462,7 +467,7 @@ def test_the_returned_base_is_the_stored_row(fast, monkeypatch):
     from profiles.services.merging import merge as merge_module
 
     if not fast:
-        monkeypatch.setattr(merge_module.writes_sql, "write_merge", merge_module._write_orm)
+        monkeypatch.setattr(merge_module, "_merge_sql", merge_module._merge_orm)
     elif connection.vendor != "postgresql":
         pytest.skip("the fast path is PostgreSQL's")
     base = AnonymousPersonFactory(email="", name="", attributes={"a": 1})

@@ -109,6 +109,7 @@ def test_a_model_added_later_is_moved_and_moved_back(monkeypatch):
         editor.create_model(Voucher)
     registry = (*person_relations(), *discover_relations([Voucher]))
     monkeypatch.setattr("profiles.services.merging.moves.person_relations", lambda: registry)
+    monkeypatch.setattr("profiles.services.merging.merge.person_relations", lambda: registry)
     base, other = PersonFactory(), PersonFactory()
     voucher = Voucher.objects.create(person=other, original_person=other)
 

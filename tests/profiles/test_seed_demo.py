@@ -55,7 +55,8 @@ def test_seed_demo_shows_every_case_it_promises():
 def test_bulk_people_have_duplicate_groups_activities_and_identities():
     stats = build_reference_set(people=1000, seed=7, chunk_size=300)
     assert Person.objects.count() == 1000
-    assert Activity.objects.count() == 10_000 == stats.activities
+    assert Activity.objects.count() == stats.activities
+    assert Activity.objects.exclude(kind="chat_message").count() == 10_000  # and a few chats
     assert 1.3 <= Identity.objects.count() / 1000 <= 1.8
     groups = (
         Person.objects.exclude(email_normalized="")
@@ -65,8 +66,10 @@ def test_bulk_people_have_duplicate_groups_activities_and_identities():
     assert groups.count() == stats.duplicate_groups
     assert 90 <= in_groups <= 110
     assert all(2 <= group["n"] <= 5 for group in groups)
-    assert Activity.objects.filter(person_id=F("original_person_id")).count() == 10_000
+    assert Activity.objects.filter(person_id=F("original_person_id")).count() == stats.activities
     assert Person.history.count() == 1000
+    assert set(Person.history.values_list("history_type", "history_change_reason")) == {
+        ("+", "seeded (reference set)")}
 
 
 def test_bulk_ids_continue_after_existing_rows_and_new_rows_still_save():
@@ -106,10 +109,8 @@ def _visits(times) -> int:
                if before is None or (at - before).total_seconds() > VISIT_GAP_SECONDS)
 
 
-def test_showcase_counters_agree_with_the_timeline():
-    seed("--people", "0")
-
-    for person in Person.objects.filter(merged_into__isnull=True):
+def assert_counters_agree_with_the_timeline(people) -> None:
+    for person in people:
         timeline = Activity.objects.filter(person=person).exclude(source="system")
         # Support's chat replies are us reaching them, not them being seen.
         theirs = timeline.exclude(kind="chat_message", properties__author="agent")
@@ -126,11 +127,28 @@ def test_showcase_counters_agree_with_the_timeline():
         assert person.last_contacted == (max(replied) if replied else None), name
 
 
-def test_seeded_chats_have_the_live_message_shape():
+def test_showcase_counters_agree_with_the_timeline():
+    seed("--people", "0")
+
+    assert_counters_agree_with_the_timeline(Person.objects.filter(merged_into__isnull=True))
+
+
+def test_bulk_counters_agree_with_the_timeline_chats_included():
+    stats = build_reference_set(people=400, seed=3, chunk_size=150)
+
+    assert stats.conversations and Conversation.objects.count() == stats.conversations
+    assert Person.objects.exclude(last_heard_from=None).count() == stats.conversations
+    assert_counters_agree_with_the_timeline(Person.objects.all())
+    # The profiling the recording path derives from the same events is there too.
+    assert Person.objects.filter(attributes__has_key="first_touch").count() == 400
+
+
+@pytest.mark.parametrize("people", ["0", "300"])  # the showcase's chats, then bulk ones
+def test_seeded_chats_have_the_live_message_shape(people):
     from profiles.services.chat import chat_message
 
     live = chat_message(anonymous_id="dev-live", text="Hello")
-    seed("--people", "0")
+    seed("--people", people)
 
     messages = Activity.objects.filter(kind="chat_message").exclude(pk=live.pk)
     assert messages.exists()
@@ -150,3 +168,36 @@ def test_showcase_profiling_is_what_its_events_taught():
     assert buyer.attributes["purchases"]["revenue"] == 188
     assert buyer.attributes["email_offers"] == {"sent": 1, "opened": 1, "clicked": 1}
     assert buyer.attributes["first_touch"]["search_keywords"] == "running shoes"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_bulk_writer_analyzes_what_it_wrote():
+    from django.db import connection
+
+    build_reference_set(people=50, seed=9)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL "
+            "AND relname = ANY(%s)",
+            [["profiles_person", "profiles_activity", "profiles_identity",
+              "profiles_persontag", "profiles_conversation", "profiles_historicalperson"]])
+        assert len(cursor.fetchall()) == 6
+
+
+@pytest.mark.django_db
+def test_the_bulk_writer_writes_every_field_of_the_model_defaults_included():
+    from django.db import connection
+
+    from profiles.demo.writer import TableWriter, constructor
+    from profiles.models import Tag
+
+    writer = TableWriter(connection)
+    [first] = writer.next_ids([Tag]).values()
+    writer.write(Tag, [constructor(Tag)(id=first, name="written")])
+    tag = Tag.objects.get(pk=first)
+    assert tag.color == Tag._meta.get_field("color").default  # not named: its default
+    with pytest.raises(TypeError, match="Tag has no field colour"):
+        constructor(Tag)(colour="#fff")

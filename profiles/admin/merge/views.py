@@ -139,6 +139,7 @@ def _render_preview(modeladmin, request, base: Person, others: list[Person], ove
         "rows": rows,
         "hidden_rows": hidden_rows,
         "moves": preview.moves,
+        "parked": preview.parked,
         "ids": all_ids,
         "pick_url": reverse("admin:profiles_person_merge", args=[base.pk]),
         "kept_apart": _kept_apart_words(people),

@@ -16,7 +16,8 @@ from profiles.services.sites import ensure_demo_site
 class Command(BaseCommand):
     help = (
         "Create demo people that show every case Onefold handles, plus N bulk people "
-        "(10% in duplicate email groups, 10 activities and ~1.5 identities each)."
+        "(10% in duplicate email groups, 10 activities and ~1.5 identities each, 5% with a chat; "
+        "the tables are analyzed afterwards)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -53,7 +54,7 @@ class Command(BaseCommand):
             f"Seeded {stats.people:,} bulk people ({stats.people_in_groups:,} in "
             f"{stats.duplicate_groups:,} duplicate email groups, {stats.conflict_groups:,} with "
             f"two user IDs), {stats.activities:,} activities, {stats.identities:,} identities, "
-            f"{stats.tags:,} tags in {elapsed:.1f}s."
+            f"{stats.tags:,} tags, {stats.conversations:,} chats in {elapsed:.1f}s."
         ))
 
     def _progress(self, done: int, total: int) -> None:

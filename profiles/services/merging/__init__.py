@@ -1,25 +1,38 @@
 """The merge engine: one implementation for staff, identify and dedup (see docs/merging.md).
 
     from profiles.services.merging import choose_base, merge_preview, merge_people, undo_merge
+    from profiles.services.merging import merge_many, plan_merges   # 1..N groups
+
+Code outside this package imports only these names.
 
 `lock_live_person` is for code that records rows for a person (tracking, identify): it makes
 those inserts wait for a merge in progress and land on the live base.
 """
 
 from profiles.services.merging.errors import MergeRefused, UndoRefused
+from profiles.services.merging.fields import FIELD_RULES, Decision
+from profiles.services.merging.invariants import (
+    conservation_problems,
+    invariant_problems,
+    rows_by_relation,
+)
 from profiles.services.merging.locking import lock_live_person
-from profiles.services.merging.merge import merge_people
+from profiles.services.merging.merge import merge_many, merge_people
+from profiles.services.merging.planning import plan_merges
 from profiles.services.merging.preview import MergePreview, PreviewRow, PreviewValue, merge_preview
 from profiles.services.merging.relations import (
     PersonRelation,
     person_relations,
     unhandled_relations,
 )
-from profiles.services.merging.rules import RULE_ORDER, choose_base
+from profiles.services.merging.rules import RULE_ORDER, choose_base, rank_key
+from profiles.services.merging.state import json_value
 from profiles.services.merging.undo import undo_merge
 
 __all__ = [
+    "FIELD_RULES",
     "RULE_ORDER",
+    "Decision",
     "MergePreview",
     "MergeRefused",
     "PersonRelation",
@@ -27,10 +40,17 @@ __all__ = [
     "PreviewValue",
     "UndoRefused",
     "choose_base",
+    "conservation_problems",
+    "invariant_problems",
+    "json_value",
     "lock_live_person",
+    "merge_many",
     "merge_people",
     "merge_preview",
     "person_relations",
+    "plan_merges",
+    "rank_key",
+    "rows_by_relation",
     "undo_merge",
     "unhandled_relations",
 ]

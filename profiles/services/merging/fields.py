@@ -21,7 +21,6 @@ from django.core import checks
 from django.db import models
 
 from profiles.models import Person, PersonStatus
-from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.rules import RULE_ORDER, rule_order
 
 logger = logging.getLogger(__name__)
@@ -291,31 +290,6 @@ def plan_fields(
                              overrides.get(name), now)
         for name in names
     ]
-
-
-def clean_overrides(
-    overrides: Mapping[str, Any] | None, people: Sequence[Person]
-) -> dict[str, int]:
-    """field -> person id; refuses computed fields and people outside the merge."""
-    allowed, ids, cleaned = overridable_fields(people), {p.pk for p in people}, {}
-    for field, chosen in (overrides or {}).items():
-        try:
-            person_id = int(getattr(chosen, "pk", chosen))
-        except (TypeError, ValueError):
-            person_id = None
-        if field not in allowed:
-            raise MergeRefused(
-                "%(field)s cannot be chosen by hand (allowed: %(allowed)s).",
-                code="invalid_override",
-                params={"field": field, "allowed": ", ".join(sorted(allowed))},
-            )
-        if person_id not in ids:
-            raise MergeRefused(
-                "The value chosen for %(field)s must come from one of the people merged.",
-                code="invalid_override", params={"field": field},
-            )
-        cleaned[field] = person_id
-    return cleaned
 
 
 def apply_decisions(person: Person, decisions: Iterable[Decision]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from profiles.models import Person
+from profiles.models import MergeRecord, Person
 from profiles.services.merging.relations import PersonRelation, person_relations
 
 RowMap = dict[str, dict[int, int]]  # relation label -> {row id: person id}
@@ -86,7 +86,8 @@ def conservation_problems(before: RowMap, after: RowMap | None = None) -> list[s
 
 
 def invariant_problems() -> list[str]:
-    """Tombstones resolve to live people; merged_at goes with merged_into; user IDs unique."""
+    """Tombstones resolve to live people; merged_at goes with merged_into; user IDs unique;
+    every person a standing (not undone) journal entry merged is still a tombstone."""
     problems = []
     ends = _live_ends()
     broken = sorted(pk for pk, end in ends.items() if end is None)
@@ -105,4 +106,10 @@ def invariant_problems() -> list[str]:
     repeated = sorted(user_id for user_id, count in live_user_ids.items() if count > 1)
     if repeated:
         problems.append(f"user IDs {repeated[:10]} are held by several live people")
+    merged = {pk for ids in MergeRecord.objects.filter(undone_at__isnull=True)
+              .values_list("merged_ids", flat=True) for pk in ids}
+    revived = sorted(pk for pk in merged if ends.get(pk) == pk)
+    if revived:
+        problems.append(f"people {revived[:10]} are live although a standing merge journal "
+                        "entry says they were merged")
     return problems

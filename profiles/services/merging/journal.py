@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from profiles.models import MergeRecord, Person
+from profiles.services.history import write_stored_history
 from profiles.services.merging.fields import BASE_FIELDS, TOMBSTONE_FIELDS, Decision
 from profiles.services.merging.state import json_value
 
@@ -35,10 +36,8 @@ def write_merged_people(
     generated = [f.attname for f in Person._meta.concrete_fields if getattr(f, "generated", 0)]
     if generated:  # computed by the database from the values just written
         base.refresh_from_db(fields=generated)
-    Person.history.bulk_history_create(
-        [*tombstones, base], update=True, default_user=actor,
-        default_change_reason=reason, default_date=now,
-    )
+    write_stored_history(model=Person, ids=[p.pk for p in (*tombstones, base)],
+                         history_type="~", actor=actor, reason=reason, at=now)
 
 
 def decisions_json(decisions: Iterable[Decision]) -> dict[str, dict]:

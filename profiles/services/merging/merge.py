@@ -1,11 +1,15 @@
-"""merge_people: one transaction that folds duplicates into a base (docs/rules.md, Merging)."""
+"""The merge engine's face: `merge_many` folds 1..N groups of duplicates into their bases in
+one transaction; `merge_people` is its one-group case (docs/merging.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from profiles.models import (
@@ -16,79 +20,30 @@ from profiles.models import (
     MergeRecord,
     Person,
 )
-from profiles.services.merging import people_sql, pg, writes_sql
+from profiles.services import sql as pg
+from profiles.services.history import merge_reason
+from profiles.services.merging import moves_sql, people_sql, writes_sql
 from profiles.services.merging.errors import MergeRefused
-from profiles.services.merging.fields import apply_decisions, clean_overrides, plan_fields
+from profiles.services.merging.fields import apply_decisions
 from profiles.services.merging.journal import decisions_json, write_merged_people
 from profiles.services.merging.locking import lock_people
-from profiles.services.merging.moves import move_rows, send_move
-from profiles.services.merging.rules import rank_key
+from profiles.services.merging.moves import move_rows_orm
+from profiles.services.merging.planning import Group, Plan, Request, participant_ids, plan_all
+from profiles.services.merging.relations import person_relations
 from profiles.services.merging.state import snapshot_person
 
+logger = logging.getLogger(__name__)
 
-def person_id(person: Person | int) -> int:
-    return int(getattr(person, "pk", person))
-
-
-def participant_ids(base: Person | int, others: Iterable[Person | int]) -> tuple[int, list[int]]:
-    """Check the request itself (before touching the database): ids, without repeats."""
-    if base is None:
-        raise MergeRefused("Choose the person to merge into.", code="empty")
-    base_id = person_id(base)
-    other_ids = list(dict.fromkeys(person_id(other) for other in others or ()))
-    if not other_ids:
-        raise MergeRefused("Choose at least one other person to merge.", code="empty")
-    if base_id in other_ids:
-        raise MergeRefused(
-            "Person #%(id)s cannot be merged into itself.", code="self", params={"id": base_id}
-        )
-    return base_id, other_ids
+Outcome = MergeRecord | MergeRefused
+RETRIES = 3  # deadlocks / serialization failures retried when we own the transaction
 
 
-def _live_end(person: Person) -> Person:
-    from profiles.services.people import resolve_live
+class _RefusedAfterMoving(Exception):
+    """Groups refused once their rows had already moved: roll back and redo without them."""
 
-    return resolve_live(person)
-
-
-def check_mergeable(base: Person, others: list[Person]) -> None:
-    """The rules that refuse a merge, checked on freshly locked rows."""
-    for person in [base, *others]:
-        if person.merged_into_id is None:
-            continue
-        live = _live_end(person)
-        if person is not base and live.pk == base.pk:
-            raise MergeRefused(
-                "Person #%(id)s is already merged into #%(base)s.",
-                code="already_merged", params={"id": person.pk, "base": base.pk},
-            )
-        raise MergeRefused(
-            "Person #%(id)s was merged into #%(live)s: merge the live profile instead.",
-            code="tombstone", params={"id": person.pk, "live": live.pk},
-        )
-    user_ids = sorted({person.user_id for person in [base, *others] if person.user_id})
-    if len(user_ids) > 1:
-        raise MergeRefused(
-            "People with different user IDs are never merged (%(ids)s).",
-            code="different_user_ids", params={"ids": ", ".join(user_ids)},
-        )
-
-
-def lock_participants(
-    base_id: int, other_ids: list[int], people: dict[int, Person] | None = None
-) -> tuple[Person, list[Person]]:
-    """Lock every participant (unless `people` holds them locked already) and check they exist;
-    the others come back in rule order."""
-    if people is None:
-        people = lock_people([base_id, *other_ids])
-    missing = sorted({base_id, *other_ids} - people.keys())
-    if missing:
-        raise MergeRefused(
-            "No person #%(ids)s.", code="missing",
-            params={"ids": ", #".join(str(pk) for pk in missing)},
-        )
-    others = sorted((people[pk] for pk in other_ids), key=rank_key)
-    return people[base_id], others
+    def __init__(self, refused: dict[int, MergeRefused]) -> None:
+        super().__init__(refused)
+        self.refused = refused
 
 
 def merge_people(
@@ -100,122 +55,195 @@ def merge_people(
     overrides: Mapping[str, Person | int] | None = None,
     dedup_run: Any = None,
 ) -> MergeRecord:
-    """Merge `others` into `base` and return the journal entry (see docs/merging.md)."""
+    """Merge `others` into `base` and return the journal entry; raises MergeRefused."""
+    (outcome,) = merge_many([(base, others, overrides)], actor=actor, reason=reason,
+                            dedup_run=dedup_run)
+    if isinstance(outcome, MergeRefused):
+        raise outcome
+    return outcome
+
+
+def merge_many(
+    groups: Sequence[Group], *, actor: Any = None, reason: str = MergeReason.MANUAL,
+    dedup_run: Any = None,
+) -> list[Outcome]:
+    """Merge each group `(base, others[, overrides])`; one outcome per group, in order: its
+    `MergeRecord`, or the `MergeRefused` saying why it was not merged (nothing written for it).
+
+    One transaction (a savepoint inside the caller's), set-based on PostgreSQL. If the database
+    refuses the set (a unique clash with a row written without the person lock), the groups
+    are merged one by one, so one bad group never fails the others.
+    """
     if reason not in MergeReason.values:
         raise MergeRefused("Unknown merge reason %(reason)r.", code="invalid_reason",
                            params={"reason": reason})
-    base_id, other_ids = participant_ids(base, others)
     if actor is not None and getattr(actor, "pk", None) is None:
         actor = None  # an AnonymousUser: recorded as the system, like identify and dedup
-    args = (base_id, other_ids, actor, str(reason), overrides, dedup_run)
+    outcomes: list[Outcome | None] = [None] * len(groups)
+    requests, seen = [], set()
+    for index, (base, others, *overrides) in enumerate(groups):
+        try:
+            base_id, other_ids = participant_ids(base, others)
+            if seen & {base_id, *other_ids}:
+                raise MergeRefused("A person is in two groups of one merge.", code="conflict")
+        except MergeRefused as refused:
+            outcomes[index] = refused
+            continue
+        seen |= {base_id, *other_ids}
+        requests.append(Request(index, base_id, other_ids, (overrides or [None])[0]))
+    for index, outcome in _merge_or_split(requests, actor, str(reason), dedup_run).items():
+        outcomes[index] = outcome
+    return outcomes
+
+
+def _merge_or_split(requests: list[Request], *context: Any) -> dict[int, Outcome]:
+    if not requests:
+        return {}
     try:
-        if connection.vendor == "postgresql" and connection.in_atomic_block:
-            return _merge_in_savepoint(*args)
-        with transaction.atomic():
-            return _merge(*args)
-    except IntegrityError as exc:
-        # Only a concurrent writer that skipped the person lock can get here; nothing was
-        # written (the transaction rolled back), so asking to retry is honest.
-        raise MergeRefused(
-            "The people changed while merging; nothing was merged. Try again.",
-            code="conflict",
-        ) from exc
+        return with_retry(lambda: _in_transaction(requests, *context))
+    except (IntegrityError, DataError) as exc:
+        if len(requests) > 1:
+            logger.warning("merge of %s groups refused by the database (%s): merging them one "
+                           "by one", len(requests), exc)
+            return {k: v for r in requests for k, v in _merge_or_split([r], *context).items()}
+        # A unique clash: only a concurrent writer that skipped the person lock can cause it;
+        # nothing was written (rolled back), so asking to retry is honest.
+        refused = MergeRefused("The people changed while merging; nothing was merged. "
+                               "Try again.", code="conflict") if isinstance(exc, IntegrityError) \
+            else MergeRefused("The database refused the merged values (%(error)s); nothing was "
+                              "merged.", code="invalid_data", params={"error": exc})
+        refused.__cause__ = exc
+        return {requests[0].index: refused}
 
 
-def _merge_in_savepoint(*args: Any) -> MergeRecord:
-    """Inside the caller's transaction (identify, dedup): a savepoint, as `atomic()` would
-    make, but sent with the merge's first pipeline and released with its writes."""
-    savepoint = pg.PipelinedSavepoint()
-    try:
-        return _merge(*args, savepoint=savepoint)
-    except BaseException:
-        savepoint.roll_back()
-        raise
+def with_retry(work):  # noqa: ANN001, ANN202
+    """Deadlocks and serialization failures are retried (bounded) when the merge owns its
+    transaction (the shell, the admin); inside a caller's, the caller retries its unit."""
+    for attempt in range(RETRIES):
+        try:
+            return work()
+        except OperationalError as exc:
+            code = getattr(exc.__cause__, "sqlstate", None)
+            if connection.in_atomic_block or code not in ("40P01", "40001") \
+                    or attempt == RETRIES - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
-def _lock_and_move(
-    base_id: int, other_ids: list[int], savepoint: pg.PipelinedSavepoint | None = None
-) -> tuple[Person, list[Person], dict]:
-    """Lock the participants, re-check them and move the rows.
+def _in_transaction(requests: list[Request], *context: Any) -> dict[int, Outcome]:
+    refused: dict[int, Outcome] = {}
+    while True:
+        try:
+            return {**refused, **_run_once(requests, *context)}
+        except _RefusedAfterMoving as redo:  # rolled back: the others go again
+            refused.update(redo.refused)
+            requests = [r for r in requests if r.index not in redo.refused]
 
-    On PostgreSQL the lock is one prepared statement sent with the BEGIN, and with a single
-    other person (identify, most staff merges) the move goes in the same round trip: it does
-    not depend on what the lock reads (with several others, their rule order decides which
-    clashing row moves), runs once the locks are granted, and if the checks then refuse the
-    merge, the transaction (or the savepoint) rolls it back with everything else.
-    """
-    if connection.vendor != "postgresql":  # (no savepoint here: only PostgreSQL has one)
-        base, others = lock_participants(base_id, other_ids)
-        check_mergeable(base, others)
-        return base, others, move_rows(base_id=base.pk, other_ids=[o.pk for o in others])
-    with pg.pipeline(), pg.prepared_cursor() as locking, pg.prepared_cursor() as moving:
+
+def _run_once(requests: list[Request], *context: Any) -> dict[int, Outcome]:
+    engine = _merge_sql if connection.vendor == "postgresql" else _merge_orm
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # A savepoint, as atomic() would make, but sent with the first pipeline and released
+        # with the writes (no round trip of its own).
+        savepoint = pg.PipelinedSavepoint()
+        try:
+            return engine(requests, *context, savepoint=savepoint)
+        except BaseException:
+            savepoint.roll_back()
+            raise
+    with transaction.atomic():
+        return engine(requests, *context)
+
+
+def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
+    """PostgreSQL: the lock (and, when each group has one other, the move: it does not depend
+    on the lock's answer) in round trip 1, the writes in round trip 2, then COMMIT."""
+    now, relations = timezone.now(), person_relations()
+    speculative = moves_sql.applicable(relations) and all(
+        len(r.other_ids) == 1 for r in requests)
+    pairs = [(r.base_id, r.other_ids) for r in requests]
+    with (pg.pipeline(), pg.prepared_cursor() as locking, pg.prepared_cursor() as moving,
+          pg.prepared_cursor() as reserving):
         if savepoint is not None:
             savepoint.open()
-        people_sql.send_lock(locking, [base_id, *other_ids])
-        read_moves = (
-            send_move(moving, base_id=base_id, other_ids=other_ids)
-            if len(other_ids) == 1 else None
-        )
-        base, others = lock_participants(base_id, other_ids, people_sql.locked_people(locking))
-        check_mergeable(base, others)
-        if read_moves is not None:
-            return base, others, read_moves()
-    return base, others, move_rows(base_id=base.pk, other_ids=[o.pk for o in others])
+        people_sql.send_lock(locking, [pk for r in requests for pk in (r.base_id, *r.other_ids)])
+        if speculative:
+            moves_sql.send_move(moving, pairs, relations)
+        writes_sql.send_reserve_ids(reserving, len(requests))
+        plans, refused = plan_all(requests, people_sql.locked_people(locking), now)
+        if refused and speculative:
+            raise _RefusedAfterMoving(refused)
+        moved = moves_sql.journals(moving.fetchall(), relations, pairs) if speculative else None
+        record_ids = [row[0] for row in reserving.fetchall()]
+    if moved is None:
+        moved = _move(plans, relations)
+    for plan, moves, record_id in zip(plans, moved, record_ids, strict=False):
+        plan.record = _record(plan, moves, actor, reason, dedup_run, now)
+        plan.record.pk = record_id
+    if not plans:
+        return refused
+    writes_sql.write_merges(
+        records=[p.record for p in plans], bases=[p.base for p in plans],
+        tombstones=[p.others for p in plans],
+        activities=[_merged_activity(p.record, p.base, now) for p in plans],
+        history=[(person.pk, _reason(p.record)) for p in plans for person in (*p.others, p.base)],
+        actor=actor, now=now, savepoint=savepoint,
+    )
+    return {**refused, **{p.request.index: p.record for p in plans}}
 
 
-def _merge(
-    base_id, other_ids, actor, reason, overrides, dedup_run, savepoint=None
-) -> MergeRecord:
-    base, others, moved = _lock_and_move(base_id, other_ids, savepoint)
-    people = [base, *others]
-    chosen = clean_overrides(overrides, people)
+def _move(plans: list[Plan], relations) -> list[dict]:  # noqa: ANN001
+    pairs = [(p.base.pk, [o.pk for o in p.others]) for p in plans]
+    if not plans or not moves_sql.applicable(relations):
+        return [move_rows_orm(base_id=base, other_ids=others) for base, others in pairs]
+    return moves_sql.move_groups(pairs, relations)
+
+
+def _merge_orm(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
+    """The portable (SQLite) and reference path: the same rows through the ORM."""
+    if savepoint is not None:  # PostgreSQL only (a test compares this path with the fast one)
+        savepoint.open()
     now = timezone.now()
-    decisions = plan_fields(base=base, others=others, overrides=chosen, now=now)
+    plans, refused = plan_all(
+        requests, lock_people([pk for r in requests for pk in (r.base_id, *r.other_ids)]), now
+    )
+    for plan in plans:
+        moves = move_rows_orm(base_id=plan.base.pk, other_ids=[o.pk for o in plan.others])
+        plan.record = _record(plan, moves, actor, reason, dedup_run, now)
+        plan.record.save(force_insert=True)
+        write_merged_people(base=plan.base, tombstones=plan.others, actor=actor,
+                            reason=_reason(plan.record), now=now)
+        _merged_activity(plan.record, plan.base, now).save(force_insert=True)
+    if savepoint is not None:
+        savepoint.release()
+    return {**refused, **{p.request.index: p.record for p in plans}}
+
+
+def _record(plan: Plan, moved: dict, actor, reason, dedup_run, now) -> MergeRecord:  # noqa: ANN001
+    """The journal entry; the people (in memory) as the writers will store them."""
     record = MergeRecord(
-        base=base,
-        merged_ids=[other.pk for other in others],
-        reason=reason,
-        actor=actor,
-        dedup_run=dedup_run,
-        created_at=now,
-        snapshot={str(person.pk): snapshot_person(person) for person in people},
-        decisions=decisions_json(decisions),
+        base=plan.base, merged_ids=[other.pk for other in plan.others], reason=reason,
+        actor=actor, dedup_run=dedup_run, created_at=now, moved=moved,
+        snapshot={str(p.pk): snapshot_person(p) for p in (plan.base, *plan.others)},
+        decisions=decisions_json(plan.decisions),
     )
-    record.moved = moved
-    for other in others:
-        other.merged_into = base
-        other.merged_at = now
-    apply_decisions(base, decisions)
-    activity = Activity(
-        person=base,
-        original_person=base,
-        kind=ActivityKind.MERGED,
-        source=ActivitySource.SYSTEM,
-        occurred_at=now,
-        recorded_at=now,
-        properties={
-            "merged_ids": record.merged_ids,
-            "reason": reason,
-            "actor": getattr(actor, "get_username", lambda: None)(),
-        },
-    )
-    writes = {"record": record, "base": base, "tombstones": others, "activity": activity,
-              "actor": actor, "reason": reason, "now": now}
-    if connection.vendor == "postgresql":
-        writes_sql.write_merge(**writes, savepoint=savepoint)
-    else:
-        _write_orm(**writes)
+    for other in plan.others:
+        other.merged_into, other.merged_at = plan.base, now
+    apply_decisions(plan.base, plan.decisions)
     return record
 
 
-def _write_orm(*, record, base, tombstones, activity, actor, reason, now, savepoint=None) -> None:
-    """The portable path of writes_sql.write_merge: the same rows through the ORM."""
-    record.save(force_insert=True)
-    write_merged_people(
-        base=base, tombstones=tombstones, actor=actor, reason=f"merge #{record.pk} ({reason})",
-        now=now,
+def _reason(record: MergeRecord) -> str:
+    return merge_reason(record_id=record.pk, reason=record.reason)
+
+
+def _merged_activity(record: MergeRecord, base: Person, now: datetime) -> Activity:
+    actor = record.actor
+    return Activity(
+        person=base, original_person=base, kind=ActivityKind.MERGED,
+        source=ActivitySource.SYSTEM, occurred_at=now, recorded_at=now,
+        properties={"merge_record": record.pk, "merged_ids": record.merged_ids,
+                    "reason": record.reason,
+                    "actor": actor.get_username() if actor is not None else None},
     )
-    activity.properties = {"merge_record": record.pk, **activity.properties}
-    activity.save(force_insert=True)
-    if savepoint is not None:  # PostgreSQL only (a test compares this path with the fast one)
-        savepoint.release()

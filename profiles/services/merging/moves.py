@@ -14,12 +14,10 @@ the first in rule order moves and the rest are parked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from django.db.models import Count
 
-from profiles.services.merging import moves_sql
 from profiles.services.merging.relations import PersonRelation, person_relations
 
 
@@ -87,33 +85,10 @@ def _origins_and_counts(relation: PersonRelation, rows) -> tuple[dict, dict]:
     return origins, counts
 
 
-def move_rows(*, base_id: int, other_ids: Sequence[int]) -> dict:
-    """Move every row of `other_ids` (in rule order) to the base; return the journal part.
-
-    On PostgreSQL one statement moves every table (moves_sql.py); elsewhere (SQLite) two
-    set-based statements per table. Both give the same rows and the same journal.
-    """
-    relations = person_relations()
-    if moves_sql.applicable(relations):
-        return moves_sql.move_rows_sql(base_id=base_id, other_ids=other_ids, relations=relations)
-    return move_rows_orm(base_id=base_id, other_ids=other_ids)
-
-
-def send_move(
-    cursor: Any, *, base_id: int, other_ids: Sequence[int]
-) -> Callable[[], dict] | None:
-    """Queue `move_rows` on a prepared cursor (in a pipeline: with other statements, one
-    round trip); return the function that reads its journal part afterwards, or None when the
-    single-statement path does not apply (then call `move_rows`)."""
-    relations = person_relations()
-    if not moves_sql.applicable(relations):
-        return None
-    moves_sql.send_move(cursor, base_id=base_id, other_ids=other_ids, relations=relations)
-    return lambda: moves_sql.journal_of(cursor.fetchall(), relations)
-
-
 def move_rows_orm(*, base_id: int, other_ids: Sequence[int]) -> dict:
-    """Portable path: per table, one read (origins, clashes) and one UPDATE."""
+    """Move every row of `other_ids` (in rule order) to the base; return the journal part.
+    The portable path (PostgreSQL runs moves_sql.py): per table, one read (origins, clashes)
+    and one UPDATE."""
     origins: dict[str, set[int]] = defaultdict(set)
     counts: dict[str, dict[str, int]] = {}
     parked_by_table: dict[str, list[int]] = {}

@@ -1,14 +1,18 @@
-"""PostgreSQL fast path of `move_rows`: every table moved in ONE prepared statement.
+"""PostgreSQL: the rows of every group moved in ONE prepared statement, for 1..N groups.
 
-Same result and same journal as the ORM path in moves.py (a test runs both on the same data):
-one data-modifying CTE per relation and merged person (a plain `UPDATE … RETURNING` the
-original person), all in one round trip. The ids are parameters, so the text only depends on
-the number of merged people: PostgreSQL plans it once per connection and then reuses a
-generic plan (pg.py), instead of planning a statement of a dozen CTEs on every merge.
-Unique clashes are decided inside the statement with the same rule as the ORM path: a row
-whose key the base already has, or that a merged person earlier in rule order also has, is
-parked (not moved). All CTEs see the same snapshot, so "rows of the others that did not move"
-are exactly the parked ones.
+The groups travel as three arrays — person, its base, its position in rule order (the base is
+position 0) — so the text never changes with the number of groups or people: PostgreSQL plans
+it once per connection (profiles/services/sql.py). One data-modifying CTE per relation:
+
+- tables without a unique rule on the person (activities, conversations, deals): a plain
+  `UPDATE … FROM` the arrays, `RETURNING` the original person (the journal's `origins`, counted);
+- tables with one (tags, identities): each row's first position among the rows of its group
+  holding the same key (a window `min(pos)`); a row moves when it is the first, else it is
+  parked (stays on its tombstone) — the rule of the ORM path (moves.plan_clashes): a key the
+  base, or a person earlier in rule order, already holds. All CTEs read the same snapshot, so
+  what they report is the state before the move.
+
+Same rows and same journal as the ORM path (a test runs both).
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from functools import cache
 
 from django.db import connection
 
-from profiles.services.merging.pg import prepared_cursor
 from profiles.services.merging.relations import PersonRelation
+from profiles.services.sql import prepared_cursor
 
 
 def applicable(relations: Sequence[PersonRelation]) -> bool:
@@ -30,106 +34,115 @@ def applicable(relations: Sequence[PersonRelation]) -> bool:
     )
 
 
-def _clash_filter(relation: PersonRelation, table: str, earlier: int) -> str:
-    """SQL keeping row x only if neither the base nor an earlier other has its key."""
+def _keyed_parts(index: int, relation: PersonRelation, names) -> tuple[list[str], list[str]]:
+    table, pk, person, origin = names
     qn = connection.ops.quote_name
-    person = qn(relation.column)
-    sql = ""
-    for key in relation.unique_keys:
-        columns = [qn(relation.model._meta.get_field(name).attname) for name in key.fields]
-        same = " AND ".join(f"{{a}}.{column} = x.{column}" for column in columns)
-        sql += (f" AND NOT EXISTS (SELECT 1 FROM {table} b WHERE b.{person} = {BASE}"
-                f" AND {same.format(a='b')})")
-        if earlier:
-            ids = ", ".join(_other(position) for position in range(earlier))
-            sql += (f" AND NOT EXISTS (SELECT 1 FROM {table} y WHERE y.{person} IN ({ids})"
-                    f" AND {same.format(a='y')})")
-    return sql
-
-
-BASE = "%(base)s::bigint"
-
-
-def _other(position: int) -> str:
-    return f"%(o{position})s::bigint"
-
-
-def _parts(index: int, relation: PersonRelation, count: int) -> tuple[list[str], list[str]]:
-    """One plain UPDATE per merged person (cheap to plan); the old owner is a parameter."""
-    qn = connection.ops.quote_name
-    table = qn(relation.model._meta.db_table)
-    pk = qn(relation.model._meta.pk.column)
-    person, origin = qn(relation.column), qn(relation.origin_column)
-    ctes, selects = [], []
-    for position in range(count):
-        name, owner = f"m{index}_{position}", _other(position)
-        ctes.append(
-            f"{name} AS (UPDATE {table} x SET {person} = {BASE} WHERE x.{person} = {owner}"
-            f"{_clash_filter(relation, table, position)}"
-            f" RETURNING x.{origin} AS origin, x.{pk} AS id)"
+    firsts, moves = [], []
+    for number, key in enumerate(relation.unique_keys):
+        columns = ", ".join(
+            f"x.{qn(relation.model._meta.get_field(name).column)}" for name in key.fields
         )
-        if not relation.unique_keys:
-            selects.append(f"SELECT {index}, 'count', {owner}, origin, count(*) FROM {name}"
-                           f" GROUP BY origin")
-            continue
-        selects += [
-            f"SELECT {index}, 'moved', {owner}, origin, id FROM {name}",
-            f"SELECT {index}, 'parked', {owner}, x.{origin}, x.{pk} FROM {table} x"
-            f" WHERE x.{person} = {owner} AND x.{pk} NOT IN (SELECT id FROM {name})",
-        ]
+        firsts.append(f"min(m.pos) OVER (PARTITION BY m.base, {columns}) AS f{number}")
+        moves.append(f"{{r}}f{number} = {{r}}pos")
+    first = " AND ".join(moves)
+    ctes = [
+        f"r{index} AS (SELECT x.{pk} AS id, x.{origin} AS origin, m.person, m.base, m.pos, "
+        f"{', '.join(firsts)} FROM {table} x JOIN m ON x.{person} = m.person)",
+        f"u{index} AS (UPDATE {table} x SET {person} = r.base FROM r{index} r"
+        f" WHERE x.{pk} = r.id AND r.pos > 0 AND {first.format(r='r.')}"
+        f" RETURNING r.person, r.origin, r.id)",
+    ]
+    selects = [
+        f"SELECT {index}, 'moved', person, origin, id FROM u{index}",
+        f"SELECT {index}, 'parked', person, origin, id FROM r{index}"
+        f" WHERE pos > 0 AND NOT ({first.format(r='')})",
+    ]
     return ctes, selects
 
 
+def _parts(index: int, relation: PersonRelation) -> tuple[list[str], list[str]]:
+    qn = connection.ops.quote_name
+    names = (qn(relation.model._meta.db_table), qn(relation.model._meta.pk.column),
+             qn(relation.column), qn(relation.origin_column))
+    if relation.unique_keys:
+        return _keyed_parts(index, relation, names)
+    table, _, person, origin = names
+    return (
+        [f"u{index} AS (UPDATE {table} x SET {person} = m.base FROM m"
+         f" WHERE m.pos > 0 AND x.{person} = m.person RETURNING m.person, x.{origin} AS origin)"],
+        [f"SELECT {index}, 'count', person, origin, count(*) FROM u{index} GROUP BY 3, 4"],
+    )
+
+
 @cache
-def move_statement(relations: tuple[PersonRelation, ...], count: int) -> str:
-    """The statement moving `count` people's rows (the same text every time: prepared once)."""
-    ctes, selects = [], []
+def move_statement(relations: tuple[PersonRelation, ...]) -> str:
+    """The statement (the same text every time: prepared once per connection)."""
+    ctes = ["m AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[])"
+            " AS m(person, base, pos))"]
+    selects = []
     for index, relation in enumerate(relations):
-        relation_ctes, relation_selects = _parts(index, relation, count)
+        relation_ctes, relation_selects = _parts(index, relation)
         ctes += relation_ctes
         selects += relation_selects
     return "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
 
 
-def move_params(base_id: int, other_ids: Sequence[int]) -> dict[str, int]:
-    return {"base": int(base_id), **{f"o{i}": int(pk) for i, pk in enumerate(other_ids)}}
+def move_params(groups: Sequence[tuple[int, Sequence[int]]]) -> list[list[int]]:
+    """(base, others in rule order) per group -> the three arrays, in person id order (the
+    index scans then walk the tables mostly forward)."""
+    rows = sorted(
+        (person, base, position)
+        for base, others in groups
+        for position, person in enumerate([base, *others])
+    )
+    return [[row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows]]
 
 
-def send_move(cursor, *, base_id: int, other_ids: Sequence[int],
+def send_move(cursor, groups: Sequence[tuple[int, Sequence[int]]],
               relations: Sequence[PersonRelation]) -> None:
-    """Execute (or, in a pipeline, queue) the move; `journal_of(cursor…)` reads its result."""
-    cursor.execute(move_statement(tuple(relations), len(other_ids)),
-                   move_params(base_id, other_ids))
+    """Execute (or, in a pipeline, queue) the move; `journals(cursor.fetchall(), …)` reads it."""
+    cursor.execute(move_statement(tuple(relations)), move_params(groups))
 
 
-def move_rows_sql(
-    *, base_id: int, other_ids: Sequence[int], relations: Sequence[PersonRelation]
-) -> dict:
+def move_groups(groups: Sequence[tuple[int, Sequence[int]]],
+                relations: Sequence[PersonRelation]) -> list[dict]:
+    """Move now; each group's `moved` journal part."""
     with prepared_cursor() as cursor:
-        send_move(cursor, base_id=base_id, other_ids=other_ids, relations=relations)
-        return journal_of(cursor.fetchall(), relations)
+        send_move(cursor, groups, relations)
+        return journals(cursor.fetchall(), relations, groups)
 
 
-def journal_of(result: list[tuple], relations: Sequence[PersonRelation]) -> dict:
-    origins: dict[str, set[int]] = defaultdict(set)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    parked: dict[str, list[int]] = defaultdict(list)
-    rows: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+def journals(result: list[tuple], relations: Sequence[PersonRelation],
+             groups: Sequence[tuple[int, Sequence[int]]]) -> list[dict]:
+    """The `moved` journal part of each group, from the statement's rows."""
+    group_of = {person: index for index, (_, others) in enumerate(groups) for person in others}
+    parts = [_Journal() for _ in groups]
     for index, what, person, origin, value in result:
-        label, person = relations[index].label, str(person)
+        parts[group_of[person]].add(relations[index].label, what, str(person), origin, value)
+    return [part.as_json() for part in parts]
+
+
+class _Journal:
+    def __init__(self) -> None:
+        self.origins: dict[str, set[int]] = defaultdict(set)
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.parked: dict[str, list[int]] = defaultdict(list)
+        self.rows: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+
+    def add(self, label: str, what: str, person: str, origin: int, value: int) -> None:
         if what == "parked":
-            parked[label].append(value)
-            continue
-        origins[person].add(origin)
-        counts[label][person] += value if what == "count" else 1
+            self.parked[label].append(value)
+            return
+        self.origins[person].add(origin)
+        self.counts[label][person] += value if what == "count" else 1
         if what == "moved":
-            rows[label][person].append(value)
-    return {
-        "origins": {person: sorted(found) for person, found in origins.items()},
-        "counts": {label: dict(by_person) for label, by_person in counts.items()},
-        "parked": {label: sorted(ids) for label, ids in parked.items()},
-        "rows": {
-            label: {person: sorted(ids) for person, ids in by_person.items()}
-            for label, by_person in rows.items()
-        },
-    }
+            self.rows[label][person].append(value)
+
+    def as_json(self) -> dict:
+        return {
+            "origins": {person: sorted(found) for person, found in self.origins.items()},
+            "counts": {label: dict(by_person) for label, by_person in self.counts.items()},
+            "parked": {label: sorted(ids) for label, ids in self.parked.items()},
+            "rows": {label: {person: sorted(ids) for person, ids in by_person.items()}
+                     for label, by_person in self.rows.items()},
+        }

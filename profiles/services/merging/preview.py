@@ -9,16 +9,10 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import Person
-from profiles.services.merging.errors import MergeRefused
-from profiles.services.merging.fields import (
-    ATTRIBUTES_PREFIX,
-    clean_overrides,
-    plan_fields,
-    value_of,
-)
-from profiles.services.merging.merge import check_mergeable, participant_ids
+from profiles.services.merging.fields import ATTRIBUTES_PREFIX, value_of
+from profiles.services.merging.moves import plan_clashes
+from profiles.services.merging.planning import Request, participant_ids, plan_group
 from profiles.services.merging.relations import person_relations
-from profiles.services.merging.rules import rank_key
 
 
 @dataclass(frozen=True)
@@ -47,6 +41,7 @@ class MergePreview:
     others: list[Person]  # in rule order
     rows: list[PreviewRow]
     moves: dict[str, int] = field(default_factory=dict)  # "activities" -> rows that will move
+    parked: dict[str, str] = field(default_factory=dict)  # "identities" -> why some stay
 
     @property
     def people(self) -> list[Person]:
@@ -67,15 +62,29 @@ def _verbose_name(name: str) -> str:
     return str(Person._meta.get_field(name).verbose_name)
 
 
-def rows_to_move(other_ids: list[int]) -> dict[str, int]:
-    counts = {}
+def rows_to_move(base_id: int, other_ids: list[int]) -> tuple[dict[str, int], dict[str, str]]:
+    """Rows that will move, per table, and why the others stay: a row whose key (the tag, the
+    identity) the base or a person earlier in rule order already holds is parked, as the
+    merge's journal will say (moves.plan_clashes is the rule both use)."""
+    counts, parked = {}, {}
     for relation in person_relations():
-        count = relation.model._base_manager.filter(
-            **{f"{relation.column}__in": other_ids}
-        ).count()
+        name = relation.verbose_name_plural
+        if relation.unique_keys:
+            moving, kept = plan_clashes(relation, base_id, other_ids)
+            count = len(moving)
+            if kept:
+                fields = " and ".join(sorted({
+                    str(relation.model._meta.get_field(f).verbose_name)
+                    for key in relation.unique_keys for f in key.fields}))
+                stay = "stays where it is" if len(kept) == 1 else "stay where they are"
+                parked[name] = (f"{len(kept)} {stay} (parked): the surviving profile, or one"
+                                f" before theirs, already holds the same {fields}")
+        else:
+            count = relation.model._base_manager.filter(
+                **{f"{relation.column}__in": other_ids}).count()
         if count:
-            counts[relation.verbose_name_plural] = count
-    return counts
+            counts[name] = count
+    return counts, parked
 
 
 def merge_preview(
@@ -84,21 +93,12 @@ def merge_preview(
     others: Iterable[Person | int],
     overrides: Mapping[str, Person | int] | None = None,
 ) -> MergePreview:
-    """Raises MergeRefused exactly when merge_people would refuse the same request."""
+    """Raises MergeRefused exactly when merge_people would refuse the same request: the same
+    checks and field plan (planning.plan_group), read without locks."""
     base_id, other_ids = participant_ids(base, others)
     people = Person.objects.in_bulk([base_id, *other_ids])
-    if len(people) != len(other_ids) + 1:
-        missing = sorted({base_id, *other_ids} - people.keys())
-        raise MergeRefused("No person #%(ids)s.", code="missing",
-                           params={"ids": ", #".join(map(str, missing))})
-    fresh_base = people[base_id]
-    fresh_others = sorted((people[pk] for pk in other_ids), key=rank_key)
-    check_mergeable(fresh_base, fresh_others)
-    ordered = [fresh_base, *fresh_others]
-    decisions = plan_fields(
-        base=fresh_base, others=fresh_others,
-        overrides=clean_overrides(overrides, ordered), now=timezone.now(),
-    )
+    plan = plan_group(Request(0, base_id, other_ids, overrides), people, timezone.now())
+    ordered = [plan.base, *plan.others]
     rows = [
         PreviewRow(
             field=decision.field,
@@ -112,6 +112,7 @@ def merge_preview(
             rule=decision.rule,
             overridable=decision.overridable,
         )
-        for decision in decisions
+        for decision in plan.decisions
     ]
-    return MergePreview(fresh_base, fresh_others, rows, rows_to_move(other_ids))
+    moves, parked = rows_to_move(base_id, [other.pk for other in plan.others])
+    return MergePreview(plan.base, plan.others, rows, moves, parked)

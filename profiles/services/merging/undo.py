@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from dedup.services.marks import keep_apart_after_undo
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
+from profiles.services.history import undo_reason
 from profiles.services.merging.errors import UndoRefused
 from profiles.services.merging.fields import ADDED_UP, ATTRIBUTES_PREFIX, attributes_of
 from profiles.services.merging.journal import merge_of, save_with_history
 from profiles.services.merging.locking import lock_people
+from profiles.services.merging.merge import with_retry
 from profiles.services.merging.moves import move_back
 from profiles.services.merging.state import python_value, restore_snapshot
 
@@ -22,9 +24,12 @@ def undo_merge(*, record: MergeRecord | int, actor: Any = None) -> None:
     record_id = int(getattr(record, "pk", record))
     if actor is not None and getattr(actor, "pk", None) is None:
         actor = None  # an AnonymousUser
-    try:
+    def undo() -> None:
         with transaction.atomic():
             _undo(record_id, actor)
+
+    try:
+        with_retry(undo)
     except IntegrityError as exc:
         raise UndoRefused(
             "The people changed while undoing; nothing was undone. Try again.", code="conflict"
@@ -38,7 +43,7 @@ def _undo(record_id: int, actor: Any) -> None:
     people = lock_people([record.base_id, *record.merged_ids])
     base = people[record.base_id]
     check_undoable(record, base, people)
-    reason = f"undo merge #{record.pk}"
+    reason = undo_reason(record_id=record.pk)
     restore_base(base, record)
     # The base first: it may give back a user ID that the restored person takes again.
     save_with_history(base, actor=actor, reason=reason)

@@ -1,0 +1,48 @@
+"""When a Segment message happened, corrected for the sending device's clock, as the spec does.
+
+A device's clock may be off by hours. The client stamps each message when it is made
+(`originalTimestamp`, or `timestamp` in the libraries that send only that) and the request when
+it is sent (`sentAt`, per message or for the whole batch), both by that clock; their difference
+is how long the message waited on the device, which holds whatever the clock's error. So:
+
+    timestamp = received_at - (sentAt - originalTimestamp)
+
+Without `sentAt` the message's own `timestamp` (else `originalTimestamp`) is taken as it is (a
+server importing history), and without either the event happened when it was received. The
+result is then checked as any event's time is (not before 2000, at most a day ahead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any
+
+from profiles.services.validation import InvalidInput, parse_timestamp
+
+
+def occurred_at(message: dict[str, Any], batch_sent_at: Any,
+                received_at: dt.datetime) -> dt.datetime | None:
+    """The corrected time of `message` (None: now); raises InvalidInput naming the field."""
+    sent = message.get("sentAt", batch_sent_at)
+    original_field = next(
+        (name for name in ("originalTimestamp", "timestamp") if message.get(name) is not None),
+        None,
+    )
+    if sent is not None and original_field is not None:
+        original = parse_timestamp(original_field, message[original_field])
+        sent_at = _sent_at(sent) if isinstance(sent, str) else parse_timestamp("sentAt", sent)
+        try:
+            return received_at - (sent_at - original)
+        except OverflowError as exc:  # years apart, near the calendar's ends
+            raise InvalidInput(original_field, "is too far from sentAt") from exc
+    for name in ("timestamp", "originalTimestamp"):
+        if message.get(name) is not None:
+            return parse_timestamp(name, message[name])
+    return None
+
+
+@lru_cache(maxsize=256)
+def _sent_at(value: str) -> dt.datetime:
+    """A batch's sentAt, read once for all its messages."""
+    return parse_timestamp("sentAt", value)

@@ -1,0 +1,67 @@
+"""A chunk's groups through the merge engine: one `merge_many` call per chunk (a dry run asks
+the engine for the same plan and writes nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dedup.models import DedupConflict, DedupRun
+from dedup.services import groups as g
+from profiles.models import MergeReason, MergeRecord, Person
+from profiles.services.merging import MergeRefused, merge_many, plan_merges
+
+
+@dataclass
+class ChunkOutcome:
+    groups_merged: int = 0
+    people_merged: int = 0
+    rows_moved: int = 0
+    report: list[dict] = field(default_factory=list)
+    conflicts: list[DedupConflict] = field(default_factory=list)
+
+
+def apply_chunk(*, run: DedupRun, groups: list[tuple[str, list[Person]]]) -> ChunkOutcome:
+    """Merge (or, for a dry run, plan) every group of a chunk; conflicts and refusals are
+    reported, never raised: one bad group does not fail the chunk."""
+    outcome = ChunkOutcome()
+    mergeable = []
+    for email, people in groups:
+        group = g.split(email, people)
+        if group is None:
+            outcome.conflicts.append(g.conflict_row(run, email, people))
+            outcome.report.append(g.conflict_entry(email, people))
+        else:
+            mergeable.append(group)
+    pairs = [(group.base, group.others) for group in mergeable]
+    if run.dry_run:
+        results = plan_merges(pairs)
+    else:
+        results = merge_many(pairs, actor=run.actor, reason=MergeReason.DEDUP, dedup_run=run)
+    for group, result in zip(mergeable, results, strict=True):
+        outcome.report.append(_entry(group, result, dry_run=run.dry_run))
+        if isinstance(result, MergeRefused):
+            continue
+        outcome.groups_merged += 1
+        outcome.people_merged += len(group.others)
+        if isinstance(result, MergeRecord):
+            outcome.rows_moved += rows_moved(result)
+    outcome.report.sort(key=lambda entry: entry["email"])
+    return outcome
+
+
+def _entry(group: g.Group, result, *, dry_run: bool) -> dict:  # noqa: ANN001
+    if isinstance(result, MergeRefused):
+        entry = g.merge_entry(group, outcome="refused")
+        entry["error"] = "; ".join(result.messages)
+    elif dry_run:
+        entry = g.merge_entry(group, outcome="would merge")
+        entry["winners"] = g.winners(result)
+    else:
+        entry = g.merge_entry(group, outcome="merged", record_id=result.pk)
+    return entry
+
+
+def rows_moved(record: MergeRecord) -> int:
+    """Total rows the merge moved, from the journal's per-table, per-person counts."""
+    counts = (record.moved or {}).get("counts", {})
+    return sum(sum(per_person.values()) for per_person in counts.values())
