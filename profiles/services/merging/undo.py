@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from dedup.services.marks import keep_apart_after_undo
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from profiles.services.history import undo_reason
 from profiles.services.merging.errors import UndoRefused
@@ -63,6 +64,7 @@ def _undo(record_id: int, actor: Any) -> None:
         properties={"text": f"Merge #{record.pk} undone", "undone_merge": record.pk,
                     "restored_ids": record.merged_ids, "moved_back": moved},
     )
+    keep_apart_after_undo(record=record, actor=actor)
 
 
 def check_undoable(record: MergeRecord, base: Person, people: dict[int, Person]) -> None:
