@@ -42,6 +42,7 @@ PAGE_KEYS = ("url", "path", "referrer", "title", "search")
 CAMPAIGN_KEYS = {"source": "utm_source", "medium": "utm_medium", "name": "utm_campaign",
                  "term": "utm_term", "content": "utm_content"}
 CONTEXT_KEYS = {"userAgent": "user_agent", "locale": "locale", "ip": "ip"}
+CONTEXT_SOURCES = frozenset({"page", "campaign", *CONTEXT_KEYS})
 # Where identity verification's HMACs travel in a Segment call: the integration options a
 # call may carry for one destination (`{integrations: {Onefold: {user_hash: "…"}}}`).
 INTEGRATION = "Onefold"
@@ -155,6 +156,8 @@ def _context(message: dict[str, Any], envelope: Envelope) -> dict[str, Any]:
 def _context_properties(context: dict[str, Any]) -> dict[str, Any]:
     """The page, campaign and client details of a context, as the properties Onefold's
     snippet sends (url, path, referrer, title, search, utm_*, user_agent, locale, ip)."""
+    if CONTEXT_SOURCES.isdisjoint(context):  # e.g. a server library's: its `library` alone
+        return {}
     properties: dict[str, Any] = {}
     for name, keys in (("page", {key: key for key in PAGE_KEYS}), ("campaign", CAMPAIGN_KEYS)):
         part = context.get(name)

@@ -15,6 +15,7 @@ result is then checked as any event's time is (not before 2000, at most a day ah
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -30,7 +31,7 @@ def occurred_at(message: dict[str, Any], batch_sent_at: Any,
         None,
     )
     if sent is not None and original_field is not None:
-        original = parse_timestamp(original_field, message[original_field])
+        original = read_timestamp(original_field, message[original_field])
         sent_at = _sent_at(sent) if isinstance(sent, str) else parse_timestamp("sentAt", sent)
         try:
             return received_at - (sent_at - original)
@@ -38,8 +39,26 @@ def occurred_at(message: dict[str, Any], batch_sent_at: Any,
             raise InvalidInput(original_field, "is too far from sentAt") from exc
     for name in ("timestamp", "originalTimestamp"):
         if message.get(name) is not None:
-            return parse_timestamp(name, message[name])
+            return read_timestamp(name, message[name])
     return None
+
+
+# What the libraries send (JavaScript's toISOString, Python's isoformat): a strict part of the
+# form the validation accepts, which Python's own parser reads ten times faster. Anything else
+# (or a date that does not exist) is read by the validation, which says what is wrong.
+LIBRARY_FORM = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3}(?:\d{3})?)?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def read_timestamp(field: str, value: Any) -> dt.datetime:
+    """validation.parse_timestamp, faster for the libraries' own form."""
+    if isinstance(value, str) and LIBRARY_FORM.fullmatch(value):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return parse_timestamp(field, value)
 
 
 @lru_cache(maxsize=256)
