@@ -17,7 +17,7 @@ from dedup.services import groups as g
 from dedup.services.chunks import ChunkOutcome
 from profiles.models import MergeReason, MergeRecord, Person
 from profiles.services.merging.errors import MergeRefused
-from profiles.services.merging.rules import plan_fields
+from profiles.services.merging.fields import plan_fields
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ from profiles.services.attributes import clean_custom_attributes, custom_part, w
 from profiles.services.events import Event, message_digest, record_events_with_edit
 from profiles.services.merging import merge_people
 from profiles.services.normalize import normalize_email
-from profiles.services.profiling import combine_profiles
 from profiles.services.recording_sql import activity_by_digest, protected_people
 from profiles.services.resolution import (
     add_identity,
@@ -230,13 +229,9 @@ def _person_for_user(
         add_identity(user, kind=IdentityKind.ANONYMOUS_ID, value=data.anonymous_id,
                      trust=IdentityTrust.CLAIMED, reason="identify: a new device of the user")
     elif device_free and device.pk != user.pk:
-        # Each device's own profiling, added up (the engine's fill rule would keep only the
-        # user's counts); the merge journals it, so undo takes the device's share back out.
-        profile = combine_profiles([user, device])
-        # The journal's base is the row as the merge stored it (counters, fields).
-        user = merge_people(
-            base=user, others=[device], reason="identify", combined_attributes=profile
-        ).base
+        # The merge adds up each device's profiling (its field rules); the journal's base is
+        # the row as the merge stored it (counters, fields).
+        user = merge_people(base=user, others=[device], reason="identify").base
     # Otherwise the device belongs to another user (a shared computer): it is left as it is.
     return user, []
 

@@ -143,7 +143,7 @@ def update_purchases(person: Person, activity: Activity, change: ProfileChange) 
 
 def _later(at: dt.datetime, recorded: Any) -> bool:
     """Whether `at` is after the recorded ISO time (or nothing valid is recorded)."""
-    return at >= _moment(recorded)
+    return at >= moment(recorded)
 
 
 EMAIL_KINDS = {
@@ -166,54 +166,19 @@ def update_email_responsiveness(
     stats[counter] = stats.get(counter, 0) + 1
 
 
-# --- Combining the profiling of stitched profiles ----------------------------------------------
-COUNTED = ("products_viewed", "categories_viewed", "email_offers")
+# --- Helpers, also used by these attributes' merge rules (merging/fields.py) ---------------
 
-
-def combine_profiles(people: list[Person]) -> dict[str, Any]:
-    """The profiling attributes of several people (before a merge) as one person's.
-
-    The merge engine fills custom attributes key by key, which would keep only the base's
-    counts; identify uses this to add them up instead (first touch the earliest, latest touch
-    and exit page the most recent).
-    """
-    combined: dict[str, Any] = {}
-    profiles = [p.attributes for p in people if isinstance(p.attributes, dict)]
-    for key in COUNTED:
-        counts = [profile[key] for profile in profiles if isinstance(profile.get(key), dict)]
-        if counts:
-            combined[key] = _sum_counts(counts)
-    purchases = [profile["purchases"] for profile in profiles if profile.get("purchases")]
-    if purchases:
-        combined["purchases"] = {
-            **_sum_counts([{k: v for k, v in p.items() if k != "last_at"} for p in purchases]),
-            "last_at": max((str(p.get("last_at", "")) for p in purchases), key=_moment),
-        }
-    touches = [profile for profile in profiles if profile.get("first_touch")]
-    if touches:
-        combined["first_touch"] = min((p["first_touch"] for p in touches), key=_at)
-        combined["latest_touch"] = max((p.get("latest_touch", {}) for p in touches), key=_at)
-    seen = [p for p in people if p.last_seen and (p.attributes or {}).get("exit_page")]
-    if seen:
-        combined["exit_page"] = max(seen, key=lambda p: p.last_seen).attributes["exit_page"]
-    return combined
-
-
-def _at(touch: dict[str, Any]) -> dt.datetime:
-    return _moment(touch.get("at"))
-
-
-def _moment(recorded: Any) -> dt.datetime:
+def moment(recorded: Any) -> dt.datetime:
     """An ISO time as an aware datetime (times sent with different offsets compare right);
     the earliest possible for a missing or invalid one."""
     try:
-        moment = dt.datetime.fromisoformat(str(recorded))
+        found = dt.datetime.fromisoformat(str(recorded))
     except (TypeError, ValueError):
         return dt.datetime.min.replace(tzinfo=dt.UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
 
 
-def _sum_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:
+def sum_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {}
     for count in counts:
         for name, value in count.items():

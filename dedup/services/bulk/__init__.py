@@ -16,7 +16,7 @@ from dedup.services.bulk.people import (
 )
 from dedup.services.chunks import ChunkOutcome
 from profiles.models import Person
-from profiles.services.merging.rules import plan_fields
+from profiles.services.merging.fields import plan_fields
 from profiles.services.merging.state import snapshot_person
 
 __all__ = ["GroupMoves", "merge_chunk"]

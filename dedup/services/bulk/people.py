@@ -17,18 +17,9 @@ from django.db import connection
 from dedup.services.bulk.copy import copy_insert, execute, history_from_table
 from dedup.services.groups import Group
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
+from profiles.services.merging.fields import BASE_FIELDS as BASE_COLUMNS
+from profiles.services.merging.fields import Decision, apply_decisions
 from profiles.services.merging.journal import decisions_json
-from profiles.services.merging.rules import Decision, apply_decisions
-
-# Base columns a merge can change: every field plan_fields decides (attributes as a whole).
-BASE_COLUMNS = (
-    "name", "email", "phone", "company", "city", "country", "os", "browser", "avatar_seed",
-    "attributes", "user_id", "status", "page_views", "visits", "last_seen", "last_contacted",
-    "last_heard_from", "first_seen", "created_at", "updated_at",
-)
-_CASTS = {"attributes": "jsonb", "page_views": "integer", "visits": "integer"}
-_TIMESTAMPS = {"last_seen", "last_contacted", "last_heard_from", "first_seen", "created_at",
-               "updated_at"}
 
 
 def create_records(
@@ -116,9 +107,7 @@ def _update_bases_pg(bases: list[Person]) -> None:
 
 
 def _cast(name: str) -> str:
-    if name in _TIMESTAMPS:
-        return "timestamptz"
-    return _CASTS.get(name, "text")
+    return Person._meta.get_field(name).cast_db_type(connection)
 
 
 def _as_text(name: str, value) -> str | None:

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from profiles.models import MergeRecord, Person
-from profiles.services.merging.rules import Decision
-from profiles.services.merging.state import SNAPSHOT_FIELDS, json_value
+from profiles.services.merging.fields import BASE_FIELDS, TOMBSTONE_FIELDS, Decision
+from profiles.services.merging.state import json_value
 
 
 def save_with_history(person: Person, *, actor: Any, reason: str) -> None:
@@ -27,10 +27,10 @@ def write_merged_people(
     among live people. QuerySet.update() writes no history, so the rows are written here.
     """
     Person.objects.filter(pk__in=[person.pk for person in tombstones]).update(
-        merged_into=base.pk, merged_at=now
+        **{name: getattr(tombstones[0], name) for name in TOMBSTONE_FIELDS}
     )
     Person.objects.filter(pk=base.pk).update(
-        **{name: getattr(base, Person._meta.get_field(name).attname) for name in SNAPSHOT_FIELDS}
+        **{name: getattr(base, Person._meta.get_field(name).attname) for name in BASE_FIELDS}
     )
     generated = [f.attname for f in Person._meta.concrete_fields if getattr(f, "generated", 0)]
     if generated:  # computed by the database from the values just written

@@ -18,15 +18,11 @@ from profiles.models import (
 )
 from profiles.services.merging import people_sql, pg, writes_sql
 from profiles.services.merging.errors import MergeRefused
+from profiles.services.merging.fields import apply_decisions, clean_overrides, plan_fields
 from profiles.services.merging.journal import decisions_json, write_merged_people
 from profiles.services.merging.locking import lock_people
 from profiles.services.merging.moves import move_rows, send_move
-from profiles.services.merging.rules import (
-    apply_decisions,
-    clean_overrides,
-    plan_fields,
-    rank_key,
-)
+from profiles.services.merging.rules import rank_key
 from profiles.services.merging.state import snapshot_person
 
 
@@ -103,20 +99,15 @@ def merge_people(
     reason: str = MergeReason.MANUAL,
     overrides: Mapping[str, Person | int] | None = None,
     dedup_run: Any = None,
-    combined_attributes: Mapping[str, Any] | None = None,
 ) -> MergeRecord:
-    """Merge `others` into `base` and return the journal entry (see docs/merging.md).
-
-    `combined_attributes`: custom attribute values computed from everyone (identify's added-up
-    profiling) that replace the usual fill rule for those keys, journaled for undo.
-    """
+    """Merge `others` into `base` and return the journal entry (see docs/merging.md)."""
     if reason not in MergeReason.values:
         raise MergeRefused("Unknown merge reason %(reason)r.", code="invalid_reason",
                            params={"reason": reason})
     base_id, other_ids = participant_ids(base, others)
     if actor is not None and getattr(actor, "pk", None) is None:
         actor = None  # an AnonymousUser: recorded as the system, like identify and dedup
-    args = (base_id, other_ids, actor, str(reason), overrides, dedup_run, combined_attributes)
+    args = (base_id, other_ids, actor, str(reason), overrides, dedup_run)
     try:
         if connection.vendor == "postgresql" and connection.in_atomic_block:
             return _merge_in_savepoint(*args)
@@ -173,14 +164,13 @@ def _lock_and_move(
 
 
 def _merge(
-    base_id, other_ids, actor, reason, overrides, dedup_run, combined, savepoint=None
+    base_id, other_ids, actor, reason, overrides, dedup_run, savepoint=None
 ) -> MergeRecord:
     base, others, moved = _lock_and_move(base_id, other_ids, savepoint)
     people = [base, *others]
     chosen = clean_overrides(overrides, people)
     now = timezone.now()
-    decisions = plan_fields(base=base, others=others, overrides=chosen, now=now,
-                            combined=combined)
+    decisions = plan_fields(base=base, others=others, overrides=chosen, now=now)
     record = MergeRecord(
         base=base,
         merged_ids=[other.pk for other in others],

@@ -10,14 +10,15 @@ from django.utils import timezone
 
 from profiles.models import Person
 from profiles.services.merging.errors import MergeRefused
-from profiles.services.merging.merge import check_mergeable, participant_ids
-from profiles.services.merging.relations import person_relations
-from profiles.services.merging.rules import (
+from profiles.services.merging.fields import (
     ATTRIBUTES_PREFIX,
     clean_overrides,
     plan_fields,
-    rank_key,
+    value_of,
 )
+from profiles.services.merging.merge import check_mergeable, participant_ids
+from profiles.services.merging.relations import person_relations
+from profiles.services.merging.rules import rank_key
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,6 @@ class MergePreview:
     @property
     def winners(self) -> dict[str, int | None]:
         return {row.field: row.winner_id for row in self.rows}
-
-
-def _value(person: Person, name: str) -> Any:
-    if name.startswith(ATTRIBUTES_PREFIX):
-        return (person.attributes or {}).get(name[len(ATTRIBUTES_PREFIX):])
-    return getattr(person, name)
 
 
 def _verbose_name(name: str) -> str:
@@ -109,7 +104,7 @@ def merge_preview(
             field=decision.field,
             verbose_name=_verbose_name(decision.field),
             values=[
-                PreviewValue(p.pk, _value(p, decision.field), p.pk == decision.winner_id)
+                PreviewValue(p.pk, value_of(p, decision.field), p.pk == decision.winner_id)
                 for p in ordered
             ],
             value=decision.value,

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from profiles.services.merging.errors import UndoRefused
+from profiles.services.merging.fields import ADDED_UP, ATTRIBUTES_PREFIX, attributes_of
 from profiles.services.merging.journal import merge_of, save_with_history
 from profiles.services.merging.locking import lock_people
 from profiles.services.merging.moves import move_back
-from profiles.services.merging.rules import ATTRIBUTES_PREFIX, RULE_COMBINED, SUM_FIELDS
 from profiles.services.merging.state import python_value, restore_snapshot
 
 
@@ -116,15 +116,16 @@ def restore_base(base: Person, record: MergeRecord) -> None:
     """Put back the base's own values wherever the merge's value is still there."""
     before = record.snapshot[str(base.pk)]
     merged = [record.snapshot[str(pk)] for pk in record.merged_ids]
-    attributes = dict(base.attributes or {})
+    attributes = dict(attributes_of(base))
+    own_attributes = before["attributes"] if isinstance(before["attributes"], dict) else {}
     for name, decision in record.decisions.items():
-        if name in SUM_FIELDS:
+        if not name.startswith(ATTRIBUTES_PREFIX) and decision.get("rule") in ADDED_UP:
             added = sum(snapshot[name] for snapshot in merged)
             setattr(base, name, max(0, getattr(base, name) - added))
         elif name.startswith(ATTRIBUTES_PREFIX):
             key = name[len(ATTRIBUTES_PREFIX):]
-            own = (before["attributes"] or {}).get(key, _MISSING)
-            if decision.get("rule") == RULE_COMBINED:
+            own = own_attributes.get(key, _MISSING)
+            if decision.get("rule") in ADDED_UP:
                 # Added up from everyone: take the others' share back out, keeping what the
                 # base gained since (more page views counted after the merge stay).
                 value = _without_share(attributes.get(key, _MISSING), decision["value"], own)
@@ -138,7 +139,8 @@ def restore_base(base: Person, record: MergeRecord) -> None:
                 attributes[key] = value
         elif getattr(base, name) == python_value(name, decision["value"]):
             setattr(base, name, python_value(name, before[name]))
-    base.attributes = attributes
+    # A malformed stored value (merged as empty) comes back as it was.
+    base.attributes = attributes if attributes or own_attributes else before["attributes"]
 
 
 _MISSING = object()
@@ -152,6 +154,8 @@ def _without_share(current: Any, combined: Any, own: Any) -> Any:
     """`current` minus what adding the others up brought in (`combined` - `own`), leaf by leaf:
     numbers lose the others' part; any other value goes back to the base's own if the merge's
     value is still there; keys added since the merge stay. _MISSING: the base had none."""
+    if current == combined:  # unchanged since the merge: exactly the base's own again
+        return own
     if isinstance(current, dict) and isinstance(combined, dict):
         own_parts = own if isinstance(own, dict) else {}
         result = {}

@@ -21,8 +21,8 @@ from typing import Any
 from django.db import connection, connections, models
 
 from profiles.models import Activity, MergeRecord, Person
+from profiles.services.merging.fields import BASE_FIELDS, TOMBSTONE_FIELDS
 from profiles.services.merging.pg import PipelinedSavepoint, pipeline, prepared_cursor
-from profiles.services.merging.state import SNAPSHOT_FIELDS
 from profiles.services.schema import history_model, table
 
 Sql = tuple[str, list]  # a template with %s placeholders and its parameters
@@ -91,7 +91,6 @@ def _history_insert() -> str:
 
 RECORD_ID = (f"currval(pg_get_serial_sequence('{MergeRecord._meta.db_table}', "
              f"'{MergeRecord._meta.pk.column}'))")
-TOMBSTONE_FIELDS = ("merged_into", "merged_at")
 GENERATED = tuple(f for f in Person._meta.concrete_fields if getattr(f, "generated", False))
 GENERATED_BACK = " RETURNING " + ", ".join(f'"{field.column}"' for field in GENERATED)
 
@@ -114,10 +113,11 @@ def write_merge(
     with (pipeline(), prepared_cursor() as inserted, prepared_cursor() as cursor,
           prepared_cursor() as updated):
         inserted.execute(record_sql, record_params)
-        cursor.execute(_update("%s::bigint[]", TOMBSTONE_FIELDS), [base.pk, now, ids])
+        cursor.execute(_update("%s::bigint[]", TOMBSTONE_FIELDS),
+                       [*_values(tombstones[0], TOMBSTONE_FIELDS, db), ids])
         # The generated email column comes back: the returned base is then the stored row.
-        updated.execute(_update("%s::bigint[]", SNAPSHOT_FIELDS) + GENERATED_BACK,
-                        [*_values(base, SNAPSHOT_FIELDS, db), [base.pk]])
+        updated.execute(_update("%s::bigint[]", BASE_FIELDS) + GENERATED_BACK,
+                        [*_values(base, BASE_FIELDS, db), [base.pk]])
         cursor.execute(_history_insert(), [now, f" ({reason})", getattr(actor, "pk", None),
                                            [*ids, base.pk], base.pk])
         cursor.execute(activity_sql, activity_params)
