@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from dedup.services.marks import keep_apart
 from profiles.models import Activity, Identity, MergeRecord, Person, PersonTag
 from profiles.services import merge_people
 from profiles.services.deletion import delete_people, plan_deletion
@@ -27,6 +28,7 @@ def with_rows(person: Person) -> Person:
     PersonTagFactory(person=person)
     ConversationFactory(person=person)
     DealFactory(person=person)
+    keep_apart(people=[person, PersonFactory()], actor=None, reason="a sister")  # a mark's end
     return person
 
 
