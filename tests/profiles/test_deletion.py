@@ -28,7 +28,7 @@ def with_rows(person: Person) -> Person:
     PersonTagFactory(person=person)
     ConversationFactory(person=person)
     DealFactory(person=person)
-    keep_apart(people=[person, PersonFactory()], actor=None, reason="a sister")  # a mark's end
+    keep_apart(people=[person, PersonFactory()], actor=None, reason="not the same person")
     return person
 
 
