@@ -170,3 +170,32 @@ def test_merge_storm_keeps_every_invariant():
         assert set(
             Person.objects.filter(pk__in=record.merged_ids).values_list("merged_into", flat=True)
         ) == {record.base_id}
+
+
+@pytest.mark.parametrize("operation", ["merge", "undo"])
+def test_a_deadlock_on_every_attempt_is_a_refusal_in_words(operation, monkeypatch):
+    from django.db import OperationalError
+
+    from profiles.services.merging import UndoRefused
+    from profiles.services.merging import merge as engine
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OperationalError("deadlock detected") from Deadlock()
+
+    base, other = PersonFactory(), PersonFactory()
+    if operation == "merge":
+        monkeypatch.setattr(engine, "_run_once", deadlocked)
+        with pytest.raises(MergeRefused) as refused:
+            merge_people(base=base, others=[other])
+    else:
+        record = merge_people(base=base, others=[other])
+        monkeypatch.setattr("profiles.services.merging.undo._undo", deadlocked)
+        with pytest.raises(UndoRefused) as refused:
+            undo_merge(record=record)
+
+    assert refused.value.code == "busy"
+    assert "nothing was changed" in refused.value.messages[0]
+    assert isinstance(refused.value.__cause__, OperationalError)

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 Outcome = MergeRecord | MergeRefused
 RETRIES = 3  # deadlocks / serialization failures retried when we own the transaction
+RETRYABLE = ("40P01", "40001")  # deadlock_detected, serialization_failure
 LARGE = 100  # groups from which the row-by-row foreign-key checks are folded (foreign_keys.py)
 
 
@@ -117,17 +118,23 @@ def _merge_or_split(requests: list[Request], *context: Any) -> dict[int, Outcome
         return {requests[0].index: refused}
 
 
-def with_retry(work):  # noqa: ANN001, ANN202
+def with_retry(work, refusal: type[MergeRefused] = MergeRefused):  # noqa: ANN001, ANN202
     """Deadlocks and serialization failures are retried (bounded) when the merge owns its
-    transaction (the shell, the admin); inside a caller's, the caller retries its unit."""
+    transaction (the shell, the admin); inside a caller's, the caller retries its unit. When
+    every attempt met one, the caller gets a refusal in words, not the database's error."""
     for attempt in range(RETRIES):
         try:
             return work()
         except OperationalError as exc:
             code = getattr(exc.__cause__, "sqlstate", None)
-            if connection.in_atomic_block or code not in ("40P01", "40001") \
-                    or attempt == RETRIES - 1:
+            if connection.in_atomic_block or code not in RETRYABLE:
                 raise
+            if attempt == RETRIES - 1:
+                raise refusal(
+                    "The database was busy with other changes to these people (%(attempts)s "
+                    "attempts); nothing was changed. Try again.", code="busy",
+                    params={"attempts": RETRIES},
+                ) from exc
             time.sleep(0.02 * (attempt + 1))
     raise AssertionError("unreachable")
 

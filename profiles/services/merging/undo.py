@@ -29,7 +29,7 @@ def undo_merge(*, record: MergeRecord | int, actor: Any = None) -> None:
             _undo(record_id, actor)
 
     try:
-        with_retry(undo)
+        with_retry(undo, UndoRefused)
     except IntegrityError as exc:
         raise UndoRefused(
             "The people changed while undoing; nothing was undone. Try again.", code="conflict"
