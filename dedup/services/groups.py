@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from dedup.models import DedupConflict, DedupRun, ReviewKind
 from dedup.services.marks import Pair, kept_apart_pairs
 from profiles.models import IdentityTrust, Person, PersonStatus
-from profiles.services.merging.rules import choose_base, rank_key
-from profiles.services.merging.state import json_value
+from profiles.services.merging import choose_base, json_value, rank_key
 
 Groups = list[tuple[str, list[Person]]]
 PROVEN_TRUST = frozenset({IdentityTrust.STAFF, IdentityTrust.VERIFIED})

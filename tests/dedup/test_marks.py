@@ -13,7 +13,7 @@ from dedup.services.marks import (
     remove_kept_apart,
 )
 from profiles.services import merge_people, undo_merge
-from profiles.services.merging.invariants import conservation_problems, rows_by_relation
+from profiles.services.merging import conservation_problems, rows_by_relation
 from tests.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

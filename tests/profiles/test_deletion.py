@@ -124,7 +124,7 @@ def test_delete_racing_a_merge_into_it_ends_clean(dup_first):
 
     from django.db import connections
 
-    from profiles.services.merging.invariants import invariant_problems
+    from profiles.services.merging import invariant_problems
 
     if dup_first:  # id order decides who locks what first
         dup = with_rows(PersonFactory())

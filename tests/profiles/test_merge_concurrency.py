@@ -12,7 +12,7 @@ from django.db import connections, transaction
 
 from profiles.models import Activity, MergeRecord, Person
 from profiles.services import MergeRefused, merge_people, undo_merge
-from profiles.services.merging.invariants import (
+from profiles.services.merging import (
     conservation_problems,
     invariant_problems,
     rows_by_relation,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, Identity, MergeRecord, Person
 from profiles.services import MergeRefused, merge_people
-from profiles.services.merging.invariants import (
+from profiles.services.merging import (
     conservation_problems,
     invariant_problems,
     rows_by_relation,

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from dedup.models import KeptApartEnd
 from profiles.models import Activity, MergeRecord, Person
 from profiles.services import MergeRefused, merge_people, undo_merge
-from profiles.services.merging import UndoRefused
-from profiles.services.merging.invariants import conservation_problems, invariant_problems
+from profiles.services.merging import UndoRefused, conservation_problems, invariant_problems
 from profiles.services.merging.relations import person_relations
 from profiles.services.merging.state import SNAPSHOT_FIELDS
 from tests.factories import (
