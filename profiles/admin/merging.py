@@ -17,7 +17,6 @@ from profiles.admin.duplicates import duplicates_view
 from profiles.admin.merge.delete import delete_confirmation, delete_people_view
 from profiles.admin.merge.search import merge_search_view
 from profiles.admin.merge.views import MERGE_PERMISSION, pick_view, preview_url, preview_view
-from profiles.selectors.duplicates import suspected_duplicates_of
 
 
 def kept_apart_context(request, person) -> dict:
@@ -98,14 +97,9 @@ class MergeAdminMixin:
         extra_context = dict(extra_context or {})
         person = extra_context.get("person")
         if person is not None:
-            from dedup.admin_marks import mark_url
+            from profiles.admin.merge.suspects import suspect_rows
 
-            here = request.get_full_path()
-            extra_context["suspects"] = [
-                (suspect, preview_url([person.pk, suspect.person.pk]),
-                 mark_url([person.pk, suspect.person.pk], next_url=here))
-                for suspect in suspected_duplicates_of(person)
-            ]
+            extra_context["suspects"] = suspect_rows(request, person)
             extra_context["can_merge"] = self.has_merge_permission(request)
             extra_context["can_delete_person"] = self.has_delete_permission(request, person)
             extra_context.update(kept_apart_context(request, person))

@@ -18,7 +18,6 @@ from django.utils.http import urlencode
 from profiles.admin.merge.preview import overrides_from, preview_rows
 from profiles.admin.params import parse_ids
 from profiles.models import Person
-from profiles.selectors.duplicates import suspected_duplicates_of
 from profiles.services.resolution import ConflictError, atomic_with_retry
 
 BUSY = ("These profiles were being changed by another request at the same moment; nothing was "
@@ -62,6 +61,8 @@ class PickOthersForm(forms.Form):
 
 
 def pick_view(modeladmin, request, object_id: str):
+    from profiles.admin.merge.suspects import suspect_rows
+
     require_merge_permission(request)
     person = modeladmin.get_object(request, object_id)
     if person is None:
@@ -77,10 +78,7 @@ def pick_view(modeladmin, request, object_id: str):
         "original": person,
         "form": form,
         "media": modeladmin.media + form.media,
-        "suspects": [
-            (suspect, preview_url([person.pk, suspect.person.pk]))
-            for suspect in suspected_duplicates_of(person)
-        ],
+        "suspects": suspect_rows(request, person),
         "preview_action": reverse("admin:profiles_person_merge_preview"),
     })
 

@@ -2,6 +2,7 @@
 
     from profiles.services.merging import choose_base, merge_preview, merge_people, undo_merge
     from profiles.services.merging import merge_many, plan_merges   # 1..N groups
+    from profiles.services.merging import check_mergeable   # would a merge be refused? (raises)
 
 Code outside this package imports only these names.
 
@@ -18,7 +19,7 @@ from profiles.services.merging.invariants import (
     rows_by_relation,
 )
 from profiles.services.merging.merge import merge_many, merge_people
-from profiles.services.merging.planning import plan_merges
+from profiles.services.merging.planning import check_mergeable, plan_merges
 from profiles.services.merging.preview import MergePreview, PreviewRow, PreviewValue, merge_preview
 from profiles.services.merging.relations import (
     PersonRelation,
@@ -39,6 +40,7 @@ __all__ = [
     "PreviewRow",
     "PreviewValue",
     "UndoRefused",
+    "check_mergeable",
     "choose_base",
     "conservation_problems",
     "invariant_problems",
