@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "profiles",
     "dedup",
     "api",
+    "segments",
 ]
 
 MIDDLEWARE = [
