@@ -52,7 +52,11 @@ class SegmentMembership(models.Model):
     original_person = OriginalOwnerField(
         Person, on_delete=models.CASCADE, related_name="+", db_index=True
     )
+    # When the person counts as having entered: the earliest of its own entry and those of the
+    # profiles merged into it (their rows stay parked on them). `own_entered_at` is this row's
+    # own entry, never changed, so undo can recompute `entered_at` exactly.
     entered_at = models.DateTimeField(default=timezone.now)
+    own_entered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

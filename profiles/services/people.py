@@ -13,6 +13,7 @@ from django.utils import timezone
 from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
 from profiles.services.attributes import clean_custom_attributes, custom_part, with_custom
+from profiles.services.events import notify_changed
 from profiles.services.tombstones import resolve_live  # noqa: F401 (until merging imports it)
 
 STAFF_EDIT = "edited by staff"
@@ -147,6 +148,8 @@ def apply_staff_edit(
         if not changed:
             return current
         _save(current, {name: values[name] for name in changed}, actor=actor, reason=reason)
+        # Segments reading these fields are re-evaluated in this transaction.
+        notify_changed([(current, {*changed, "updated_at"}, set())])
     return current
 
 

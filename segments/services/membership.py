@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from profiles.models import Activity, ActivityKind, ActivitySource, Person
+from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from segments.models import Segment, SegmentMembership
 from segments.services.compiler import Compiled, PersonFacts, compile_node
 from segments.services.definition import parse_definition
@@ -31,29 +34,38 @@ def matching_people(segment_or_compiled: Segment | Compiled):  # -> QuerySet[Per
     return Person.objects.filter(merged_into__isnull=True).filter(rule.q())
 
 
-def _activity(segment: Segment, person_id: int, kind: str, at: dt.datetime) -> Activity:
+def live_members(segment: Segment):  # -> QuerySet[SegmentMembership]
+    """The memberships of live people (rows parked on merged profiles are not members)."""
+    return SegmentMembership.objects.filter(segment=segment, person__merged_into__isnull=True)
+
+
+def _activity(segment: Segment, person_id: int, kind: str, at: dt.datetime,
+              **extra: Any) -> Activity:
     return Activity(
         person_id=person_id, original_person_id=person_id, kind=kind, occurred_at=at,
         recorded_at=at, source=ActivitySource.SYSTEM,
-        properties={"segment": segment.name, "segment_id": segment.pk},
+        properties={"segment": segment.name, "segment_id": segment.pk, **extra},
     )
 
 
 def record_changes(segment: Segment, *, entered: Sequence[int], left: Sequence[int],
-                   at: dt.datetime) -> None:
-    """Write the membership rows and the entered/left activities for these people."""
-    if left:
-        for start in range(0, len(left), WRITE_CHUNK):
-            SegmentMembership.objects.filter(
-                segment=segment, person_id__in=left[start:start + WRITE_CHUNK]).delete()
+                   at: dt.datetime, journal: dict[int, dict[str, Any]] | None = None) -> None:
+    """Write the membership rows and the entered/left activities for these people.
+    `journal`: person -> what its `segment_left` activity keeps (a merge's re-evaluation
+    keeps the removed row, so undo can put it back)."""
+    for start in range(0, len(left), WRITE_CHUNK):
+        SegmentMembership.objects.filter(
+            segment=segment, person_id__in=left[start:start + WRITE_CHUNK]).delete()
     if entered:
         SegmentMembership.objects.bulk_create(
             [SegmentMembership(segment=segment, person_id=pk, original_person_id=pk,
-                               entered_at=at) for pk in entered],
+                               entered_at=at, own_entered_at=at) for pk in entered],
             batch_size=WRITE_CHUNK,
         )
+    journal = journal or {}
     activities = [_activity(segment, pk, ActivityKind.SEGMENT_ENTERED, at) for pk in entered]
-    activities += [_activity(segment, pk, ActivityKind.SEGMENT_LEFT, at) for pk in left]
+    activities += [_activity(segment, pk, ActivityKind.SEGMENT_LEFT, at, **journal.get(pk, {}))
+                   for pk in left]
     if activities:
         Activity.objects.bulk_create(activities, batch_size=WRITE_CHUNK)
 
@@ -65,11 +77,12 @@ def rebuild_segment(*, segment: Segment) -> tuple[int, int]:
     with transaction.atomic():
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
         now = timezone.now()
-        members = SegmentMembership.objects.filter(segment=segment)
+        members = live_members(segment)
         if segment.enabled:
             matching = matching_people(compiled(segment, now))
             entered = list(
-                matching.exclude(Exists(members.filter(person=OuterRef("pk"))))
+                matching.exclude(Exists(SegmentMembership.objects.filter(
+                    segment=segment, person=OuterRef("pk"))))
                 .order_by("pk").values_list("pk", flat=True))
             left = list(
                 members.exclude(person__in=matching.values("pk"))
@@ -84,22 +97,60 @@ def rebuild_segment(*, segment: Segment) -> tuple[int, int]:
 
 
 def evaluate_people(*, people: Iterable[Person], segments: Sequence[Segment],
-                    now: dt.datetime | None = None) -> None:
+                    now: dt.datetime | None = None, merge: int | None = None) -> None:
     """Re-evaluate live, locked people against these segments with the per-person check,
-    entering and leaving them (the caller's transaction: true when the call returns)."""
+    entering and leaving them (the caller's transaction: true when the call returns).
+    `merge`: the merge whose base this is; a row it removes is kept in the activity."""
     people = [person for person in people if person.merged_into_id is None]
-    if not people or not segments:
-        return
     now = now or timezone.now()
     rules = [(segment, compiled(segment, now)) for segment in segments if segment.enabled]
-    current = set(
-        SegmentMembership.objects.filter(
+    if not people or not rules:
+        return
+    current = {
+        (row.segment_id, row.person_id): row for row in SegmentMembership.objects.filter(
             person_id__in=[p.pk for p in people], segment__in=[s for s, _ in rules])
-        .values_list("segment_id", "person_id"))
+    }
     for person in people:
         facts = PersonFacts(person)
         for segment, rule in rules:
-            inside = (segment.pk, person.pk) in current
-            if rule.matches(person, facts) != inside:
-                record_changes(segment, entered=[] if inside else [person.pk],
-                               left=[person.pk] if inside else [], at=now)
+            row = current.get((segment.pk, person.pk))
+            if rule.matches(person, facts) == (row is not None):
+                continue
+            journal = None
+            if row is not None and merge is not None:
+                journal = {person.pk: {"merge": merge, "row": {
+                    "original_person": row.original_person_id,
+                    "entered_at": row.entered_at.isoformat(),
+                    "own_entered_at": row.own_entered_at.isoformat()}}}
+            record_changes(segment, entered=[] if row else [person.pk],
+                           left=[person.pk] if row else [], at=now, journal=journal)
+
+
+def settle_entered_at(*, person_ids: Sequence[int]) -> None:
+    """Each membership of these people counts from the earliest of its own entry and the
+    entries of the same segment parked on profiles merged into the person."""
+    parked = (SegmentMembership.objects
+              .filter(segment=OuterRef("segment"), person__merged_into=OuterRef("person"))
+              .order_by().values("segment").annotate(first=Min("entered_at")).values("first"))
+    SegmentMembership.objects.filter(person_id__in=list(person_ids)).update(
+        entered_at=Least(F("own_entered_at"),
+                         Coalesce(Subquery(parked), F("own_entered_at"))))
+
+
+def restore_left_on_undo(*, record: MergeRecord) -> None:
+    """Put back the memberships the merge's re-evaluation removed from its base, each on the
+    profile it was recorded for (the base, or a profile the undo restored)."""
+    left = Activity.objects.filter(person_id=record.base_id, kind=ActivityKind.SEGMENT_LEFT,
+                                   properties__merge=record.pk)
+    for properties in left.values_list("properties", flat=True):
+        row = properties.get("row") or {}
+        original = row.get("original_person")
+        owner = original if original in record.merged_ids else record.base_id
+        segment_id = properties.get("segment_id")
+        if not Segment.objects.filter(pk=segment_id).exists() or \
+                SegmentMembership.objects.filter(segment_id=segment_id, person_id=owner).exists():
+            continue
+        SegmentMembership.objects.create(
+            segment_id=segment_id, person_id=owner, original_person_id=original or owner,
+            entered_at=parse_datetime(row["entered_at"]),
+            own_entered_at=parse_datetime(row["own_entered_at"]))
