@@ -70,6 +70,7 @@ def create_person(
         person.save()
         if person.user_id:
             _sync_user_id_identity(person, user=user)
+        notify_changed([(person, {f.name for f in Person._meta.concrete_fields}, set())])
     return person
 
 

@@ -90,3 +90,12 @@ def test_disabled_segments_are_not_evaluated(post):
     segment = create_segment(name="All", definition={"kind": "page_view"}, enabled=False)
     post("track", {"anonymous_id": "d", "kind": "page_view"})
     assert members(segment) == set()
+
+
+def test_a_person_created_by_staff_enters_at_once():
+    from profiles.services.people import create_person
+
+    paris = create_segment(name="Parisians", definition={
+        "field": "city", "op": "eq", "value": "Paris"})
+    person = create_person(email="ann@example.com", city="Paris")
+    assert members(paris) == {person.pk}
