@@ -76,6 +76,13 @@ class SegmentAdmin(admin.ModelAdmin):
         ("Members", {"fields": ["members", "last_rebuild", "created", "updated"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # adding: what it matches and who made it come after saving
+            return [(None, {"fields": ["name", "key", "description", "enabled",
+                                       "visible_to_website"]}),
+                    ("Rule", {"fields": ["definition"]})]
+        return super().get_fieldsets(request, obj)
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_members=Count(
             "memberships", filter=Q(memberships__person__merged_into__isnull=True)))

@@ -215,10 +215,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e15
 
 
-def _days(value: Any, path: str, minimum: int = 0) -> int:
+def _days(value: Any, path: str, minimum: int = 0, unit: str = " of days") -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= MAX_DAYS:
         raise DefinitionError(
-            path, f"expected a whole number of days from {minimum} to {MAX_DAYS}.")
+            path, f"expected a whole number{unit} from {minimum} to {MAX_DAYS}.")
     return value
 
 
@@ -247,7 +247,7 @@ def _behaviour(data: dict[str, Any], path: str) -> BehaviourCondition:
         if spec["op"] not in COUNT_OPS:
             raise DefinitionError(f"{path}.count.op", f"use one of {', '.join(COUNT_OPS)}.")
         count_op = spec["op"]
-        count = _days(spec["value"], f"{path}.count.value")
+        count = _days(spec["value"], f"{path}.count.value", unit="")
     within = data.get("within_days")
     if within is not None:
         within = _days(within, f"{path}.within_days", minimum=1)

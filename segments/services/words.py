@@ -57,14 +57,14 @@ def _behaviour(node: BehaviourCondition) -> str:
     return words
 
 
-def describe(node: Node) -> str:
+def describe(node: Node, top: bool = True) -> str:
     if isinstance(node, Group):
         joiner = " and " if node.op == "all" else " or "
-        parts = [describe(child) for child in node.children]
+        parts = [describe(child, top=False) for child in node.children]
         text = joiner.join(parts)
-        return f"({text})" if len(parts) > 1 else text
+        return f"({text})" if len(parts) > 1 and not top else text
     if isinstance(node, Not):
-        return f"not {describe(node.child)}"
+        return f"not {describe(node.child, top=False)}"
     if isinstance(node, BehaviourCondition):
         return _behaviour(node)
     return _field(node)
