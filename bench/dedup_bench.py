@@ -12,6 +12,10 @@ Data: the reference set of docs/rules.md, Scale built by `seed_demo`'s bulk writ
 whitespace variants, a few groups with two user IDs, 10 activities and ~1.5 identities per
 person). It is built once into `onefold_bench_dedup_seed_<N>` and every run works on a fresh
 copy of it (`CREATE DATABASE … TEMPLATE`), so the measured run always starts from the same data.
+With `--no-statistics` the full run starts without planner statistics, as right after a bulk
+load on a server with autovacuum off (the copy's statistics are erased): `run_dedup` analyzes
+what it reads before planning (dedup/services/statistics.py), and the time that took is printed
+(it is part of the run's time).
 
 Printed, in one run on the same data:
 1. duplicate detection: the GROUP BY … HAVING query alone, and the chunk planning;
@@ -31,11 +35,6 @@ database):
    extrapolated to every group, and the ratio;
 5. for information, `--engine-groups` groups through `merge_people` one by one,
    extrapolated, and the ratio.
-
-`--no-statistics`: step 2 starts without planner statistics, as right after a bulk load on a
-server with autovacuum off (the copy's statistics are erased), so `run_dedup` must analyze
-what it reads before planning (dedup/services/statistics.py); the time it spent doing so is
-printed, and is part of the run's time.
 """
 
 from __future__ import annotations
