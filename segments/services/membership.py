@@ -10,13 +10,15 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
+from profiles.services.schema import table
+from profiles.services.sql import execute
 from segments.models import Segment, SegmentMembership
 from segments.services.compiler import Compiled, PersonFacts, compile_node
 from segments.services.definition import parse_definition
@@ -51,23 +53,51 @@ def _activity(segment: Segment, person_id: int, kind: str, at: dt.datetime,
 def record_changes(segment: Segment, *, entered: Sequence[int], left: Sequence[int],
                    at: dt.datetime, journal: dict[int, dict[str, Any]] | None = None) -> None:
     """Write the membership rows and the entered/left activities for these people.
-    `journal`: person -> what its `segment_left` activity keeps (a merge's re-evaluation
-    keeps the removed row, so undo can put it back)."""
+
+    Only rows actually inserted or deleted get an activity (ON CONFLICT DO NOTHING and
+    RETURNING): a rebuild and a real-time evaluation that meet on one person record the
+    change once. `journal`: person -> what its `segment_left` activity keeps (a merge's
+    re-evaluation keeps the removed row, so undo can put it back)."""
+    gone, came = [], []
     for start in range(0, len(left), WRITE_CHUNK):
-        SegmentMembership.objects.filter(
-            segment=segment, person_id__in=left[start:start + WRITE_CHUNK]).delete()
-    if entered:
-        SegmentMembership.objects.bulk_create(
-            [SegmentMembership(segment=segment, person_id=pk, original_person_id=pk,
-                               entered_at=at, own_entered_at=at) for pk in entered],
-            batch_size=WRITE_CHUNK,
-        )
+        gone += _delete(segment.pk, left[start:start + WRITE_CHUNK])
+    for start in range(0, len(entered), WRITE_CHUNK):
+        came += _insert(segment.pk, entered[start:start + WRITE_CHUNK], at)
     journal = journal or {}
-    activities = [_activity(segment, pk, ActivityKind.SEGMENT_ENTERED, at) for pk in entered]
+    activities = [_activity(segment, pk, ActivityKind.SEGMENT_ENTERED, at) for pk in came]
     activities += [_activity(segment, pk, ActivityKind.SEGMENT_LEFT, at, **journal.get(pk, {}))
-                   for pk in left]
+                   for pk in gone]
     if activities:
         Activity.objects.bulk_create(activities, batch_size=WRITE_CHUNK)
+
+
+def _ids_sql(ids: Sequence[int]) -> tuple[str, list[Any]]:
+    if connection.vendor == "postgresql":
+        return "= ANY(%s::bigint[])", [list(ids)]
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _delete(segment_id: int, people: Sequence[int]) -> list[int]:
+    condition, params = _ids_sql(people)
+    rows = execute(f"DELETE FROM {table(SegmentMembership)} WHERE segment_id = %s "
+                   f"AND person_id {condition} RETURNING person_id", [segment_id, *params])
+    return sorted(pk for (pk,) in rows)
+
+
+def _insert(segment_id: int, people: Sequence[int], at: dt.datetime) -> list[int]:
+    columns = "(segment_id, person_id, original_person_id, entered_at, own_entered_at)"
+    conflict = "ON CONFLICT (segment_id, person_id) DO NOTHING RETURNING person_id"
+    if connection.vendor == "postgresql":
+        sql = (f"INSERT INTO {table(SegmentMembership)} {columns} SELECT %s, p, p, %s, %s "
+               f"FROM unnest(%s::bigint[]) AS p {conflict}")
+        rows = execute(sql, [segment_id, at, at, list(people)])
+    else:
+        stamp = connection.ops.adapt_datetimefield_value(at)
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(people))
+        params = [value for pk in people for value in (segment_id, pk, pk, stamp, stamp)]
+        rows = execute(f"INSERT INTO {table(SegmentMembership)} {columns} VALUES {values} "
+                       f"{conflict}", params)
+    return sorted(pk for (pk,) in rows)
 
 
 def rebuild_segment(*, segment: Segment) -> tuple[int, int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,7 +106,6 @@ def _create(spec: dict) -> None:
         for kind, name, days in spec["events"])
 
 
-@pytest.mark.postgres
 class CompilerForms(TestCase):
     @settings(max_examples=60, deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

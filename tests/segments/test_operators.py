@@ -91,14 +91,12 @@ CASES = [
 ]
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize(("definition", "expected"), CASES)
 def test_operator(people, definition, expected):
     letters = dict(zip("PBN", people, strict=True))
     assert matched(definition) == {letters[letter] for letter in expected}
 
 
-@pytest.mark.postgres
 def test_behaviour_counts_where_and_windows():
     a, b, c = PersonFactory(), PersonFactory(), PersonFactory()
     for days in (1, 2, 40):
