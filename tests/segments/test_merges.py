@@ -93,3 +93,22 @@ def test_identify_merge_does_not_reenter(post):
     live = Person.objects.get(merged_into__isnull=True)
     assert SegmentMembership.objects.filter(person=live).count() == 1
     assert entries() == 2  # each device entered once, the merge added none
+
+
+def test_dedup_run_carries_memberships_without_reentry_and_undo_is_exact():
+    from dedup.services import run_dedup
+    from profiles.models import MergeRecord
+
+    PersonFactory(email="ann@example.com", city="Paris")
+    PersonFactory(email=" ANN@example.com", city="Paris", user_id=None)
+    create_segment(name="Parisians", definition={"field": "city", "op": "eq", "value": "Paris"})
+    before, entered = state(), entries()
+
+    run = run_dedup()
+
+    assert run.status == "succeeded"
+    live = Person.objects.get(merged_into__isnull=True)
+    assert [s.name for s in segments_of(person=live)] == ["Parisians"]
+    assert entries() == entered and entries(ActivityKind.SEGMENT_LEFT) == 0
+    undo_merge(record=MergeRecord.objects.get())
+    assert state() == before
