@@ -102,28 +102,39 @@ def _insert(segment_id: int, people: Sequence[int], at: dt.datetime) -> list[int
 
 def rebuild_segment(*, segment: Segment) -> tuple[int, int]:
     """Make the segment's members exactly the live people its definition matches, set-based:
-    who entered and who left are each one query. Returns (entered, left).
-    A disabled segment has no members."""
+    who may have entered and who may have left are one query each; then those people are
+    locked (id order, as every writer locks a person) and checked again, so an event recorded
+    for one of them meanwhile is not undone by a rebuild that read before it. Returns
+    (entered, left). A disabled segment has no members."""
     with transaction.atomic():
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
         now = timezone.now()
         members = live_members(segment)
-        if segment.enabled:
-            matching = matching_people(compiled(segment, now))
-            entered = list(
-                matching.exclude(Exists(SegmentMembership.objects.filter(
-                    segment=segment, person=OuterRef("pk"))))
-                .order_by("pk").values_list("pk", flat=True))
-            left = list(
-                members.exclude(person__in=matching.values("pk"))
-                .order_by("person_id").values_list("person_id", flat=True))
+        rule = compiled(segment, now) if segment.enabled else None
+        if rule is not None:
+            matching = matching_people(rule)
+            entering = matching.exclude(Exists(SegmentMembership.objects.filter(
+                segment=segment, person=OuterRef("pk")))).values_list("pk", flat=True)
+            leaving = members.exclude(person__in=matching.values("pk")) \
+                .values_list("person_id", flat=True)
+            candidates = sorted({*entering, *leaving})
         else:
-            entered, left = [], list(members.values_list("person_id", flat=True))
-        record_changes(segment, entered=entered, left=left, at=now)
+            candidates = sorted(members.values_list("person_id", flat=True))
+        entered, left = 0, 0
+        for start in range(0, len(candidates), WRITE_CHUNK):
+            chunk = candidates[start:start + WRITE_CHUNK]
+            list(Person.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
+                 .values_list("pk", flat=True))
+            inside = set(members.filter(person_id__in=chunk).values_list("person_id", flat=True))
+            match = set() if rule is None else set(
+                matching_people(rule).filter(pk__in=chunk).values_list("pk", flat=True))
+            record_changes(segment, entered=sorted(match - inside),
+                           left=sorted(inside - match), at=now)
+            entered, left = entered + len(match - inside), left + len(inside - match)
         segment.last_rebuilt_at = now
         segment.member_count = members.count()
         segment.save(update_fields=["last_rebuilt_at", "member_count"])
-    return len(entered), len(left)
+    return entered, left
 
 
 def evaluate_people(*, people: Iterable[Person], segments: Sequence[Segment],
