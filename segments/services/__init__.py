@@ -6,7 +6,11 @@ these.
 """
 
 from segments.services.definition import DefinitionError, parse_definition
-from segments.services.membership import evaluate_people, rebuild_segment
+from segments.services.membership import (
+    evaluate_people,
+    rebuild_segment,
+    refresh_time_windows,
+)
 from segments.services.segments import (
     SegmentRefused,
     count_matching,
@@ -25,6 +29,7 @@ __all__ = [
     "evaluate_people",
     "parse_definition",
     "rebuild_segment",
+    "refresh_time_windows",
     "segments_of",
     "update_segment",
 ]

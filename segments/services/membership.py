@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Least
@@ -21,7 +22,7 @@ from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import Segment, SegmentMembership
 from segments.services.compiler import Compiled, PersonFacts, compile_node
-from segments.services.definition import parse_definition
+from segments.services.definition import parse_definition, reads
 
 WRITE_CHUNK = 5000
 
@@ -195,3 +196,19 @@ def restore_left_on_undo(*, record: MergeRecord) -> None:
             segment_id=segment_id, person_id=owner, original_person_id=original or owner,
             entered_at=parse_datetime(row["entered_at"]),
             own_entered_at=parse_datetime(row["own_entered_at"]))
+
+
+def refresh_time_windows() -> dict[int, tuple[int, int]]:
+    """Rebuild every enabled segment whose rule depends on the clock (`within_days`,
+    `older_than_days`): people enter or leave as a window passes, with no event. Each rebuild
+    is set-based and writes only for the people who changed. Returns segment -> (entered, left).
+    """
+    done = {}
+    for segment in Segment.objects.filter(enabled=True).order_by("pk"):
+        try:
+            timed = reads(parse_definition(segment.definition))[2]
+        except ValidationError:
+            continue
+        if timed:
+            done[segment.pk] = rebuild_segment(segment=segment)
+    return done
