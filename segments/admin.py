@@ -4,12 +4,16 @@ goes through the services, which rebuild the members."""
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.urls import path
 
 from profiles.admin.plain import when
+from segments.builder import RuleBuilderWidget
 from segments.models import Segment
 from segments.services import (
     DefinitionError,
@@ -17,6 +21,7 @@ from segments.services import (
     count_matching,
     create_segment,
     parse_definition,
+    sample_matching,
     update_segment,
 )
 from segments.services.segments import EDITABLE
@@ -34,8 +39,7 @@ class SegmentForm(forms.ModelForm):
     class Meta:
         model = Segment
         fields = ["name", "key", "description", "enabled", "visible_to_website", "definition"]
-        widgets = {"definition": forms.Textarea(attrs={"rows": 12, "cols": 90,
-                                                       "style": "font-family: monospace"})}
+        widgets = {"definition": RuleBuilderWidget()}
         help_texts = {"definition": DEFINITION_HELP,
                       "key": "A short name for the API and webhooks (letters, digits, -)."}
 
@@ -75,6 +79,32 @@ class SegmentAdmin(admin.ModelAdmin):
         ("Rule", {"fields": ["definition", "rule_in_words", "matches"]}),
         ("Members", {"fields": ["members", "last_rebuild", "created", "updated"]}),
     ]
+
+    def get_urls(self):
+        preview = path("preview/", self.admin_site.admin_view(self.preview_view),
+                       name="segments_segment_preview")
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> JsonResponse:
+        """POST a definition: how many people it matches now and a few of them (the builder's
+        live count). Writes nothing; a bad rule is a 400 naming the path."""
+        if request.method != "POST":
+            return JsonResponse({"error": {"message": "Use POST."}}, status=405)
+        if not self.has_view_permission(request):
+            return JsonResponse({"error": {"message": "Not allowed."}}, status=403)
+        try:
+            definition = json.loads(request.POST.get("definition", ""))
+            count = count_matching(definition=definition)
+            sample = sample_matching(definition=definition)
+        except ValueError as error:  # not JSON
+            return JsonResponse({"error": {"path": "$", "message": f"Not JSON ({error})."}},
+                                status=400)
+        except DefinitionError as error:
+            return JsonResponse({"error": {"path": error.path, "message": error.reason}},
+                                status=400)
+        people = [{"id": p.pk, "name": p.display_name, "url": p.get_absolute_url()}
+                  for p in sample]
+        return JsonResponse({"count": count, "sample": people})
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:  # adding: what it matches and who made it come after saving

@@ -16,6 +16,7 @@ from segments.services.segments import (
     count_matching,
     create_segment,
     delete_segment,
+    sample_matching,
     segments_of,
     update_segment,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "parse_definition",
     "rebuild_segment",
     "refresh_time_windows",
+    "sample_matching",
     "segments_of",
     "update_segment",
 ]

@@ -103,6 +103,12 @@ def count_matching(*, definition: Any) -> int:
     return matching_people(compile_node(parse_definition(definition))).count()
 
 
+def sample_matching(*, definition: Any, size: int = 5) -> list[Person]:
+    """A few live people the definition matches now, newest first (a preview: writes nothing)."""
+    rule = compile_node(parse_definition(definition))
+    return list(matching_people(rule).order_by("-pk")[:size])
+
+
 def segments_of(*, person: Person) -> list[Segment]:
     """The segments the person is in, by name (each with `entered_at` set)."""
     segments = list(

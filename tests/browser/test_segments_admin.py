@@ -64,3 +64,48 @@ def test_staff_define_a_segment_and_find_a_person_in_it(staff_page, live_server,
     names = page.locator("#result_list").inner_text()
     assert member.display_name in names and "Bob Romano" not in names
     shot(page, artifacts_dir, "people-filter")
+
+
+def test_the_rule_builder_builds_counts_and_saves(staff_page, live_server, artifacts_dir):
+    page = staff_page
+    ann = PersonFactory(name="Ann Parisienne", city="Paris", page_views=4)
+    PersonFactory(name="Paul Parisien", city="paris", page_views=0)
+    PersonFactory(name="Bob Romano", city="Rome", page_views=9)
+    page.goto(f"{live_server.url}/admin/segments/segment/add/")
+    page.fill("#id_name", "Keen Parisians")
+    builder = page.locator(".rule-builder")
+    builder.get_by_label("value").first.fill("PARIS")
+    page.wait_for_function(
+        "document.querySelector('.rb-count').textContent.includes('Matches 2 people')")
+    builder.get_by_role("button", name="+ Condition").click()
+    row = builder.locator(".rb-children > li").nth(1)
+    row.get_by_label("field").select_option("page_views")
+    row.get_by_label("operator").select_option("gte")
+    row.get_by_label("value").fill("3")
+    page.wait_for_function(
+        "document.querySelector('.rb-count').textContent.includes('Matches 1 person')")
+    assert "Ann Parisienne" in page.locator(".rb-sample").inner_text()
+    definition = json.loads(page.locator("#id_definition").input_value())
+    assert definition == {"all": [{"field": "city", "op": "eq", "value": "PARIS"},
+                                  {"field": "page_views", "op": "gte", "value": 3}]}
+    builder.get_by_role("button", name="+ Activity").click()
+    page.wait_for_function(
+        "document.querySelector('.rb-count').textContent.includes('Matches 0 people')")
+    builder.get_by_role("button", name="+ Group").click()
+    shot(page, artifacts_dir, "builder-activity")
+    builder.get_by_role("button", name="Remove").nth(4).click()  # the group (its row comes after)
+    builder.get_by_role("button", name="Remove").nth(2).click()
+    page.wait_for_function(
+        "document.querySelector('.rb-count').textContent.includes('Matches 1 person')")
+    builder.get_by_label("value").first.fill("")
+    page.wait_for_function(
+        "document.querySelector('.rb-count').textContent.includes('$.all[0].value')")
+    shot(page, artifacts_dir, "builder-error")
+    builder.get_by_label("value").first.fill("paris")
+    page.wait_for_function(
+        "document.querySelector('.rb-count').textContent.includes('Matches 1 person')")
+    shot(page, artifacts_dir, "builder")
+    page.click("input[name=_save]")
+    assert "has 1 member now" in page.locator(".messagelist").inner_text()
+    page.goto(f"{live_server.url}/admin/profiles/person/{ann.pk}/change/")
+    assert "Keen Parisians" in page.locator("#person-segments").inner_text()

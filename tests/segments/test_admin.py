@@ -72,3 +72,18 @@ def test_person_page_lists_segments_and_people_filter(admin_client):
     assert [p.pk for p in people.context["cl"].result_list] == [ann.pk]
     bad = admin_client.get(reverse("admin:profiles_person_changelist"), {"segment": "x"})
     assert bad.status_code == 200 and list(bad.context["cl"].result_list) == []
+
+
+def test_preview_counts_and_samples_without_writing(admin_client, client):
+    ann = PersonFactory(city="Paris", name="Ann")
+    url = reverse("admin:segments_segment_preview")
+    answer = admin_client.post(url, {"definition": json.dumps(PARIS)})
+    assert answer.status_code == 200
+    assert answer.json() == {"count": 1, "sample": [
+        {"id": ann.pk, "name": "Ann", "url": f"/admin/profiles/person/{ann.pk}/change/"}]}
+    bad = admin_client.post(url, {"definition": json.dumps({"any": []})})
+    assert bad.status_code == 400 and bad.json()["error"]["path"] == "$.any"
+    assert admin_client.post(url, {"definition": "{"}).status_code == 400
+    assert admin_client.get(url).status_code == 405
+    assert client.post(url, {"definition": json.dumps(PARIS)}).status_code == 302  # login
+    assert not Segment.objects.exists()
