@@ -38,12 +38,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dedup_bench import admin_sql, build_seed, use_database  # noqa: E402 (django.setup)
-
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.dedup_bench import admin_sql, build_seed, use_database  # noqa: E402 (django.setup)
 from profiles.models import ActivityKind, Person  # noqa: E402
 from profiles.services.events import Event, record_events  # noqa: E402
 from profiles.services.merging import lock_live_person  # noqa: E402
@@ -90,8 +89,8 @@ def rebuilds(name: str, definition: dict, target: float) -> tuple[Segment, float
         return f"({holder['segment'].member_count:,} members entered)"
 
     first = timed("create_segment (first rebuild, everyone enters)", create)
-    again = timed("rebuild_segment (nothing changed)",
-                  lambda: "(entered, left) = %s" % (rebuild_segment(segment=holder["segment"]),))
+    timed("rebuild_segment (nothing changed)",
+          lambda: f"(entered, left) = {rebuild_segment(segment=holder['segment'])}")
     print(f"  target ≤ {target:.0f}s: {'met' if first <= target else 'NOT met'}")
     return holder["segment"], first
 
