@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from profiles.admin.timeline import entries as entries_of
 from profiles.models import Activity, ActivityKind, Person
 from profiles.services import merge_people, undo_merge
 from segments.models import SegmentMembership
@@ -79,7 +80,11 @@ def test_base_leaving_after_merge_is_put_back_by_undo():
     live = set(SegmentMembership.objects.filter(person__merged_into__isnull=True)
                .values_list("person_id", flat=True))
     assert live == set()  # 4 page views together: the base left, once
-    assert Activity.objects.filter(kind=ActivityKind.SEGMENT_LEFT).count() == 1
+    left = Activity.objects.get(kind=ActivityKind.SEGMENT_LEFT)
+    [entry] = entries_of([left])
+    assert str(entry.sentence).startswith("Segment left: “Light readers” after a merge (")
+    assert f"journal #{record.pk}</a>" in str(entry.sentence)
+    assert "row" not in str(entry.details)  # the kept row is for undo, not for reading
     undo_merge(record=record)
     assert state() == before
 
