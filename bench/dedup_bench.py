@@ -234,23 +234,25 @@ def naive_merge(people: list[Person]) -> int:
 
 
 def floor_chunk(bounds: tuple[str, str]) -> int:
-    """The floor for one chunk: its row moves as bare statements, in one transaction."""
+    """The floor for one chunk: its row moves as bare statements, in one transaction. Rows of
+    tables with a per-person unique rule move position by position in rule order (a row whose
+    key the base holds by then stays), as the engine decides; the others in one statement."""
     from dedup.services.detection import group_members
-    from profiles.services.merging import person_relations
+    from profiles.services.merging import person_relations, rank_key
     from profiles.services.sql import execute
 
     moved = 0
     try:
         with transaction.atomic():
-            dups, bases = [], []
+            pairs: dict[int, list[tuple[int, int]]] = {}  # position -> (duplicate, base)
             for _, people in group_members(first=bounds[0], last=bounds[1], lock=True):
                 if len({p.user_id for p in people if p.user_id}) > 1:
                     continue
-                base = choose_base(people)
-                for person in people:
-                    if person.pk != base.pk:
-                        dups.append(person.pk)
-                        bases.append(base.pk)
+                base, *others = sorted(people, key=rank_key)
+                for position, person in enumerate(others, 1):
+                    pairs.setdefault(position, []).append((person.pk, base.pk))
+            everyone = [pair for position in sorted(pairs) for pair in pairs[position]]
+            execute("SET LOCAL synchronous_commit = off", [])  # as the dedup's chunks commit
             for relation in person_relations():
                 table, column = relation.model._meta.db_table, relation.column
                 keys = [relation.model._meta.get_field(name).column
@@ -258,14 +260,15 @@ def floor_chunk(bounds: tuple[str, str]) -> int:
                 clash = "".join(f' AND b."{key}" = t."{key}"' for key in keys)
                 skip = (f' AND NOT EXISTS (SELECT 1 FROM "{table}" b'
                         f' WHERE b."{column}" = m.base{clash})' if keys else "")
-                moved += execute(
-                    f'WITH u AS (UPDATE "{table}" t SET "{column}" = m.base FROM'
-                    f' unnest(%s::bigint[], %s::bigint[]) AS m(dup, base)'
-                    f' WHERE t."{column}" = m.dup{skip} RETURNING 1) SELECT count(*) FROM u',
-                    [dups, bases])[0][0]
+                for batch in ([pairs[p] for p in sorted(pairs)] if keys else [everyone]):
+                    moved += execute(
+                        f'WITH u AS (UPDATE "{table}" t SET "{column}" = m.base FROM'
+                        f' unnest(%s::bigint[], %s::bigint[]) AS m(dup, base)'
+                        f' WHERE t."{column}" = m.dup{skip} RETURNING 1) SELECT count(*) FROM u',
+                        [[d for d, _ in batch], [b for _, b in batch]])[0][0]
             execute('UPDATE "profiles_person" p SET "merged_into_id" = m.base, "merged_at" ='
                     ' now() FROM unnest(%s::bigint[], %s::bigint[]) AS m(dup, base)'
-                    ' WHERE p.id = m.dup', [dups, bases])
+                    ' WHERE p.id = m.dup', [[d for d, _ in everyone], [b for _, b in everyone]])
     finally:
         connection.close()
     return moved

@@ -1,15 +1,16 @@
-"""Dedup in the admin: runs (read-only, with report and progress), conflicts, the schedule,
-and the "Run dedup now" / "Dry run now" buttons (views in dedup.admin_views)."""
+"""Dedup in the admin: runs (read-only, with report and progress), conflicts and reviews
+(dedup.admin_conflicts), "not the same person" marks (dedup.admin_marks), the schedule, and the
+"Run dedup now" / "Dry run now" buttons (views in dedup.admin_views)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, path, reverse
-from django.utils.html import format_html, format_html_join
+from django.urls import path
 
-from dedup import admin_views
+from dedup import admin_marks, admin_views  # noqa: F401 (admin_marks registers its admin)
+from dedup.admin_conflicts import DedupConflictAdmin
 from dedup.admin_display import (
     counts_words,
     interval_words,
@@ -49,7 +50,7 @@ class DedupRunAdmin(ReadOnlyAdmin):
     fields = [
         "status", "dry_run", "trigger", "actor", "created_at", "started_at", "finished_at",
         "duration_display", "heartbeat_at", "progress", "people_scanned", "groups_found",
-        "merged_display", "conflicts", "rows_moved", "error",
+        "merged_display", "conflicts", "needs_review", "kept_apart", "rows_moved", "error",
     ]
     readonly_fields = [*fields, "would_merge_display"]
 
@@ -118,63 +119,7 @@ class DedupRunAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 
 
-def merge_url(person_id: int) -> str:
-    """The merge engine's admin view for this person; its page if that view is not there."""
-    try:
-        return reverse("admin:profiles_person_merge", args=[person_id])
-    except NoReverseMatch:
-        return reverse("admin:profiles_person_change", args=[person_id])
-
-
-class ConflictRunFilter(admin.SimpleListFilter):
-    """Each run lists its conflicts again: by default show the latest run's, not every night's."""
-
-    title = "run"
-    parameter_name = "runs"
-
-    def lookups(self, request, model_admin):
-        return [("all", "All runs")]
-
-    def choices(self, changelist):
-        yield {
-            "selected": self.value() is None,
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": "Latest run",
-        }
-        yield from list(super().choices(changelist))[1:]
-
-    def queryset(self, request, queryset):
-        if self.value() == "all" or "run__id__exact" in request.GET:
-            return queryset
-        latest = DedupConflict.objects.order_by("-run_id").values_list("run_id", flat=True)[:1]
-        return queryset.filter(run_id__in=list(latest))
-
-
-@admin.register(DedupConflict)
-class DedupConflictAdmin(ReadOnlyAdmin):
-    list_display = ["email_normalized", "people", "user_ids_display", "run_link", "created_at"]
-    list_filter = [ConflictRunFilter, "run__dry_run"]
-    search_fields = ["email_normalized"]
-    list_select_related = ["run"]
-
-    @admin.display(description="people (merge by hand)")
-    def people(self, obj: DedupConflict) -> str:
-        return format_html_join(
-            " ", '<a href="{}">#{}</a> (<a href="{}">merge…</a>)',
-            ((reverse("admin:profiles_person_change", args=[pk]), pk, merge_url(pk))
-             for pk in obj.person_ids),
-        )
-
-    @admin.display(description="user IDs")
-    def user_ids_display(self, obj: DedupConflict) -> str:
-        return ", ".join(obj.user_ids)
-
-    @admin.display(description="run")
-    def run_link(self, obj: DedupConflict) -> str:
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:dedup_deduprun_change", args=[obj.run_id]),
-            obj.run,
-        )
+admin.site.register(DedupConflict, DedupConflictAdmin)
 
 
 class ScheduleForm(forms.ModelForm):

@@ -31,7 +31,17 @@ def counts_words(run: DedupRun) -> str:
     verb = "would merge" if run.dry_run else "merged"
     return (f"{plural(run.groups_found, 'group')} found · {run.groups_merged:,} {verb} "
             f"({plural(run.people_merged, 'person', 'people')}) · "
-            f"{plural(run.conflicts, 'conflict')}")
+            f"{plural(run.conflicts, 'conflict')}{_decisions_words(run)}")
+
+
+def _decisions_words(run: DedupRun) -> str:
+    """" · 2 people to review · 1 group split (kept apart)", only what happened."""
+    words = ""
+    if run.needs_review:
+        words += f" · {plural(run.needs_review, 'person', 'people')} to review"
+    if run.kept_apart:
+        words += f" · {plural(run.kept_apart, 'group')} split (kept apart)"
+    return words
 
 
 def _chunk_sum(done: bool | None) -> Coalesce:
@@ -74,7 +84,8 @@ def dry_run_summary(run: DedupRun | None) -> str:
             f"{plural(run.groups_found, 'group')} of people sharing an email: "
             f"{run.groups_merged:,} would merge ({plural(run.people_merged, 'person', 'people')} "
             f"into their base profile), {plural(run.conflicts, 'conflict')} "
-            "(different user IDs) left for review.")
+            f"(different user IDs) and {plural(run.needs_review, 'person', 'people')} whose "
+            "email was only typed in chat left for review.")
 
 
 def _short(moment: dt.datetime) -> str:

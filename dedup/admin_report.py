@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Func, IntegerField
 
-from dedup.models import DedupRun
+from dedup.models import DedupRun, ReviewKind
 from profiles.admin.merge.display import field_label, field_order, field_value
 from profiles.admin.timeline import TimelineContext
 from profiles.models import Person
@@ -24,7 +24,11 @@ PAGE_SIZE = 50
 # Rules are lettered on a page in the order they first appear: "A", "B", …
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 OUTCOMES = {"would merge": "would merge", "merged": "merged",
-            "conflict": "not merged: different user IDs", "refused": "not merged"}
+            "conflict": "not merged: different user IDs", "refused": "not merged",
+            "kept apart": "split: people marked as different",
+            "needs review": "left out: email only typed (needs review)"}
+TRUST_WORDS = {"staff": "set by staff", "verified": "verified by the website",
+               "claimed": "claimed by a website (unverified)", "typed": "typed in chat"}
 
 
 class ReportLength(Func):
@@ -48,6 +52,19 @@ class Winner:
 
 
 @dataclass
+class Evidence:
+    """One person of a conflict or review: what explains it (email and how it was learned,
+    user ID, status), and whether the run left them out of the merge."""
+
+    person: Any
+    email: str
+    trust: str
+    user_id: str
+    status: str
+    left_out: bool
+
+
+@dataclass
 class GroupRow:
     email: str
     outcome: str
@@ -58,10 +75,17 @@ class GroupRow:
     record: int | None
     error: str
     winners: list[Winner] = field(default_factory=list)
+    parts: list[list[Any]] = field(default_factory=list)  # a group split by marks
+    pairs: list[tuple[Any, Any]] = field(default_factory=list)  # the marks that split it
+    evidence: list[Evidence] = field(default_factory=list)  # a conflict's or review's people
 
     @property
     def is_conflict(self) -> bool:
         return self.outcome == OUTCOMES["conflict"]
+
+    @property
+    def needs_review(self) -> bool:
+        return self.outcome == OUTCOMES["needs review"]
 
 
 @dataclass
@@ -107,8 +131,10 @@ def _window(run: DedupRun, start: int, size: int) -> tuple[list[dict], int]:
 
 def _conflicts(run: DedupRun, start: int, size: int) -> tuple[list[dict], int]:
     rows = run.conflict_rows.order_by("email_normalized", "id")
-    entries = [{"email": c.email_normalized, "outcome": "conflict", "people": c.person_ids,
-                "user_ids": c.user_ids} for c in rows[start:start + size]]
+    entries = [{"email": c.email_normalized,
+                "outcome": "needs review" if c.kind == ReviewKind.TYPED_EMAIL else "conflict",
+                "people": c.person_ids, "user_ids": c.user_ids, "left_out": c.left_out,
+                "evidence": c.evidence} for c in rows[start:start + size]]
     return entries, rows.count()
 
 
@@ -144,8 +170,31 @@ def _rows(entries: list[dict]) -> tuple[list[GroupRow], list[tuple[str, str]]]:
             record=entry.get("record") if isinstance(entry.get("record"), int) else None,
             error=str(entry.get("error") or ""),
             winners=list(_winners(entry.get("winners"), base, people, letters)),
+            parts=[[people.person_link(pk) for pk in _ids(part)]
+                   for part in entry.get("parts") or [] if isinstance(part, list)],
+            pairs=[(people.person_link(a), people.person_link(b))
+                   for a, b in (_pair(pair) for pair in entry.get("pairs") or []) if a],
+            evidence=list(_evidence(entry, people)),
         ))
     return rows, [(letter, rule) for rule, letter in letters.items()]
+
+
+def _pair(value: Any) -> tuple[int | None, int | None]:
+    ids = _ids(value)
+    return (ids[0], ids[1]) if len(ids) == 2 else (None, None)
+
+
+def _evidence(entry: dict, people: TimelineContext):
+    left_out = set(_ids(entry.get("left_out")))
+    for row in entry.get("evidence") or []:
+        if not isinstance(row, dict) or not isinstance(row.get("person"), int):
+            continue
+        trust = str(row.get("trust") or "")
+        yield Evidence(
+            person=people.person_link(row["person"]), email=str(row.get("email") or ""),
+            trust=TRUST_WORDS.get(trust, trust), user_id=str(row.get("user_id") or ""),
+            status="User" if row.get("status") == "user" else "Visitor",
+            left_out=row["person"] in left_out)
 
 
 def _everyone(entries: Iterable[dict]) -> set[int]:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dedup.schedule import MAX_EVERY_DAYS
+from profiles.models import Person
 
 
 class DedupTrigger(models.TextChoices):
@@ -44,6 +45,10 @@ class DedupRun(models.Model):
     groups_merged = models.PositiveIntegerField(default=0)
     people_merged = models.PositiveIntegerField(default=0)
     conflicts = models.PositiveIntegerField(default=0)
+    # People left out because their email is only typed (listed as "needs review"), and
+    # groups split around "not the same person" marks.
+    needs_review = models.PositiveIntegerField("people to review (email only typed)", default=0)
+    kept_apart = models.PositiveIntegerField("groups split (kept apart)", default=0)
     rows_moved = models.PositiveBigIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
@@ -112,20 +117,100 @@ class DedupChunk(models.Model):
         return f"Chunk {self.index} of run #{self.run_id}"
 
 
+class ReviewKind(models.TextChoices):
+    USER_IDS = "user_ids", "Different user IDs"
+    TYPED_EMAIL = "typed_email", "Email only typed (needs review)"
+
+
 class DedupConflict(models.Model):
-    """A same-email group holding different user IDs: never merged, listed for review."""
+    """People of a same-email group the run did not merge, listed for staff to review.
+
+    - `user_ids`: the group (or its part left after kept-apart marks) holds different user IDs:
+      none of it is merged;
+    - `typed_email`: `left_out` people whose email is only typed (written in chat) were left
+      out of merging with people who hold a user ID, are users, or hold a staff or verified
+      email (`evidence`: every member's email, its trust, user ID and status).
+    """
 
     run = models.ForeignKey(DedupRun, on_delete=models.CASCADE, related_name="conflict_rows")
+    kind = models.CharField(max_length=16, choices=ReviewKind.choices,
+                            default=ReviewKind.USER_IDS)
     email_normalized = models.CharField(max_length=254)
     person_ids = models.JSONField(default=list)
     user_ids = models.JSONField(default=list)
+    left_out = models.JSONField(default=list, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["email_normalized"]
+        verbose_name = "dedup conflict or review"
+        verbose_name_plural = "dedup conflicts and reviews"
 
     def __str__(self) -> str:
+        if self.kind == ReviewKind.TYPED_EMAIL:
+            return f"Needs review: {self.email_normalized}"
         return f"Conflict on {self.email_normalized}"
+
+
+class KeptApart(models.Model):
+    """Staff's word (or an undo's) that two profiles are not the same person: no dedup merges
+    them, and the suspected duplicates leave the pair out (docs/dedup.md, "Not the same
+    person"). Who and why are here; the two people are its two ends (`KeptApartEnd`).
+
+    A removed mark stays, with who removed it, when and why.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    removal_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "mark: not the same person"
+        verbose_name_plural = "marks: not the same person"
+
+    def __str__(self) -> str:
+        return f"Mark #{self.pk}: not the same person ({self.reason})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
+
+
+class KeptApartEnd(models.Model):
+    """One end of a mark: one of the two people. An end is a row of its person like an
+    activity (`person` / `original_person`, found by the merge's relation registry): a merge
+    moves it to the base, undo moves it back, and a mark on a merged profile holds for the
+    profile that absorbed it.
+
+    Why two rows and not one row with two people: a row is written only by merges of its own
+    person, which hold that person's lock; one row naming two people would be written by two
+    merges of different people at once (a deadlock under concurrent merges). Nothing stops both
+    ends from reaching one profile (staff may still merge two marked people by hand): a person
+    is never in a group with itself, so the mark is then idle until undo separates them.
+    """
+
+    mark = models.ForeignKey(KeptApart, on_delete=models.CASCADE, related_name="ends")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="kept_apart_ends")
+    original_person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["mark", "id"]
+        verbose_name = "end of a “not the same person” mark"
+        verbose_name_plural = "“not the same person” marks"
+
+    def __str__(self) -> str:
+        return f"Mark #{self.mark_id}: person #{self.person_id}"
 
 
 def validate_time_zone(value: str) -> None:

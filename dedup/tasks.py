@@ -13,7 +13,7 @@ from django.db import transaction
 
 from dedup import services
 from dedup.services.chunks import process_chunk
-from dedup.services.runs import fail_run
+from dedup.services.runs import error_words, fail_run
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def run_dedup_task(run_id: int) -> int:
     try:
         chunk_ids = services.start_run(run_id=run_id)
     except Exception as exc:
-        fail_run(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        fail_run(run_id=run_id, error=error_words(exc))
         raise
     for chunk_id in chunk_ids:
         dedup_chunk_task.delay(chunk_id, run_id)
@@ -47,7 +47,7 @@ def dedup_chunk_task(chunk_id: int, run_id: int) -> None:
         process_chunk(chunk_id=chunk_id)
     except Exception as exc:
         logger.exception("dedup chunk %s of run %s failed", chunk_id, run_id)
-        fail_run(run_id=run_id, error=f"Chunk {chunk_id}: {type(exc).__name__}: {exc}")
+        fail_run(run_id=run_id, error=f"Chunk {chunk_id} failed: {error_words(exc)}")
         raise
     services.finish_if_complete(run_id=run_id)
 

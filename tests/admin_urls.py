@@ -64,7 +64,8 @@ def build_examples() -> dict[type[models.Model], dict[str, models.Model]]:
     """One or more example objects of every model registered in the admin."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
-    from dedup.models import DedupConflict, DedupRun, DedupSchedule
+    from dedup.models import DedupConflict, DedupRun, DedupSchedule, KeptApart
+    from dedup.services.marks import keep_apart
     from profiles.models import Identity, MergeRecord, Person, Tag
     from profiles.services import merge_people
     from segments.services import create_segment
@@ -98,6 +99,8 @@ def build_examples() -> dict[type[models.Model], dict[str, models.Model]]:
     conflict = DedupConflict.objects.create(run=run, email_normalized="c@example.com",
                                             person_ids=[live.pk, other.pk],
                                             user_ids=["u-1", "u-2"])
+    (mark,) = keep_apart(people=[base, PersonFactory(name="Not Base")], actor=None,
+                         reason="two people")
     now = timezone.now()
     attempt = AccessAttempt.objects.create(
         username="someone", ip_address="203.0.113.5", user_agent="test", attempt_time=now,
@@ -119,6 +122,7 @@ def build_examples() -> dict[type[models.Model], dict[str, models.Model]]:
         apps.get_model("profiles", "Site"): {"": SiteFactory()},
         DedupRun: {"": run},
         DedupConflict: {"": conflict},
+        KeptApart: {"": mark},
         DedupSchedule: {"": DedupSchedule.objects.get()},
         apps.get_model("auth", "User"): {"": UserFactory(username="target-user")},
         Group: {"": Group.objects.get(name="Support staff")},

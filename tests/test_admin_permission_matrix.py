@@ -41,6 +41,8 @@ CUSTOM = {
     "profiles_person_delete_people": "profiles.delete_person",
     "profiles_mergerecord_undo": "profiles.undo_merge",
     "dedup_deduprun_run_now": "dedup.run_dedup",
+    "dedup_keptapart_mark": "dedup.add_keptapart",
+    "dedup_keptapart_remove": "dedup.delete_keptapart",
     "auth_user_password_change": "auth.change_user",
 }
 # Login, logout and password change touch only sessions and login attempts (ignored) or need
@@ -113,6 +115,8 @@ def requests_for(url: AdminUrl, root: Client, examples) -> list[tuple[str, dict,
         if url.obj is not None:  # the page's text fields, changed
             body.update({key: value for key, value in form_values(url.obj).items()
                          if key in body and not key.startswith("initial-")})
+    if not body.get("reason"):
+        body["reason"] = "matrix"  # the pages that need a reason (marks) get one
     tries = [("get", {}, None), ("post", body, None)]
     if url.name and url.name.endswith("_changelist"):
         model_admin = admin.site._registry[url.model]
@@ -167,6 +171,7 @@ SUPERUSER_CHANGES = [
     ("profiles_tag_change", ""), ("profiles_person_merge_preview", ""),
     ("profiles_person_delete_people", ""), ("profiles_mergerecord_undo", ""),
     ("dedup_deduprun_run_now", ""), ("dedup_dedupschedule_change", ""),
+    ("dedup_keptapart_mark", ""), ("dedup_keptapart_remove", ""),
 ]
 
 

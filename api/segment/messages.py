@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from api.segment.timestamps import occurred_at
 from profiles.models import ActivityKind, Identity, IdentityKind, Person, Site
 from profiles.services.errors import ServiceError
-from profiles.services.events import Event, message_digest
+from profiles.services.events import message_digest
 from profiles.services.ingestion import Command, clean_event
-from profiles.services.tracking import TrackInput
 from profiles.services.validation import InvalidInput, clean_message_id
 
 ORDER_COMPLETED = "Order Completed"
@@ -38,10 +38,11 @@ EMAIL_EVENTS = {  # the spec's email events, as Onefold's email kinds (its email
     "Email Opened": ActivityKind.EMAIL_OPENED,
     "Email Link Clicked": ActivityKind.EMAIL_CLICKED,
 }
-PAGE_KEYS = ("url", "path", "referrer", "title", "search")
+PAGE_KEYS = {key: key for key in ("url", "path", "referrer", "title", "search")}
 CAMPAIGN_KEYS = {"source": "utm_source", "medium": "utm_medium", "name": "utm_campaign",
                  "term": "utm_term", "content": "utm_content"}
 CONTEXT_KEYS = {"userAgent": "user_agent", "locale": "locale", "ip": "ip"}
+CONTEXT_SOURCES = frozenset({"page", "campaign", *CONTEXT_KEYS})
 # Where identity verification's HMACs travel in a Segment call: the integration options a
 # call may carry for one destination (`{integrations: {Onefold: {user_hash: "…"}}}`).
 INTEGRATION = "Onefold"
@@ -58,6 +59,9 @@ FIELD_NAMES_BY_TYPE = {
     "alias": {"anonymous_id": "previousId"},
     "group": {"traits.company": "traits.name", "traits.group_id": "groupId"},
 }
+
+
+EMPTY: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]  # read, never written
 
 
 class Rejected(Exception):
@@ -89,10 +93,13 @@ def command_for(message: Any, *, type_: str | None, site: Site, envelope: Envelo
                        "page, screen, group or alias")
     try:
         native_type, payload = translate(message, envelope)
-        who = _who(message)
-        if native_type == "track":  # its message_id goes with the digest below
-            message_id = clean_message_id(who.pop("message_id", None))
-        command = clean_event(native_type, {**who, **payload}, site=site)
+        message_id = _add_who(message, payload)
+        if native_type != "track":  # a track's message_id goes with the digest below
+            if message_id is not None:
+                payload["message_id"] = message_id
+        else:
+            message_id = clean_message_id(message_id)
+        command = clean_event(native_type, payload, site=site)
     except ServiceError as exc:
         raise Rejected(reason_of(type_, exc)) from exc
     if native_type == "track":
@@ -116,34 +123,47 @@ def reason_of(type_: str, exc: ServiceError) -> str:
     return f"{type_} call — {field}: {text}" if field else f"{type_} call — {text}"
 
 
-def _who(message: dict[str, Any]) -> dict[str, Any]:
-    """The IDs, messageId and identity-verification HMACs every message may carry."""
-    who = {"anonymous_id": message.get("anonymousId"), "user_id": message.get("userId"),
-           "message_id": message.get("messageId")}
+def _add_who(message: dict[str, Any], payload: dict[str, Any]) -> Any:
+    """Add the IDs and identity-verification HMACs every message may carry to the native
+    `payload` (written into it: it is the translation's own dict); returns the messageId as
+    sent. An ID the translation set (alias: `previousId` as the device) is kept."""
+    for segment_name, native in (("anonymousId", "anonymous_id"), ("userId", "user_id")):
+        value = message.get(segment_name)
+        if value is not None:
+            payload.setdefault(native, value)
     integrations = message.get("integrations")
     options = integrations.get(INTEGRATION) if isinstance(integrations, dict) else None
     if isinstance(options, dict):
         for native, spellings in HASHES.items():
             given = next((options[name] for name in spellings if name in options), None)
             if given is not None:
-                who[native] = given
-    return {key: value for key, value in who.items() if value is not None}
+                payload[native] = given
+    return message.get("messageId")
 
 
 def _object(message: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of the message's object `name`, for a translation that changes it."""
+    return dict(_read_object(message, name))
+
+
+def _read_object(message: dict[str, Any], name: str) -> dict[str, Any]:
+    """The message's object `name` itself ({} when absent), for a translation that only reads
+    it (a copy per message costs more than the rest of a page view's translation)."""
     value = message.get(name)
     if value is None:
-        return {}
+        return EMPTY
     if not isinstance(value, dict):
         raise InvalidInput(name, "must be an object")
-    return dict(value)
+    return value
 
 
 def _context(message: dict[str, Any], envelope: Envelope) -> dict[str, Any]:
     """The message's context over the batch's (objects such as `page` merged key by key)."""
-    own = _object(message, "context")
+    own = _read_object(message, "context")
     if not envelope.context:  # the common case: nothing to merge
         return own
+    if not own:  # the batch's own, read as it is: no copy per message
+        return envelope.context
     merged = dict(envelope.context)
     for key, value in own.items():
         shared = merged.get(key)
@@ -155,8 +175,10 @@ def _context(message: dict[str, Any], envelope: Envelope) -> dict[str, Any]:
 def _context_properties(context: dict[str, Any]) -> dict[str, Any]:
     """The page, campaign and client details of a context, as the properties Onefold's
     snippet sends (url, path, referrer, title, search, utm_*, user_agent, locale, ip)."""
+    if CONTEXT_SOURCES.isdisjoint(context):  # e.g. a server library's: its `library` alone
+        return {}
     properties: dict[str, Any] = {}
-    for name, keys in (("page", {key: key for key in PAGE_KEYS}), ("campaign", CAMPAIGN_KEYS)):
+    for name, keys in (("page", PAGE_KEYS), ("campaign", CAMPAIGN_KEYS)):
         part = context.get(name)
         if isinstance(part, dict):
             properties.update(
@@ -214,7 +236,7 @@ def _track(message: dict[str, Any], envelope: Envelope) -> tuple[str, dict[str, 
 
 def _page(message: dict[str, Any], envelope: Envelope) -> tuple[str, dict[str, Any]]:
     properties = {**_context_properties(_context(message, envelope)),
-                  **_object(message, "properties")}
+                  **_read_object(message, "properties")}
     for key in ("name", "category"):
         if message.get(key) is not None:
             properties.setdefault(key, message[key])
@@ -285,17 +307,16 @@ def _with_digest_as_sent(command: Command, message: dict[str, Any],
     if message_id is None:
         return command
     data = command.data
-    sent = [message.get(key) for key in ("timestamp", "originalTimestamp")]
     digest = message_digest(message_id, "segment", data.user_id, data.anonymous_id,
-                            data.event.kind, data.event.properties, *sent)
-    # Built field by field (dataclasses.replace costs more than the rest of this per event);
-    # tests/api/segment/test_messages.py fails if Event or TrackInput gain a field.
-    old = data.event
-    event = Event(kind=old.kind, occurred_at=old.occurred_at, properties=old.properties,
-                  source=old.source, message_id=message_id, message_digest=digest,
-                  conversation=old.conversation)
-    return Command(type=command.type, data=TrackInput(
-        anonymous_id=data.anonymous_id, user_id=data.user_id, event=event, proof=data.proof))
+                            data.event.kind, data.event.properties, message.get("timestamp"),
+                            message.get("originalTimestamp"))
+    # Set in place on the Event clean_event has just made for this message, which nothing
+    # else holds yet: rebuilding the frozen Event, TrackInput and Command (the way
+    # dataclasses.replace does) cost more than the whole translation of a page view.
+    # tests/api/segment/test_messages.py fails if Event renames these fields.
+    object.__setattr__(data.event, "message_id", message_id)
+    object.__setattr__(data.event, "message_digest", digest)
+    return command
 
 
 def _is_number(value: Any) -> bool:

@@ -15,6 +15,7 @@ result is then checked as any event's time is (not before 2000, at most a day ah
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -24,22 +25,40 @@ from profiles.services.validation import InvalidInput, parse_timestamp
 def occurred_at(message: dict[str, Any], batch_sent_at: Any,
                 received_at: dt.datetime) -> dt.datetime | None:
     """The corrected time of `message` (None: now); raises InvalidInput naming the field."""
-    sent = message.get("sentAt", batch_sent_at)
-    original_field = next(
-        (name for name in ("originalTimestamp", "timestamp") if message.get(name) is not None),
-        None,
-    )
-    if sent is not None and original_field is not None:
-        original = parse_timestamp(original_field, message[original_field])
-        sent_at = _sent_at(sent) if isinstance(sent, str) else parse_timestamp("sentAt", sent)
+    get = message.get
+    stamp, original = get("timestamp"), get("originalTimestamp")
+    if stamp is None and original is None:
+        return None
+    sent = get("sentAt", batch_sent_at)
+    if sent is None:  # taken as it is: `timestamp` first
+        return read_timestamp(*(("timestamp", stamp) if stamp is not None else
+                                ("originalTimestamp", original)))
+    # When the message was made: `originalTimestamp` first
+    field, made = ("originalTimestamp", original) if original is not None else ("timestamp", stamp)
+    made_at = read_timestamp(field, made)
+    sent_at = _sent_at(sent) if isinstance(sent, str) else parse_timestamp("sentAt", sent)
+    try:
+        return received_at - (sent_at - made_at)
+    except OverflowError as exc:  # years apart, near the calendar's ends
+        raise InvalidInput(field, "is too far from sentAt") from exc
+
+
+# What the libraries send (JavaScript's toISOString, Python's isoformat): a strict part of the
+# form the validation accepts, which Python's own parser reads ten times faster. Anything else
+# (or a date that does not exist) is read by the validation, which says what is wrong.
+LIBRARY_FORM = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3}(?:\d{3})?)?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def read_timestamp(field: str, value: Any) -> dt.datetime:
+    """validation.parse_timestamp, faster for the libraries' own form."""
+    if isinstance(value, str) and LIBRARY_FORM.fullmatch(value):
         try:
-            return received_at - (sent_at - original)
-        except OverflowError as exc:  # years apart, near the calendar's ends
-            raise InvalidInput(original_field, "is too far from sentAt") from exc
-    for name in ("timestamp", "originalTimestamp"):
-        if message.get(name) is not None:
-            return parse_timestamp(name, message[name])
-    return None
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return parse_timestamp(field, value)
 
 
 @lru_cache(maxsize=256)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from dedup.models import DedupChunk, DedupConflict, DedupRun, DedupStatus
 from dedup.services import conf, guard
 from dedup.services.detection import group_members
+from dedup.services.groups import Decided, decide_groups
 
 DEADLOCK_RETRIES = 3
 
@@ -43,8 +44,8 @@ def _process_chunk_once(chunk_id: int) -> bool:
         if run.status != DedupStatus.RUNNING:
             return False
         _commit_without_waiting_for_disk()
-        outcome = _merge_or_preview(run, chunk)
-        _record(run, chunk, outcome)
+        outcome, decided = _merge_or_preview(run, chunk)
+        _record(run, chunk, outcome, decided)
     return True
 
 
@@ -59,7 +60,7 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def _merge_or_preview(run: DedupRun, chunk: DedupChunk):  # noqa: ANN202 (ChunkOutcome)
+def _merge_or_preview(run: DedupRun, chunk: DedupChunk):  # noqa: ANN202 (ChunkOutcome, Decided)
     # Imported here: execution imports the merge engine, which imports many models.
     from dedup.services.execution import apply_chunk
 
@@ -69,12 +70,17 @@ def _merge_or_preview(run: DedupRun, chunk: DedupChunk):  # noqa: ANN202 (ChunkO
     delay = float(conf.get("DEDUP_CHUNK_DELAY_SECONDS"))
     if delay:  # test only: hold the chunk's locks so a test can act (or kill) mid-chunk
         time.sleep(delay)
-    return apply_chunk(run=run, groups=groups)
+    # Who merges with whom (kept-apart marks, conflicts, typed emails): dedup/services/groups.py
+    decided = decide_groups(run=run, groups=groups)
+    outcome = apply_chunk(run=run, groups=decided.mergeable)
+    outcome.conflicts += decided.conflicts
+    outcome.report = sorted([*outcome.report, *decided.report], key=lambda e: e["email"])
+    return outcome, decided
 
 
-def _record(run: DedupRun, chunk: DedupChunk, outcome) -> None:  # noqa: ANN001
+def _record(run: DedupRun, chunk: DedupChunk, outcome, decided: Decided) -> None:  # noqa: ANN001
     now = timezone.now()
-    DedupConflict.objects.bulk_create(outcome.conflicts)
+    DedupConflict.objects.bulk_create([*outcome.conflicts, *decided.reviews])
     chunk.done, chunk.finished_at, chunk.report = True, now, outcome.report
     chunk.groups_merged = outcome.groups_merged
     chunk.people_merged = outcome.people_merged
@@ -86,6 +92,8 @@ def _record(run: DedupRun, chunk: DedupChunk, outcome) -> None:  # noqa: ANN001
         groups_merged=F("groups_merged") + outcome.groups_merged,
         people_merged=F("people_merged") + outcome.people_merged,
         conflicts=F("conflicts") + len(outcome.conflicts),
+        needs_review=F("needs_review") + sum(len(r.left_out) for r in decided.reviews),
+        kept_apart=F("kept_apart") + decided.kept_apart,
         rows_moved=F("rows_moved") + outcome.rows_moved,
         chunks_done=F("chunks_done") + 1,
         heartbeat_at=now,

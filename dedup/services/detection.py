@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 
 from profiles.models import Person
+from profiles.services.trust import with_email_trust
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,14 @@ def group_members(*, first: str, last: str, lock: bool) -> Iterator[tuple[str, l
     """Live people of the duplicate groups in [first, last], grouped by email.
 
     With `lock`, every member is locked `FOR UPDATE` in id order (the order the merge engine
-    locks in) before anything is read, so the groups are re-read after locking.
+    locks in) before anything is read, so the groups are re-read after locking. Each person
+    comes with `email_trust` (how their email was learned: groups.py leaves typed ones out),
+    read in the same statement: one index look-up per person, no query of its own.
     """
     emails = duplicate_emails(first=first, last=last).values("email_normalized")
-    people = live_with_email().filter(
+    people = with_email_trust(live_with_email().filter(
         email_normalized__gte=first, email_normalized__lte=last, email_normalized__in=emails
-    )
+    ))
     if lock:
         people = people.select_for_update().order_by("id")
     groups: dict[str, list[Person]] = {}

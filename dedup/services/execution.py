@@ -3,12 +3,15 @@ the engine for the same plan and writes nothing)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from dedup.models import DedupConflict, DedupRun
 from dedup.services import groups as g
 from profiles.models import MergeReason, MergeRecord, Person
 from profiles.services.merging import MergeRefused, merge_many, plan_merges
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,11 +35,7 @@ def apply_chunk(*, run: DedupRun, groups: list[tuple[str, list[Person]]]) -> Chu
             outcome.report.append(g.conflict_entry(email, people))
         else:
             mergeable.append(group)
-    pairs = [(group.base, group.others) for group in mergeable]
-    if run.dry_run:
-        results = plan_merges(pairs)
-    else:
-        results = merge_many(pairs, actor=run.actor, reason=MergeReason.DEDUP, dedup_run=run)
+    results = _merge_each_alone_if_needed(run, [(group.base, group.others) for group in mergeable])
     for group, result in zip(mergeable, results, strict=True):
         outcome.report.append(_entry(group, result, dry_run=run.dry_run))
         if isinstance(result, MergeRefused):
@@ -47,6 +46,35 @@ def apply_chunk(*, run: DedupRun, groups: list[tuple[str, list[Person]]]) -> Chu
             outcome.rows_moved += rows_moved(result)
     outcome.report.sort(key=lambda entry: entry["email"])
     return outcome
+
+
+def _engine(run: DedupRun, pairs: list) -> list:  # noqa: ANN001
+    if run.dry_run:
+        return plan_merges(pairs)
+    return merge_many(pairs, actor=run.actor, reason=MergeReason.DEDUP, dedup_run=run)
+
+
+def _merge_each_alone_if_needed(run: DedupRun, pairs: list) -> list:
+    """The chunk's groups in one engine call; if that fails with something the engine does not
+    turn into a refusal itself (a bug, a value it cannot read), each group goes alone, and a
+    group that still fails is reported as refused with the error: one bad group never fails
+    the run. The engine rolled its savepoint back, so nothing of the failed call was written."""
+    try:
+        return _engine(run, pairs)
+    except Exception:
+        logger.exception("dedup run #%s: a chunk's merge failed; merging its groups one by one",
+                         run.pk)
+    results = []
+    for pair in pairs:
+        try:
+            results.extend(_engine(run, [pair]))
+        except Exception as exc:
+            logger.exception("dedup run #%s: the group of person #%s failed", run.pk,
+                             pair[0].pk)
+            results.append(MergeRefused(
+                "This group could not be merged (%(error)s); nothing of it was changed.",
+                code="failed", params={"error": f"{type(exc).__name__}: {exc}"}))
+    return results
 
 
 def _entry(group: g.Group, result, *, dry_run: bool) -> dict:  # noqa: ANN001

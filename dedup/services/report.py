@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator
 from crm.spreadsheet import csv_writer
 from dedup.models import DedupRun
 
-CSV_COLUMNS = ["email", "outcome", "base", "merged", "people", "user_ids", "record", "winners"]
+CSV_COLUMNS = ["email", "outcome", "base", "merged", "people", "user_ids", "record", "winners",
+               "kept_apart", "left_out"]
 
 
 def report_entries(run: DedupRun) -> Iterator[dict]:
@@ -40,6 +41,8 @@ def csv_rows(entries: Iterable[dict]) -> Iterator[list[str]]:
             " ".join(entry.get("user_ids", [])),
             "" if entry.get("record") is None else str(entry["record"]),
             _winners_text(entry.get("winners")),
+            "; ".join("-".join(str(pk) for pk in pair) for pair in entry.get("pairs", [])),
+            " ".join(str(pk) for pk in entry.get("left_out", [])),
         ]
 
 

@@ -10,6 +10,7 @@ import multiprocessing
 from collections.abc import Callable
 from multiprocessing.pool import ThreadPool
 
+from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -62,7 +63,7 @@ def execute_run(*, run_id: int, progress: Progress | None = None) -> None:
                 _report(run_id, progress)
         finish_if_complete(run_id=run_id)
     except Exception as exc:
-        fail_run(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        fail_run(run_id=run_id, error=error_words(exc))
         raise
 
 
@@ -136,6 +137,17 @@ def finish_if_complete(*, run_id: int) -> bool:
         run.status, run.finished_at, run.heartbeat_at = DedupStatus.SUCCEEDED, now, now
         run.save(update_fields=["status", "finished_at", "heartbeat_at"])
         return True
+
+
+def error_words(exc: BaseException) -> str:
+    """What went wrong, as staff read it on the run's page: a refusal's own sentences
+    (never `ValidationError: ['…']`), anything else named as unexpected."""
+    if isinstance(exc, ValidationError):
+        text = " ".join(str(message) for message in exc.messages)
+    else:
+        text = f"Unexpected error ({type(exc).__name__}): {exc}"
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def fail_run(*, run_id: int, error: str) -> None:

@@ -11,13 +11,25 @@ from functools import update_wrapper
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
-from django.urls import path
+from django.urls import path, reverse
 
 from profiles.admin.duplicates import duplicates_view
 from profiles.admin.merge.delete import delete_confirmation, delete_people_view
 from profiles.admin.merge.search import merge_search_view
 from profiles.admin.merge.views import MERGE_PERMISSION, pick_view, preview_url, preview_view
 from profiles.selectors.duplicates import suspected_duplicates_of
+
+
+def kept_apart_context(request, person) -> dict:
+    """The person page's "Not the same person as" box: marks in force, and what staff may do."""
+    from dedup.admin_marks import MARK_PERMISSION, REMOVE_PERMISSION, remove_url
+    from dedup.services.marks import marks_of
+
+    here = request.get_full_path()
+    marks = [(mark, other, remove_url(mark, next_url=here)) for mark, other in marks_of(person)]
+    return {"kept_apart": marks, "can_mark": request.user.has_perm(MARK_PERMISSION),
+            "can_unmark": request.user.has_perm(REMOVE_PERMISSION),
+            "mark_action": reverse("admin:dedup_keptapart_mark")}
 
 
 class MergeAdminMixin:
@@ -86,10 +98,15 @@ class MergeAdminMixin:
         extra_context = dict(extra_context or {})
         person = extra_context.get("person")
         if person is not None:
+            from dedup.admin_marks import mark_url
+
+            here = request.get_full_path()
             extra_context["suspects"] = [
-                (suspect, preview_url([person.pk, suspect.person.pk]))
+                (suspect, preview_url([person.pk, suspect.person.pk]),
+                 mark_url([person.pk, suspect.person.pk], next_url=here))
                 for suspect in suspected_duplicates_of(person)
             ]
             extra_context["can_merge"] = self.has_merge_permission(request)
             extra_context["can_delete_person"] = self.has_delete_permission(request, person)
+            extra_context.update(kept_apart_context(request, person))
         return super().change_view(request, object_id, form_url, extra_context)

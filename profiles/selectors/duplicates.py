@@ -28,9 +28,31 @@ class Suspect:
 
 @dataclass
 class DuplicateGroup:
+    """Live people sharing `key`: one part of them when "not the same person" marks split the
+    people of that key (`kept_apart`: the marked pairs among them). No `people`: every person
+    of the key is kept apart from the others, nothing to suggest."""
+
     kind: str
     key: str
     people: list[Person]
+    kept_apart: list[tuple[Person, Person]] = field(default_factory=list)
+
+    @property
+    def user_ids(self) -> list[str]:
+        return sorted({p.user_id for p in self.people if p.user_id})
+
+    @property
+    def is_conflict(self) -> bool:
+        """Different user IDs: never merged as a whole (docs/dedup.md, conflicts)."""
+        return len(self.user_ids) > 1
+
+    @property
+    def without_user_id(self) -> list[Person]:
+        return [p for p in self.people if not p.user_id]
+
+    @property
+    def user_id_holders(self) -> list[Person]:
+        return [p for p in self.people if p.user_id]
 
 
 def live_people() -> QuerySet[Person]:
@@ -39,7 +61,8 @@ def live_people() -> QuerySet[Person]:
 
 def suspected_duplicates_of(person: Person, *, limit: int = SIDEBAR_LIMIT) -> list[Suspect]:
     """Live people sharing the normalized email, the phone, or the name and city of `person`."""
-    others = live_people().exclude(pk=person.pk).order_by("id")
+    others = live_people().exclude(pk=person.pk).exclude(pk__in=kept_apart_from(person.pk))
+    others = others.order_by("id")
     lookups: list[tuple[str, QuerySet[Person]]] = []
     if person.email_normalized:
         lookups.append(("same email", others.filter(email_normalized=person.email_normalized)))
@@ -104,10 +127,33 @@ def duplicate_key_page(
     return KeyPage(keys=found[:size], has_next=len(found) > size, has_previous=after is not None)
 
 
+def kept_apart_from(person_id: int) -> set[int]:
+    """The people marked as not the same person as `person_id` (one query)."""
+    from dedup.models import KeptApartEnd
+
+    marks = KeptApartEnd.objects.filter(person_id=person_id, mark__removed_at__isnull=True)
+    others = KeptApartEnd.objects.filter(mark__in=marks.values("mark_id"))
+    return set(others.values_list("person_id", flat=True)) - {person_id}
+
+
 def duplicate_groups(kind: str, keys: list[str]) -> list[DuplicateGroup]:
-    """The live people of each key (one page of `duplicate_keys`), in key order."""
+    """The live people of each key (one page of `duplicate_keys`), in key order, split around
+    "not the same person" marks as the dedup splits them (one query for the page's marks)."""
+    from dedup.services.groups import split_apart
+    from dedup.services.marks import kept_apart_pairs
+
     column = GROUP_KINDS[kind][1]
     members: dict[str, list[Person]] = {key: [] for key in keys}
     for person in live_people().filter(**{f"{column}__in": keys}).order_by("id"):
         members[getattr(person, column)].append(person)
-    return [DuplicateGroup(kind=kind, key=key, people=people) for key, people in members.items()]
+    pairs = kept_apart_pairs(p.pk for people in members.values() for p in people)
+    groups = []
+    for key, people in members.items():
+        by_id = {p.pk: p for p in people}
+        marked = [(by_id[a], by_id[b]) for a, b in
+                  sorted(sorted(pair) for pair in pairs if pair <= by_id.keys())]
+        parts = split_apart(people, pairs) if marked else [people]
+        shown = [sorted(part, key=lambda p: p.pk) for part in parts if len(part) > 1]
+        for part in shown or [[]]:
+            groups.append(DuplicateGroup(kind=kind, key=key, people=part, kept_apart=marked))
+    return groups

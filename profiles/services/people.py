@@ -14,7 +14,6 @@ from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
 from profiles.services.attributes import clean_custom_attributes, custom_part, with_custom
 from profiles.services.events import notify_changed
-from profiles.services.tombstones import resolve_live  # noqa: F401 (until merging imports it)
 
 STAFF_EDIT = "edited by staff"
 # The fields staff edit (the admin form shows exactly these). The others belong to the

@@ -10,8 +10,7 @@ import pytest
 from profiles.models import Activity, ActivityKind, Conversation, Person
 from profiles.services import chat_message, identify, track
 from profiles.services.ingestion import clean_batch, record_batch
-from profiles.services.merging import merge_people, undo_merge
-from profiles.services.merging.invariants import invariant_problems
+from profiles.services.merging import invariant_problems, merge_people, undo_merge
 from tests.api.conftest import row_counts
 from tests.api.test_concurrency import run_threads
 

@@ -11,7 +11,7 @@ from django.db import connection
 
 from profiles.models import Activity, ActivityKind, Person
 from profiles.services import identify, track
-from profiles.services.merging.invariants import invariant_problems
+from profiles.services.merging import invariant_problems
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -198,8 +198,9 @@ def test_lists_show_every_column_at_1366(staff_page, live_server, artifacts_dir,
     page.goto(f"{live_server.url}/admin/profiles/person/duplicates/")
     headers = page.locator(".dup-group th:has-text('Email')").all()
     assert len(headers) == 3 and len({round(h.bounding_box()["x"]) for h in headers}) == 1
-    assert page.locator("#duplicates-actions-top input[type=submit]").is_visible()
-    assert page.locator("#duplicates-actions-bottom input[type=submit]").count() == 1
+    assert page.locator("#delete-selected-duplicates-top").is_visible()
+    assert page.locator("#mark-selected-duplicates-top").is_visible()
+    assert page.locator("#duplicates-actions-bottom input[type=submit]").count() == 2
     _every_column_visible(page, ".dup-group table")
     shot(page, artifacts_dir, f"suspected-duplicates-{navigation}")
 

@@ -45,7 +45,8 @@ def test_run_list_and_page_show_counts_status_and_conflicts(admin_client, finish
     page = admin_client.get(reverse("admin:dedup_deduprun_change", args=[finished_run.pk]))
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Succeeded" in text and "bob@example.com" in text and "b1, b2" in text
+    assert "Succeeded" in text and "bob@example.com" in text
+    assert " (b1)" in text and " (b2)" in text  # each person's user ID
     assert 'http-equiv="refresh"' not in text  # finished: no auto-refresh
     assert reverse("admin:dedup_deduprun_report", args=[finished_run.pk]) in text
     assert reverse("admin:dedup_deduprun_report_csv", args=[finished_run.pk]) in text
@@ -76,12 +77,13 @@ def test_runs_cannot_be_added_edited_or_deleted(admin_client, finished_run):
     assert DedupRun.objects.filter(pk=finished_run.pk).exists()
 
 
-def test_conflict_list_links_each_person_to_merge_by_hand(admin_client, finished_run):
+def test_conflict_list_links_each_person_and_says_what_can_be_done(admin_client, finished_run):
     conflict = DedupConflict.objects.get()
     page = admin_client.get(reverse("admin:dedup_dedupconflict_changelist"))
     assert page.status_code == 200
     for pk in conflict.person_ids:
-        assert reverse("admin:profiles_person_merge", args=[pk]).encode() in page.content
+        assert reverse("admin:profiles_person_change", args=[pk]).encode() in page.content
+    assert "Mark as different people…".encode() in page.content  # tests/dedup/test_admin_marks
 
 
 def test_run_now_get_shows_a_confirmation_and_changes_nothing(runner):

@@ -9,8 +9,13 @@ from django.db import connection
 
 from dedup.services import report_entries, run_dedup
 from profiles.models import MergeRecord, Person
-from profiles.services.merging import MergeRefused, choose_base, merge_many
-from profiles.services.merging.invariants import conservation_problems, rows_by_relation
+from profiles.services.merging import (
+    MergeRefused,
+    choose_base,
+    conservation_problems,
+    merge_many,
+    rows_by_relation,
+)
 from tests.factories import ActivityFactory, PersonFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -63,3 +68,37 @@ def test_one_bad_group_never_fails_the_run(settings):
     outcomes = {entry["base"]: entry["outcome"] for entry in report_entries(run)}
     assert outcomes == {groups[0][0].pk: "refused", groups[1][0].pk: "merged",
                         groups[2][0].pk: "merged"}
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_group_failing_with_an_unexpected_error_is_reported_and_the_rest_merge(
+    settings, monkeypatch, dry_run
+):
+    """Not a database refusal: a bug or a value nothing expected (here an AttributeError while
+    planning one group). The run still ends, the group is reported with the error, the others
+    merge (or would), and nothing of the bad group is written."""
+    from profiles.services.merging import planning
+
+    settings.DEDUP_CHUNK_GROUPS = 10
+    groups = pairs(3)
+    bad = groups[1][0].pk
+    real = planning.plan_group
+
+    def plan_group(request, people, now):  # noqa: ANN001, ANN202
+        if request.base_id == bad:
+            raise AttributeError("'list' object has no attribute 'get'")
+        return real(request, people, now)
+
+    monkeypatch.setattr(planning, "plan_group", plan_group)
+    before = rows_by_relation()
+
+    run = run_dedup(dry_run=dry_run)
+
+    assert (run.status, run.groups_found) == ("succeeded", 3)
+    entries = {entry["base"]: entry for entry in report_entries(run)}
+    assert entries[bad]["outcome"] == "refused"
+    assert "AttributeError" in entries[bad]["error"]
+    assert {entries[g[0].pk]["outcome"] for g in (groups[0], groups[2])} == (
+        {"would merge"} if dry_run else {"merged"})
+    assert Person.objects.get(pk=groups[1][1][0].pk).merged_into_id is None
+    assert conservation_problems(before) == []

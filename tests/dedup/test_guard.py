@@ -192,7 +192,7 @@ def test_an_event_recorded_for_a_duplicate_during_the_chunk_lands_on_the_base(se
     from django.db import transaction
 
     from profiles.models import Activity
-    from profiles.services.merging import lock_live_person
+    from profiles.services.tombstones import resolve_live
 
     settings.DEDUP_CHUNK_DELAY_SECONDS = 0.6
     base = PersonFactory(email="ann@example.com", updated_at=timezone.now() - timedelta(days=1))
@@ -205,7 +205,7 @@ def test_an_event_recorded_for_a_duplicate_during_the_chunk_lands_on_the_base(se
         time.sleep(0.01)
     time.sleep(0.3)  # inside the chunk transaction, people locked
     with transaction.atomic():
-        person = lock_live_person(dup.pk)  # waits for the chunk, then follows the tombstone
+        person = resolve_live(dup.pk, lock=True)  # waits for the chunk, then follows the tombstone
         Activity.objects.create(person=person, original_person=person, kind="page_view")
     runner.join()
     assert results["run"].status == DedupStatus.SUCCEEDED

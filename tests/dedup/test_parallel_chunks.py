@@ -12,7 +12,7 @@ from django.db import connection
 from dedup.models import DedupStatus
 from dedup.services import run_dedup, runs
 from profiles.models import MergeRecord, Person
-from profiles.services.merging.invariants import conservation_problems, rows_by_relation
+from profiles.services.merging import conservation_problems, rows_by_relation
 from tests.factories import ActivityFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from dedup.models import DedupConflict, DedupStatus
 from dedup.services import run_dedup
 from profiles.models import Activity, MergeRecord, Person, PersonStatus
-from profiles.services.merging.invariants import conservation_problems, rows_by_relation
+from profiles.services.merging import conservation_problems, rows_by_relation
 from tests.factories import (
     ActivityFactory,
     ConversationFactory,

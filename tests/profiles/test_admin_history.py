@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from profiles.models import Identity, Person
 from profiles.services import merge_people
-from profiles.services.merging.invariants import invariant_problems
+from profiles.services.merging import invariant_problems
 from tests.factories import IdentityFactory, PersonFactory
 from tests.profiles.admin_helpers import form_data, staff_with
 

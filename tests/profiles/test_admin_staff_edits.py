@@ -7,7 +7,7 @@ import pytest
 
 from profiles.models import Person
 from profiles.services import identify, merge_people, track
-from profiles.services.merging.invariants import invariant_problems
+from profiles.services.merging import invariant_problems
 from tests.factories import PersonFactory
 from tests.profiles.admin_helpers import change_url, form_data, messages_of, staff_with
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from dedup.services.marks import keep_apart
 from profiles.models import Activity, Identity, MergeRecord, Person, PersonTag
 from profiles.services import merge_people
 from profiles.services.deletion import delete_people, plan_deletion
@@ -30,6 +31,7 @@ def with_rows(person: Person) -> Person:
     DealFactory(person=person)
     segment, _ = Segment.objects.get_or_create(key="with-rows", defaults={"name": "With rows"})
     SegmentMembership.objects.create(segment=segment, person=person)
+    keep_apart(people=[person, PersonFactory()], actor=None, reason="not the same person")
     return person
 
 
@@ -125,7 +127,7 @@ def test_delete_racing_a_merge_into_it_ends_clean(dup_first):
 
     from django.db import connections
 
-    from profiles.services.merging.invariants import invariant_problems
+    from profiles.services.merging import invariant_problems
 
     if dup_first:  # id order decides who locks what first
         dup = with_rows(PersonFactory())

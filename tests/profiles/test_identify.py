@@ -14,7 +14,7 @@ from profiles.models import (
     PersonStatus,
 )
 from profiles.services import identify, track
-from profiles.services.merging.invariants import conservation_problems, rows_by_relation
+from profiles.services.merging import conservation_problems, rows_by_relation
 from profiles.services.validation import InvalidInput
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from profiles.models import (
     PersonStatus,
 )
 from profiles.services import chat_message, identify, merge_people, track, undo_merge
-from profiles.services.merging.invariants import (
+from profiles.services.merging import (
     conservation_problems,
     invariant_problems,
     rows_by_relation,

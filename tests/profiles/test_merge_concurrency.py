@@ -12,12 +12,12 @@ from django.db import connections, transaction
 
 from profiles.models import Activity, MergeRecord, Person
 from profiles.services import MergeRefused, merge_people, undo_merge
-from profiles.services.merging import lock_live_person
-from profiles.services.merging.invariants import (
+from profiles.services.merging import (
     conservation_problems,
     invariant_problems,
     rows_by_relation,
 )
+from profiles.services.tombstones import resolve_live
 from tests.factories import (
     ActivityFactory,
     IdentityFactory,
@@ -94,7 +94,7 @@ def test_activity_recorded_while_the_merge_runs_ends_on_the_base(shared):
         merged.wait(5)
         inserting.set()
         with transaction.atomic():
-            person = lock_live_person(duplicate.pk, shared=shared)
+            person = resolve_live(duplicate.pk, lock=True, shared=shared)
             return Activity.objects.create(person=person, original_person=person, kind="event")
 
     record, activity = run_threads(merge, record_event)
@@ -109,7 +109,7 @@ def test_activity_recorded_just_before_the_merge_is_moved_by_it():
 
     def record_event() -> object:
         with transaction.atomic():
-            person = lock_live_person(duplicate.pk)
+            person = resolve_live(duplicate.pk, lock=True)
             activity = Activity.objects.create(person=person, original_person=person, kind="event")
             locked.set()
             time.sleep(0.3)  # the merge is now waiting on this lock
@@ -170,3 +170,32 @@ def test_merge_storm_keeps_every_invariant():
         assert set(
             Person.objects.filter(pk__in=record.merged_ids).values_list("merged_into", flat=True)
         ) == {record.base_id}
+
+
+@pytest.mark.parametrize("operation", ["merge", "undo"])
+def test_a_deadlock_on_every_attempt_is_a_refusal_in_words(operation, monkeypatch):
+    from django.db import OperationalError
+
+    from profiles.services.merging import UndoRefused
+    from profiles.services.merging import merge as engine
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OperationalError("deadlock detected") from Deadlock()
+
+    base, other = PersonFactory(), PersonFactory()
+    if operation == "merge":
+        monkeypatch.setattr(engine, "_run_once", deadlocked)
+        with pytest.raises(MergeRefused) as refused:
+            merge_people(base=base, others=[other])
+    else:
+        record = merge_people(base=base, others=[other])
+        monkeypatch.setattr("profiles.services.merging.undo._undo", deadlocked)
+        with pytest.raises(UndoRefused) as refused:
+            undo_merge(record=record)
+
+    assert refused.value.code == "busy"
+    assert "nothing was changed" in refused.value.messages[0]
+    assert isinstance(refused.value.__cause__, OperationalError)

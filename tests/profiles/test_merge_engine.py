@@ -8,10 +8,11 @@ from django.db import OperationalError
 
 from profiles.models import MergeRecord, Person
 from profiles.services import merge_preview, undo_merge
-from profiles.services.merging import MergeRefused, merge_many
-from profiles.services.merging.invariants import (
+from profiles.services.merging import (
+    MergeRefused,
     conservation_problems,
     invariant_problems,
+    merge_many,
     rows_by_relation,
 )
 from tests.factories import (

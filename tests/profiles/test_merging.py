@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind, Identity, MergeRecord, Person
 from profiles.services import MergeRefused, merge_people
-from profiles.services.merging.invariants import (
+from profiles.services.merging import (
     conservation_problems,
     invariant_problems,
     rows_by_relation,
@@ -295,33 +295,33 @@ def test_the_single_statement_path_moves_exactly_like_the_portable_path():
     assert all(moved["parked"] for moved in fast)  # the scenario does exercise clashes
 
 
-def test_lock_live_person_follows_tombstones_to_the_live_base():
-    from profiles.services.merging import lock_live_person
+def test_a_locked_resolve_follows_tombstones_to_the_live_base():
+    from profiles.services.tombstones import resolve_live
 
     first, second, third = PersonFactory(), PersonFactory(), PersonFactory()
     merge_people(base=second, others=[first])
     merge_people(base=third, others=[second])
 
     with transaction.atomic():
-        assert lock_live_person(first.pk) == third
-        assert lock_live_person(third.pk, shared=True) == third
+        assert resolve_live(first.pk, lock=True) == third
+        assert resolve_live(third.pk, lock=True, shared=True) == third
 
 
 @pytest.mark.django_db(transaction=True)
-def test_lock_live_person_needs_a_transaction():
+def test_a_locked_resolve_needs_a_transaction():
     from django.db.transaction import TransactionManagementError
 
-    from profiles.services.merging import lock_live_person
+    from profiles.services.tombstones import resolve_live
 
     with pytest.raises(TransactionManagementError):
-        lock_live_person(PersonFactory().pk)
+        resolve_live(PersonFactory().pk, lock=True)
 
 
-def test_lock_live_person_of_an_unknown_id_raises_does_not_exist():
-    from profiles.services.merging import lock_live_person
+def test_a_locked_resolve_of_an_unknown_id_raises_does_not_exist():
+    from profiles.services.tombstones import resolve_live
 
     with transaction.atomic(), pytest.raises(Person.DoesNotExist):
-        lock_live_person(987_654)
+        resolve_live(987_654, lock=True)
 
 
 def test_an_anonymous_actor_is_recorded_as_nobody():

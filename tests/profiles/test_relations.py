@@ -6,6 +6,7 @@ import pytest
 from django.db import connection, models
 from django.test.utils import isolate_apps
 
+from dedup.models import KeptApartEnd
 from profiles.models import Activity, Conversation, Deal, Identity, Person, PersonTag
 from profiles.services import merge_people, undo_merge
 from profiles.services.merging import relations
@@ -28,7 +29,8 @@ def test_every_relation_to_person_is_handled_or_excluded():
 
 def test_the_registry_holds_every_table_of_the_timeline():
     models_ = {relation.model for relation in person_relations()}
-    assert models_ == {Activity, Conversation, Deal, Identity, PersonTag, SegmentMembership}
+    assert models_ == {Activity, Conversation, Deal, Identity, PersonTag, KeptApartEnd,
+                       SegmentMembership}
 
 
 def test_unique_rules_with_the_person_are_known_for_clash_resolution():

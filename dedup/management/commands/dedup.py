@@ -7,6 +7,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dedup.admin_display import progress_words, with_group_progress
 from dedup.models import DedupRun, DedupStatus, DedupTrigger
 from dedup.services import run_dedup
 
@@ -35,12 +36,14 @@ class Command(BaseCommand):
             raise CommandError(f"Dedup run #{run.pk} failed: {run.error}")
 
     def _draw_bar(self, run: DedupRun) -> None:
-        total = max(run.chunks_total, 1)
+        """"[####......] 1,200 of 3,400 groups (3 of 9 chunks) · 1,100 would merge"."""
+        run = with_group_progress(DedupRun.objects.filter(pk=run.pk)).get()
         width = 30
-        filled = int(width * run.chunks_done / total)
+        filled = int(width * run.groups_done / max(run.groups_planned, 1))
+        verb = "would merge" if run.dry_run else "merged"
         self.stdout.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {run.chunks_done}/{run.chunks_total} "
-            f"chunks, {run.groups_merged} groups merged",
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {progress_words(run)} · "
+            f"{run.groups_merged:,} {verb}",
             ending="",
         )
         self.stdout.flush()
@@ -54,6 +57,9 @@ class Command(BaseCommand):
             f"  {merged_label + ':':<12} {run.groups_merged:,} groups, "
             f"{run.people_merged:,} people",
             f"  conflicts:   {run.conflicts:,} (different user IDs, left for review)",
+            f"  needs review: {run.needs_review:,} "
+            f"{'person' if run.needs_review == 1 else 'people'} left out (email only typed)",
+            f"  kept apart:  {run.kept_apart:,} groups split (marked as different people)",
             f"  rows moved:  {run.rows_moved:,}",
             f"  time:        {elapsed:.2f} s",
         ]

@@ -142,7 +142,18 @@ def _render_preview(modeladmin, request, base: Person, others: list[Person], ove
         "parked": preview.parked,
         "ids": all_ids,
         "pick_url": reverse("admin:profiles_person_merge", args=[base.pk]),
+        "kept_apart": _kept_apart_words(people),
     })
+
+
+def _kept_apart_words(people: list[Person]) -> str:
+    """"Ann Lee (#3) and Bob (#5)": pairs marked as not the same person, said before a merge."""
+    from dedup.services.marks import kept_apart_pairs
+
+    by_id = {person.pk: person for person in people}
+    pairs = sorted(sorted(pair) for pair in kept_apart_pairs(by_id))
+    return "; ".join(" and ".join(f"{by_id[pk].display_name} (#{pk})" for pk in pair)
+                     for pair in pairs)
 
 
 def _confirm(modeladmin, request, base: Person, others: list[Person], data):

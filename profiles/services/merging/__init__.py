@@ -5,8 +5,9 @@
 
 Code outside this package imports only these names.
 
-`lock_live_person` is for code that records rows for a person (tracking, identify): it makes
-those inserts wait for a merge in progress and land on the live base.
+Code that records rows for a person (tracking, identify) locks it with
+`profiles.services.tombstones.resolve_live(person_id, lock=True)`: the inserts then wait for a
+merge in progress and land on the live base.
 """
 
 from profiles.services.merging.errors import MergeRefused, UndoRefused
@@ -17,7 +18,6 @@ from profiles.services.merging.invariants import (
     invariant_problems,
     rows_by_relation,
 )
-from profiles.services.merging.locking import lock_live_person
 from profiles.services.merging.merge import merge_many, merge_people
 from profiles.services.merging.planning import plan_merges
 from profiles.services.merging.preview import MergePreview, PreviewRow, PreviewValue, merge_preview
@@ -44,7 +44,6 @@ __all__ = [
     "conservation_problems",
     "invariant_problems",
     "json_value",
-    "lock_live_person",
     "merge_many",
     "merge_people",
     "merge_preview",

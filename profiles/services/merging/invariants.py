@@ -9,6 +9,7 @@ from collections import Counter
 
 from profiles.models import MergeRecord, Person
 from profiles.services.merging.relations import PersonRelation, person_relations
+from profiles.services.tombstones import live_ids
 
 RowMap = dict[str, dict[int, int]]  # relation label -> {row id: person id}
 
@@ -25,15 +26,9 @@ def rows_by_relation() -> RowMap:
 
 def _live_ends() -> dict[int, int | None]:
     """person id -> live person it resolves to (None: broken or cyclic chain)."""
-    parent = dict(Person.objects.values_list("pk", "merged_into_id"))
-    ends: dict[int, int | None] = {}
-    for start in parent:
-        seen, current = set(), start
-        while parent.get(current) is not None and current not in seen:
-            seen.add(current)
-            current = parent[current]
-        ends[start] = None if current in seen or current not in parent else current
-    return ends
+    ids = list(Person.objects.values_list("pk", flat=True))
+    found = live_ids(ids)  # the one tombstone follower; a broken chain is left out
+    return {pk: found.get(pk) for pk in ids}
 
 
 def _keys(relation: PersonRelation) -> dict[int, set[tuple]]:

@@ -22,7 +22,7 @@ from profiles.models import (
 )
 from profiles.services import sql as pg
 from profiles.services.history import merge_reason
-from profiles.services.merging import hooks, moves_sql, people_sql, writes_sql
+from profiles.services.merging import foreign_keys, hooks, moves_sql, people_sql, writes_sql
 from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.fields import apply_decisions
 from profiles.services.merging.journal import decisions_json, write_merged_people
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 Outcome = MergeRecord | MergeRefused
 RETRIES = 3  # deadlocks / serialization failures retried when we own the transaction
+RETRYABLE = ("40P01", "40001")  # deadlock_detected, serialization_failure
+LARGE = 100  # groups from which the row-by-row foreign-key checks are folded (foreign_keys.py)
 
 
 class _RefusedAfterMoving(Exception):
@@ -116,17 +118,23 @@ def _merge_or_split(requests: list[Request], *context: Any) -> dict[int, Outcome
         return {requests[0].index: refused}
 
 
-def with_retry(work):  # noqa: ANN001, ANN202
+def with_retry(work, refusal: type[MergeRefused] = MergeRefused):  # noqa: ANN001, ANN202
     """Deadlocks and serialization failures are retried (bounded) when the merge owns its
-    transaction (the shell, the admin); inside a caller's, the caller retries its unit."""
+    transaction (the shell, the admin); inside a caller's, the caller retries its unit. When
+    every attempt met one, the caller gets a refusal in words, not the database's error."""
     for attempt in range(RETRIES):
         try:
             return work()
         except OperationalError as exc:
             code = getattr(exc.__cause__, "sqlstate", None)
-            if connection.in_atomic_block or code not in ("40P01", "40001") \
-                    or attempt == RETRIES - 1:
+            if connection.in_atomic_block or code not in RETRYABLE:
                 raise
+            if attempt == RETRIES - 1:
+                raise refusal(
+                    "The database was busy with other changes to these people (%(attempts)s "
+                    "attempts); nothing was changed. Try again.", code="busy",
+                    params={"attempts": RETRIES},
+                ) from exc
             time.sleep(0.02 * (attempt + 1))
     raise AssertionError("unreachable")
 
@@ -169,7 +177,8 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
     """PostgreSQL: the lock (and, when each group has one other, the move: it does not depend
     on the lock's answer) in round trip 1, the writes in round trip 2, then COMMIT."""
     now, relations = timezone.now(), person_relations()
-    speculative = moves_sql.applicable(relations) and all(
+    large = len(requests) >= LARGE
+    speculative = moves_sql.applicable(relations) and not large and all(
         len(r.other_ids) == 1 for r in requests)
     pairs = [(r.base_id, r.other_ids) for r in requests]
     with (pg.pipeline(), pg.prepared_cursor() as locking, pg.prepared_cursor() as moving,
@@ -185,6 +194,8 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
             raise _RefusedAfterMoving(refused)
         moved = moves_sql.journals(moving.fetchall(), relations, pairs) if speculative else None
         record_ids = [row[0] for row in reserving.fetchall()]
+    checks_off = bool(plans) and large and foreign_keys.skip_row_checks(actor=actor,
+                                                                        dedup_run=dedup_run)
     if moved is None:
         moved = _move(plans, relations)
     for plan, moves, record_id in zip(plans, moved, record_ids, strict=False):
@@ -198,6 +209,8 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
         activities=[_merged_activity(p.record, p.base, now) for p in plans],
         history=[(person.pk, _reason(p.record)) for p in plans for person in (*p.others, p.base)],
         actor=actor, now=now, savepoint=savepoint,
+        then=(lambda: foreign_keys.check_bases_and_restore(p.base.pk for p in plans))
+        if checks_off else None,
     )
     return {**refused, **{p.request.index: p.record for p in plans}}
 

@@ -17,6 +17,7 @@ from profiles.models import MergeRecord, Person
 from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.fields import Decision, overridable_fields, plan_fields
 from profiles.services.merging.rules import rank_key
+from profiles.services.tombstones import resolve_live
 
 Group = tuple  # (base, others) or (base, others, overrides); people or ids
 
@@ -59,18 +60,12 @@ def participant_ids(base: Person | int, others: Iterable[Person | int]) -> tuple
     return base_id, other_ids
 
 
-def _live_end(person: Person) -> Person:
-    from profiles.services.people import resolve_live
-
-    return resolve_live(person)
-
-
 def check_mergeable(base: Person, others: list[Person]) -> None:
     """The rules that refuse a merge, checked on freshly locked rows."""
     for person in [base, *others]:
         if person.merged_into_id is None:
             continue
-        live = _live_end(person)
+        live = resolve_live(person)
         if person is not base and live.pk == base.pk:
             raise MergeRefused(
                 "Person #%(id)s is already merged into #%(base)s.",

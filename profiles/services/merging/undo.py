@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from dedup.services.marks import keep_apart_after_undo
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from profiles.services.history import undo_reason
 from profiles.services.merging import hooks
@@ -29,7 +30,7 @@ def undo_merge(*, record: MergeRecord | int, actor: Any = None) -> None:
             hooks.after_undo(_undo(record_id, actor))
 
     try:
-        with_retry(undo)
+        with_retry(undo, UndoRefused)
     except IntegrityError as exc:
         raise UndoRefused(
             "The people changed while undoing; nothing was undone. Try again.", code="conflict"
@@ -64,6 +65,7 @@ def _undo(record_id: int, actor: Any) -> MergeRecord:
         properties={"text": f"Merge #{record.pk} undone", "undone_merge": record.pk,
                     "restored_ids": record.merged_ids, "moved_back": moved},
     )
+    keep_apart_after_undo(record=record, actor=actor)
     return record
 
 

@@ -12,7 +12,7 @@ the models and the field-rule registry (fields.py), never from a list written he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -71,11 +71,11 @@ def write_merges(
     *, records: Sequence[MergeRecord], bases: Sequence[Person],
     tombstones: Sequence[Sequence[Person]], activities: Sequence[Activity],
     history: Sequence[tuple[int, str]], actor: Any, now: datetime,
-    savepoint: PipelinedSavepoint | None = None,
+    savepoint: PipelinedSavepoint | None = None, then: Callable[[], None] | None = None,
 ) -> None:
     """Insert the journal entries (ids set), write tombstones, then bases (a base may take
     over a tombstone's user ID, unique among the live at every statement), history rows
-    (person id, reason), the activities; release `savepoint` after them."""
+    (person id, reason), the activities; run `then` and release `savepoint` after them."""
     db = connections[connection.alias]  # the real connection, not the per-access proxy
     dead = [person for group in tombstones for person in group]
     generated = ", ".join(connection.ops.quote_name(f.column) for f in GENERATED)
@@ -88,6 +88,8 @@ def write_merges(
             model=Person, ids=[pk for pk, _ in history], history_type="~", actor=actor,
             reason=[reason for _, reason in history], at=now))
         _insert(cursor, activities, with_pk=False)
+        if then is not None:
+            then()
         if savepoint is not None:
             savepoint.release()
         stored = {row[0]: row[1:] for row in updated.fetchall()}

@@ -109,6 +109,29 @@ def test_a_message_over_32_kb_is_400(segment):
     assert row_counts()["activities"] == 0  # the good message is not written either
 
 
+@pytest.mark.parametrize("index", [0, 57, 199])
+def test_a_message_over_32_kb_among_many_is_found_wherever_it_is(segment, index):
+    # The messages are measured a run at a time: the oversized one is named in any run.
+    small = [{"type": "page", **MESSAGES["page"], "properties": {"n": "y" * 300}}
+             for _ in range(200)]
+    small[index] = {"type": "track", **MESSAGES["track"], "properties": {"n": "x" * 33_000}}
+
+    response = segment("batch", {"batch": small})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == f"batch[{index}]"
+    assert row_counts()["activities"] == 0
+
+
+def test_a_batch_of_many_messages_each_under_32_kb_is_accepted(segment):
+    # Runs sized at the average message: the ones of 20 KB messages are over 32 KB together,
+    # so each of those is measured alone, and none is over.
+    messages = [{"type": "page", **MESSAGES["page"], "properties": {"n": "y" * size}}
+                for size in [200] * 20 + [20_000] * 10]
+
+    assert segment("batch", {"batch": messages}).status_code == 200
+
+
 def test_a_batch_over_500_kb_is_400_also_once_unpacked(segment):
     messages = [{"type": "track", **MESSAGES["track"], "properties": {"n": "x" * 20_000}}
                 for _ in range(26)]
