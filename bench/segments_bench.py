@@ -45,7 +45,7 @@ from django.utils import timezone  # noqa: E402
 from bench.dedup_bench import admin_sql, build_seed, use_database  # noqa: E402 (django.setup)
 from profiles.models import ActivityKind, Person  # noqa: E402
 from profiles.services.events import Event, record_events  # noqa: E402
-from profiles.services.merging import lock_live_person  # noqa: E402
+from profiles.services.resolution import lock_live  # noqa: E402
 from segments.models import Segment  # noqa: E402
 from segments.services import create_segment, rebuild_segment  # noqa: E402
 from segments.services.membership import compiled  # noqa: E402
@@ -122,7 +122,7 @@ def realtime(events: int) -> None:
         started = time.perf_counter()
         for n in range(count):
             with transaction.atomic():
-                person = lock_live_person(person_ids[n % len(person_ids)])
+                person = lock_live(person_ids[n % len(person_ids)])
                 record_events(person=person, events=[Event(
                     kind=ActivityKind.PAGE_VIEW, occurred_at=timezone.now(),
                     properties={"url": f"https://shop.example/p/{n}", "category": "sale"})])
