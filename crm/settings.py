@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "profiles",
     "dedup",
     "api",
+    "segments",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "dedup-tick": {"task": "dedup.tasks.tick_schedules", "schedule": 60.0},
+    "segments-time-windows": {"task": "segments.tasks.refresh_time_windows", "schedule": 60.0},
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ def build_examples() -> dict[type[models.Model], dict[str, models.Model]]:
     from dedup.services.marks import keep_apart
     from profiles.models import Identity, MergeRecord, Person, Tag
     from profiles.services import merge_people
+    from segments.services import create_segment
     from tests.factories import (
         ActivityFactory,
         IdentityFactory,
@@ -128,6 +129,8 @@ def build_examples() -> dict[type[models.Model], dict[str, models.Model]]:
         AccessAttempt: {"": attempt},
         AccessLog: {"": access},
         AccessFailureLog: {"": failure},
+        apps.get_model("segments", "Segment"): {"": create_segment(
+            name="Parisians", definition={"field": "city", "op": "eq", "value": "Paris"})},
     }
 
 

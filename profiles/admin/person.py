@@ -32,6 +32,7 @@ from profiles.services.people import (
     field_label,
 )
 from profiles.services.tombstones import resolve_live
+from segments.admin_filters import SegmentFilter
 
 TIMELINE_PAGE_SIZE = 25
 
@@ -43,7 +44,7 @@ class PersonAdmin(MergeAdminMixin, ReadOnlyHistoryAdmin):
         "avatar", "display_name", "email", "user_id", "status", "last_seen", "page_views",
     ]
     list_display_links = ["avatar", "display_name"]
-    list_filter = [LiveOrMergedFilter, "status", IdentifiedFilter]
+    list_filter = [LiveOrMergedFilter, "status", IdentifiedFilter, SegmentFilter]
     search_fields = ["name"]  # shows the search box; the lookup itself is search_people()
     search_help_text = "Name or email prefix, exact user ID, ID number or any identity value."
     ordering = ["-id"]

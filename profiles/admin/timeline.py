@@ -282,8 +282,11 @@ def render_segment(activity, context):
     props = _props(activity)
     verb = "Segment entered" if activity.kind == ActivityKind.SEGMENT_ENTERED else "Segment left"
     segment = _named(props, "segment", "name")
-    return (format_html("{}: “{}”", verb, segment) if segment else SafeString(verb),
-            _rest(props, {"segment", "name", "segment_id"}))
+    sentence = format_html("{}: “{}”", verb, segment) if segment else SafeString(verb)
+    merge = props.get("merge")  # left because a merge combined the profiles (undo puts it back)
+    if isinstance(merge, int) and not isinstance(merge, bool):
+        sentence = format_html("{} after a merge ({})", sentence, _journal_link(merge))
+    return sentence, _rest(props, {"segment", "name", "segment_id", "merge", "row"})
 
 
 @renders(ActivityKind.IDENTIFY)

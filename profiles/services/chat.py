@@ -26,7 +26,7 @@ from profiles.models import (
     Site,
 )
 from profiles.services import enrichment
-from profiles.services.events import Event, message_digest, record_events
+from profiles.services.events import Event, message_digest, notify_changed, record_events
 from profiles.services.normalize import normalize_email
 from profiles.services.recording_sql import activity_by_digest
 from profiles.services.resolution import (
@@ -190,5 +190,6 @@ def _learn_email(person: Person, email: str) -> None:
     person.updated_at = timezone.now()
     person._change_reason = REASON_EMAIL_LEARNED
     person.save(update_fields=["email", "updated_at"])
+    notify_changed([(person, {"email", "updated_at"}, set())])  # segments reading the email
     person_id = person.pk
     transaction.on_commit(lambda: enrichment.enrich_person(person_id=person_id))

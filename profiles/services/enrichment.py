@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from profiles.models import Person
+from profiles.services.events import notify_changed
 from profiles.services.resolution import lock_live
 from profiles.services.tombstones import resolve_live
 
@@ -80,4 +81,5 @@ def _fill(*, person_id: int, found: dict[str, Any]) -> bool:
             return False
         person._change_reason = "enrichment"
         person.save(update_fields=changed)
+        notify_changed([(person, set(changed), set())])  # segments reading what was found
         return True

@@ -69,6 +69,11 @@ class ProfileChange:
 
 ProfileUpdater = Callable[[Person, Activity, ProfileChange], None]
 _UPDATERS: list[ProfileUpdater] = []
+# Called after every write of the recording path, in its transaction, with each person, the
+# fields the updaters (and an edit) changed and the kinds of the activities recorded for it.
+# Segments register one (segments/apps.py) to keep memberships true when the call returns.
+RecordedHook = Callable[[list[tuple[Person, set[str], set[str]]]], None]
+_AFTER_WRITE: list[RecordedHook] = []
 
 
 def register_updater(updater: ProfileUpdater) -> ProfileUpdater:
@@ -76,6 +81,13 @@ def register_updater(updater: ProfileUpdater) -> ProfileUpdater:
     if updater not in _UPDATERS:
         _UPDATERS.append(updater)
     return updater
+
+
+def register_after_write(hook: RecordedHook) -> RecordedHook:
+    """Run `hook` after each write of the recording path (see _AFTER_WRITE)."""
+    if hook not in _AFTER_WRITE:
+        _AFTER_WRITE.append(hook)
+    return hook
 
 
 def message_digest(message_id: str | None, *sent: Any) -> str | None:
@@ -151,6 +163,18 @@ def _write(rows: list[Activity], changes: list[tuple[Person, ProfileChange]]) ->
             reason = "; ".join(dict.fromkeys(change.reasons)) or TRACKED_EVENT
             history.append((person, reason))
     insert_activities(rows, update_people=updates, history=history)
+    if _AFTER_WRITE:
+        kinds: dict[int, set[str]] = {}
+        for row in rows:
+            kinds.setdefault(row.person_id, set()).add(row.kind)
+        notify_changed([(person, change.fields, kinds.get(person.pk, set()))
+                        for person, change in changes])
+
+
+def notify_changed(changed: list[tuple[Person, set[str], set[str]]]) -> None:
+    """Tell the registered hooks that these people changed (the recording path, staff edits)."""
+    for hook in _AFTER_WRITE:
+        hook(changed)
 
 
 # Activity's columns in model order: positional construction skips Model.__init__'s keyword

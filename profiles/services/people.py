@@ -13,6 +13,7 @@ from django.utils import timezone
 from profiles.models import Identity, IdentityKind, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
 from profiles.services.attributes import clean_custom_attributes, custom_part, with_custom
+from profiles.services.events import notify_changed
 
 STAFF_EDIT = "edited by staff"
 # The fields staff edit (the admin form shows exactly these). The others belong to the
@@ -68,6 +69,7 @@ def create_person(
         person.save()
         if person.user_id:
             _sync_user_id_identity(person, user=user)
+        notify_changed([(person, {f.name for f in Person._meta.concrete_fields}, set())])
     return person
 
 
@@ -146,6 +148,8 @@ def apply_staff_edit(
         if not changed:
             return current
         _save(current, {name: values[name] for name in changed}, actor=actor, reason=reason)
+        # Segments reading these fields are re-evaluated in this transaction.
+        notify_changed([(current, {*changed, "updated_at"}, set())])
     return current
 
 

@@ -9,6 +9,7 @@ from dedup.services.marks import keep_apart
 from profiles.models import Activity, Identity, MergeRecord, Person, PersonTag
 from profiles.services import merge_people
 from profiles.services.deletion import delete_people, plan_deletion
+from segments.models import Segment, SegmentMembership
 from tests.factories import (
     ActivityFactory,
     ConversationFactory,
@@ -28,6 +29,8 @@ def with_rows(person: Person) -> Person:
     PersonTagFactory(person=person)
     ConversationFactory(person=person)
     DealFactory(person=person)
+    segment, _ = Segment.objects.get_or_create(key="with-rows", defaults={"name": "With rows"})
+    SegmentMembership.objects.create(segment=segment, person=person)
     keep_apart(people=[person, PersonFactory()], actor=None, reason="not the same person")
     return person
 

@@ -15,6 +15,7 @@ from profiles.services.merging.relations import (
     person_relations,
     unhandled_relations,
 )
+from segments.models import SegmentMembership
 from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,8 @@ def test_every_relation_to_person_is_handled_or_excluded():
 
 def test_the_registry_holds_every_table_of_the_timeline():
     models_ = {relation.model for relation in person_relations()}
-    assert models_ == {Activity, Conversation, Deal, Identity, PersonTag, KeptApartEnd}
+    assert models_ == {Activity, Conversation, Deal, Identity, PersonTag, KeptApartEnd,
+                       SegmentMembership}
 
 
 def test_unique_rules_with_the_person_are_known_for_clash_resolution():
@@ -36,6 +38,7 @@ def test_unique_rules_with_the_person_are_known_for_clash_resolution():
     assert [key.fields for key in keys[PersonTag]] == [("tag",)]
     assert [key.fields for key in keys[Identity]] == [("kind", "value")]
     assert keys[Activity] == ()
+    assert [key.fields for key in keys[SegmentMembership]] == [("segment",)]
 
 
 @isolate_apps("profiles")

@@ -13,6 +13,7 @@ merge in progress and land on the live base.
 
 from profiles.services.merging.errors import MergeRefused, UndoRefused
 from profiles.services.merging.fields import FIELD_RULES, Decision
+from profiles.services.merging.hooks import register_after_merge, register_after_undo
 from profiles.services.merging.invariants import (
     conservation_problems,
     invariant_problems,
@@ -51,6 +52,8 @@ __all__ = [
     "person_relations",
     "plan_merges",
     "rank_key",
+    "register_after_merge",
+    "register_after_undo",
     "rows_by_relation",
     "undo_merge",
     "unhandled_relations",

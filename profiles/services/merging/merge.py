@@ -22,7 +22,7 @@ from profiles.models import (
 )
 from profiles.services import sql as pg
 from profiles.services.history import merge_reason
-from profiles.services.merging import foreign_keys, moves_sql, people_sql, writes_sql
+from profiles.services.merging import foreign_keys, hooks, moves_sql, people_sql, writes_sql
 from profiles.services.merging.errors import MergeRefused
 from profiles.services.merging.fields import apply_decisions
 from profiles.services.merging.journal import decisions_json, write_merged_people
@@ -156,12 +156,21 @@ def _run_once(requests: list[Request], *context: Any) -> dict[int, Outcome]:
         # with the writes (no round trip of its own).
         savepoint = pg.PipelinedSavepoint()
         try:
-            return engine(requests, *context, savepoint=savepoint)
+            outcomes = engine(requests, *context, savepoint=savepoint)
         except BaseException:
             savepoint.roll_back()
             raise
+        _after_merge(outcomes)
+        return outcomes
     with transaction.atomic():
-        return engine(requests, *context)
+        outcomes = engine(requests, *context)
+        _after_merge(outcomes)
+        return outcomes
+
+
+def _after_merge(outcomes: dict[int, Outcome]) -> None:
+    """The registered hooks (segments), in the merge's transaction."""
+    hooks.after_merge([o for o in outcomes.values() if isinstance(o, MergeRecord)])
 
 
 def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001

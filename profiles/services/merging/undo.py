@@ -10,6 +10,7 @@ from django.utils import timezone
 from dedup.services.marks import keep_apart_after_undo
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from profiles.services.history import undo_reason
+from profiles.services.merging import hooks
 from profiles.services.merging.errors import UndoRefused
 from profiles.services.merging.fields import ADDED_UP, ATTRIBUTES_PREFIX, attributes_of
 from profiles.services.merging.journal import merge_of, save_with_history
@@ -26,7 +27,7 @@ def undo_merge(*, record: MergeRecord | int, actor: Any = None) -> None:
         actor = None  # an AnonymousUser
     def undo() -> None:
         with transaction.atomic():
-            _undo(record_id, actor)
+            hooks.after_undo(_undo(record_id, actor))
 
     try:
         with_retry(undo, UndoRefused)
@@ -36,7 +37,7 @@ def undo_merge(*, record: MergeRecord | int, actor: Any = None) -> None:
         ) from exc
 
 
-def _undo(record_id: int, actor: Any) -> None:
+def _undo(record_id: int, actor: Any) -> MergeRecord:
     record = MergeRecord.objects.select_for_update().filter(pk=record_id).first()
     if record is None:
         raise UndoRefused("No merge #%(id)s.", code="missing", params={"id": record_id})
@@ -65,6 +66,7 @@ def _undo(record_id: int, actor: Any) -> None:
                     "restored_ids": record.merged_ids, "moved_back": moved},
     )
     keep_apart_after_undo(record=record, actor=actor)
+    return record
 
 
 def check_undoable(record: MergeRecord, base: Person, people: dict[int, Person]) -> None:

@@ -1,0 +1,306 @@
+"""The one compiler: a checked definition becomes a Django `Q` on Person (rebuild, count) and
+a per-person check (real time), side by side per operator so their meanings stay the same.
+A property test (tests/segments/test_compiler_property.py) asserts both forms agree.
+
+Meanings shared by both forms (docs/segments.md):
+- text compares ignore case (values were lower-cased by the parser);
+- `exists`: present and not empty (null, "", [] and {} are absent); a date or a JSON value
+  that is absent fails every comparison, and `ne` / `not_in` / `not` are the exact negation;
+- `within_days D`: at or after now - D days; `older_than_days D`: before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
+from django.db.models.lookups import (
+    Contains,
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+    StartsWith,
+)
+from django.utils import timezone
+
+from profiles.models import Activity, Person, PersonTag
+from segments.services.definition import (
+    BehaviourCondition,
+    FieldCondition,
+    Group,
+    Node,
+    Not,
+)
+from segments.services.jsonsql import JsonHasItem, JsonKind, JsonLowerText, JsonNumber
+
+COMPARE_SQL = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan,
+               "lte": LessThanOrEqual, "eq": Exact}
+COMPARE_PY: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le,
+    "eq": operator.eq, "ne": operator.ne,
+}
+ABSENT_KINDS = ("missing", "null", "empty")
+NEGATED = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
+
+
+@dataclass
+class PersonFacts:
+    """What the per-person check reads beyond the Person row, loaded once per person."""
+
+    person: Person
+    _tags: set[str] | None = None
+    _activities: dict[tuple[str, dt.datetime | None], list[dict[str, Any]]] = field(
+        default_factory=dict)
+
+    def tag_names(self) -> set[str]:
+        if self._tags is None:
+            self._tags = {
+                name.lower() for name in
+                PersonTag.objects.filter(person_id=self.person.pk)
+                .values_list("tag__name", flat=True)
+            }
+        return self._tags
+
+    def properties(self, kind: str, since: dt.datetime | None) -> list[dict[str, Any]]:
+        key = (kind, since)
+        if key not in self._activities:
+            rows = Activity.objects.filter(person_id=self.person.pk, kind=kind)
+            if since is not None:
+                rows = rows.filter(occurred_at__gte=since)
+            self._activities[key] = list(rows.values_list("properties", flat=True))
+        return self._activities[key]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A definition compiled at one moment `now` (time windows are relative to it)."""
+
+    node: Node
+    now: dt.datetime
+
+    def q(self) -> Q:
+        return to_q(self.node, self.now)
+
+    def matches(self, person: Person, facts: PersonFacts | None = None) -> bool:
+        if person.merged_into_id is not None:
+            return False
+        return check(self.node, person, facts or PersonFacts(person), self.now)
+
+
+def compile_node(node: Node, now: dt.datetime | None = None) -> Compiled:
+    return Compiled(node, now or timezone.now())
+
+
+# --- SQL -------------------------------------------------------------------------------------
+
+def to_q(node: Node, now: dt.datetime) -> Q:
+    if isinstance(node, Group):
+        parts = [to_q(child, now) for child in node.children]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined & part if node.op == "all" else combined | part
+        return combined
+    if isinstance(node, Not):
+        return ~to_q(node.child, now)
+    if isinstance(node, BehaviourCondition):
+        return _behaviour_q(node, now)
+    if node.op in NEGATED:
+        return ~_field_q(node.kind, NEGATED[node.op], node, now)
+    return _field_q(node.kind, node.op, node, now)
+
+
+def _field_q(kind: str, op: str, node: FieldCondition, now: dt.datetime) -> Q:
+    value = node.value
+    if kind == "tags":
+        return Q(Exists(PersonTag.objects.filter(person=OuterRef("pk")).filter(
+            _text_q(Lower(F("tag__name")), op, value) if op != "exists" else Q())))
+    if kind == "json":
+        return json_q("attributes", node.keys, op, value)
+    column = F(node.field)
+    if kind == "text":
+        text = Lower(Coalesce(column, Value("")))
+        return ~Q(Exact(text, "")) if op == "exists" else _text_q(text, op, value)
+    present = Q(IsNull(column, False))
+    if op == "exists":
+        return present
+    if op == "in":
+        return present & Q(In(column, list(value)))
+    if op == "within_days":
+        return present & Q(GreaterThanOrEqual(column, now - dt.timedelta(days=value)))
+    if op == "older_than_days":
+        return present & Q(LessThan(column, now - dt.timedelta(days=value)))
+    return present & Q(COMPARE_SQL[op](column, value))
+
+
+def _text_q(text: Any, op: str, value: Any) -> Q:
+    if op == "in":
+        return Q(In(text, list(value)))
+    if op == "contains":
+        return Q(Contains(text, value))
+    if op == "starts_with":
+        return Q(StartsWith(text, value))
+    return Q(Exact(text, value))
+
+
+def json_q(column: str, keys: tuple[str, ...], op: str, value: Any) -> Q:
+    """A condition on the JSON value at `keys` of `column` (never unknown: see jsonsql)."""
+    kind = JsonKind(column, keys)
+    if op == "exists":
+        return ~Q(In(kind, list(ABSENT_KINDS)))
+    if op == "in":
+        parts = [json_q(column, keys, "eq", item) for item in value]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined |= part
+        return combined
+    if op == "eq" and isinstance(value, bool):
+        return Q(Exact(kind, "true" if value else "false"))
+    if isinstance(value, str):
+        is_text = Q(Exact(kind, "string"))
+        text = JsonLowerText(column, keys)
+        if op == "contains":
+            return (is_text & Q(Contains(text, value))) | Q(JsonHasItem(column, keys, value))
+        if op == "starts_with":
+            return is_text & Q(StartsWith(text, value))
+        return is_text & Q(Exact(text, value))
+    return Q(Exact(kind, "number")) & Q(COMPARE_SQL[op](JsonNumber(column, keys), value))
+
+
+def _behaviour_q(node: BehaviourCondition, now: dt.datetime) -> Q:
+    rows = Activity.objects.filter(person=OuterRef("pk"), kind=node.kind)
+    if node.within_days is not None:
+        rows = rows.filter(occurred_at__gte=now - dt.timedelta(days=node.within_days))
+    for name, value in node.where:
+        rows = rows.filter(json_q("properties", (name,), "eq", value))
+    op, count = node.count_op, node.count
+    # "at least one" and "none" are EXISTS; other counts a correlated COUNT(*).
+    if (op, count) in (("gte", 1), ("gt", 0), ("ne", 0)):
+        return Q(Exists(rows))
+    if (op, count) in (("eq", 0), ("lt", 1), ("lte", 0)):
+        return ~Q(Exists(rows))
+    counted = Coalesce(
+        Subquery(rows.order_by().values("person").annotate(n=Count("pk")).values("n")[:1]),
+        Value(0),
+    )
+    if op == "ne":
+        return ~Q(Exact(counted, count))
+    return Q(COMPARE_SQL[op](counted, count))
+
+
+# --- Python ----------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def json_at(data: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return _MISSING
+        data = data[key]
+    return data
+
+
+def json_kind(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string" if value else "empty"
+    if isinstance(value, list):
+        return "array" if value else "empty"
+    if isinstance(value, dict):
+        return "object" if value else "empty"
+    return "missing"
+
+
+def check(node: Node, person: Person, facts: PersonFacts, now: dt.datetime) -> bool:
+    if isinstance(node, Group):
+        results = (check(child, person, facts, now) for child in node.children)
+        return all(results) if node.op == "all" else any(results)
+    if isinstance(node, Not):
+        return not check(node.child, person, facts, now)
+    if isinstance(node, BehaviourCondition):
+        return _behaviour_check(node, facts, now)
+    if node.op in NEGATED:
+        return not _field_check(node.kind, NEGATED[node.op], node, person, facts, now)
+    return _field_check(node.kind, node.op, node, person, facts, now)
+
+
+def _field_check(kind: str, op: str, node: FieldCondition, person: Person,
+                 facts: PersonFacts, now: dt.datetime) -> bool:
+    value = node.value
+    if kind == "tags":
+        names = facts.tag_names()
+        return bool(names) if op == "exists" else any(_text_check(n, op, value) for n in names)
+    if kind == "json":
+        return json_check(json_at(person.attributes, node.keys), op, value)
+    actual = getattr(person, node.field)
+    if kind == "text":
+        text = (actual or "").lower()
+        return text != "" if op == "exists" else _text_check(text, op, value)
+    if actual is None:
+        return False
+    if op == "exists":
+        return True
+    if op == "in":
+        return actual in value
+    if op == "within_days":
+        return actual >= now - dt.timedelta(days=value)
+    if op == "older_than_days":
+        return actual < now - dt.timedelta(days=value)
+    return COMPARE_PY[op](actual, value)
+
+
+def _text_check(text: str, op: str, value: Any) -> bool:
+    if op == "in":
+        return text in value
+    if op == "contains":
+        return value in text
+    if op == "starts_with":
+        return text.startswith(value)
+    return text == value
+
+
+def json_check(actual: Any, op: str, value: Any) -> bool:
+    kind = json_kind(actual)
+    if op == "exists":
+        return kind not in ABSENT_KINDS
+    if op == "in":
+        return any(json_check(actual, "eq", item) for item in value)
+    if op == "eq" and isinstance(value, bool):
+        return kind == ("true" if value else "false")
+    if isinstance(value, str):
+        if op == "contains":
+            if kind == "string":
+                return value in actual.lower()
+            if kind == "array":
+                return any(isinstance(item, str) and item.lower() == value for item in actual)
+            return kind == "object" and any(key.lower() == value for key in actual)
+        if kind != "string":
+            return False
+        return actual.lower().startswith(value) if op == "starts_with" else actual.lower() == value
+    return kind == "number" and COMPARE_PY[op](actual, value)
+
+
+def _behaviour_check(node: BehaviourCondition, facts: PersonFacts, now: dt.datetime) -> bool:
+    since = None if node.within_days is None else now - dt.timedelta(days=node.within_days)
+    count = sum(
+        1 for properties in facts.properties(node.kind, since)
+        if all(json_check(json_at(properties, (name,)), "eq", value)
+               for name, value in node.where)
+    )
+    return COMPARE_PY[node.count_op](count, node.count)

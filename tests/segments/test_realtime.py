@@ -1,0 +1,101 @@
+"""Real time: membership is true when the HTTP call (or staff edit) returns, and only the
+segments reading what changed are re-evaluated."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiles.models import Activity, ActivityKind, Person
+from profiles.services.people import apply_staff_edit
+from segments.models import SegmentMembership
+from segments.services import create_segment
+from tests.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def members(segment) -> set[int]:
+    return set(SegmentMembership.objects.filter(segment=segment)
+               .values_list("person_id", flat=True))
+
+
+def moves(person: Person) -> list[tuple[str, str]]:
+    return list(Activity.objects.filter(
+        person=person, kind__in=[ActivityKind.SEGMENT_ENTERED, ActivityKind.SEGMENT_LEFT])
+        .order_by("pk").values_list("kind", "properties__segment"))
+
+
+def test_page_views_enter_a_behaviour_segment_when_the_call_returns(post):
+    engaged = create_segment(name="Engaged", definition={
+        "kind": "page_view", "where": {"category": "sale"}, "count": {"op": "gte", "value": 2},
+        "within_days": 30})
+    view = {"anonymous_id": "dev-1", "kind": "page_view", "properties": {"category": "Sale"}}
+    assert post("track", view).status_code == 200
+    person = Person.objects.get()
+    assert members(engaged) == set()
+    assert post("track", view).status_code == 200
+    assert members(engaged) == {person.pk}
+    assert moves(person) == [("segment_entered", "Engaged")]
+    post("track", view)
+    assert moves(person) == [("segment_entered", "Engaged")]  # entered once
+
+
+def test_leaving_when_a_counter_passes(post):
+    newcomers = create_segment(name="Newcomers", definition={
+        "field": "page_views", "op": "lt", "value": 2})
+    post("track", {"anonymous_id": "d", "kind": "page_view"})
+    person = Person.objects.get()
+    assert members(newcomers) == {person.pk}
+    post("track", {"anonymous_id": "d", "kind": "page_view"})
+    assert members(newcomers) == set()
+    assert moves(person) == [("segment_entered", "Newcomers"), ("segment_left", "Newcomers")]
+
+
+def test_named_events_batch_identify_and_chat(post):
+    carts = create_segment(name="Carts", definition={
+        "kind": "event", "where": {"name": "Added to cart"}})
+    known = create_segment(name="Known", definition={
+        "field": "email", "op": "contains", "value": "@EXAMPLE.com"})
+    post("batch", {"batch": [
+        {"type": "track", "anonymous_id": "a", "kind": "event",
+         "properties": {"name": "Added to cart"}},
+        {"type": "track", "anonymous_id": "b", "kind": "event", "properties": {"name": "Other"}},
+    ]})
+    a = Person.objects.get(identities__value="a")
+    assert members(carts) == {a.pk}
+    post("identify", {"anonymous_id": "b", "user_id": "u-b", "email": "bob@example.com"})
+    b = Person.objects.get(user_id="u-b")
+    assert members(known) == {b.pk}
+    post("chat", {"anonymous_id": "a", "text": "write me at ann@example.com"})
+    assert members(known) == {a.pk, b.pk}
+
+
+def test_only_segments_reading_what_changed_are_evaluated(post):
+    paris = create_segment(name="Parisians", definition={
+        "field": "city", "op": "eq", "value": "Paris"})
+    person = PersonFactory(city="Rome")
+    # A stale row: a page view does not read `city`, so it is not re-evaluated…
+    SegmentMembership.objects.create(segment=paris, person=person)
+    post("track", {"user_id": "x", "kind": "page_view"})
+    assert members(paris) == {person.pk}
+    # …a staff edit of the city is.
+    apply_staff_edit(person=person, changes={"city": "Lyon"})
+    assert members(paris) == set()
+    apply_staff_edit(person=person, changes={"city": "paris"})
+    assert members(paris) == {person.pk}
+    assert [kind for kind, _ in moves(person)] == ["segment_left", "segment_entered"]
+
+
+def test_disabled_segments_are_not_evaluated(post):
+    segment = create_segment(name="All", definition={"kind": "page_view"}, enabled=False)
+    post("track", {"anonymous_id": "d", "kind": "page_view"})
+    assert members(segment) == set()
+
+
+def test_a_person_created_by_staff_enters_at_once():
+    from profiles.services.people import create_person
+
+    paris = create_segment(name="Parisians", definition={
+        "field": "city", "op": "eq", "value": "Paris"})
+    person = create_person(email="ann@example.com", city="Paris")
+    assert members(paris) == {person.pk}
