@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import path
 
 from dedup import admin_marks, admin_views  # noqa: F401 (admin_marks registers its admin)
+from dedup.admin_base import ReadOnlyAdmin
 from dedup.admin_conflicts import DedupConflictAdmin
 from dedup.admin_display import (
     counts_words,
@@ -21,19 +22,6 @@ from dedup.admin_display import (
 )
 from dedup.models import DedupConflict, DedupRun, DedupSchedule, DedupStatus
 from dedup.services import reschedule
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Runs and conflicts are records of what happened: nobody edits or adds them by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(DedupRun)

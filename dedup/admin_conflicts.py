@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from dedup.admin_base import ReadOnlyAdmin
 from dedup.admin_marks import MARK_PERMISSION, mark_url
 from dedup.models import DedupConflict, ReviewKind
 from dedup.services.groups import PROVEN_TRUST, split_apart
@@ -115,22 +116,13 @@ class ConflictRunFilter(admin.SimpleListFilter):
         return queryset.filter(run_id__in=list(latest))
 
 
-class DedupConflictAdmin(admin.ModelAdmin):
+class DedupConflictAdmin(ReadOnlyAdmin):
     list_display = ["email_display", "kind_display", "people_display", "actions_display",
                     "state_display", "run_link"]
     list_filter = [ConflictRunFilter, "kind", "run__dry_run"]
     search_fields = ["email_normalized"]
     list_select_related = ["run"]
     list_per_page = 25
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def changelist_view(self, request, extra_context=None):
         extra = {"title": "Dedup conflicts and reviews: people the dedup left for you to decide"}

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from dedup.admin_base import ReadOnlyAdmin
 from dedup.models import KeptApart
 from dedup.services.marks import KeepApartRefused, keep_apart, mark_people, remove_kept_apart
 from profiles.admin.merge.display import person_link
@@ -54,7 +55,7 @@ def _names(people) -> str:
 
 
 @admin.register(KeptApart)
-class KeptApartAdmin(admin.ModelAdmin):
+class KeptApartAdmin(ReadOnlyAdmin):
     """Marks are made and removed through their pages (who and why), never edited."""
 
     list_display = ["people_display", "reason", "actor_display", "created_at", "state_display"]
@@ -64,15 +65,6 @@ class KeptApartAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("ends__person")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="not the same person")
     def people_display(self, mark: KeptApart) -> str:
