@@ -21,6 +21,7 @@ from profiles.models import (
     Person,
 )
 from profiles.services import sql as pg
+from profiles.services.collector import collector_paused
 from profiles.services.history import merge_reason
 from profiles.services.merging import foreign_keys, hooks, moves_sql, people_sql, writes_sql
 from profiles.services.merging.errors import MergeRefused
@@ -93,8 +94,9 @@ def merge_many(
             continue
         seen |= {base_id, *other_ids}
         requests.append(Request(index, base_id, other_ids, (overrides or [None])[0]))
-    for index, outcome in _merge_or_split(requests, actor, str(reason), dedup_run).items():
-        outcomes[index] = outcome
+    with collector_paused():  # everything it allocates lives until the end (collector.py)
+        for index, outcome in _merge_or_split(requests, actor, str(reason), dedup_run).items():
+            outcomes[index] = outcome
     return outcomes
 
 

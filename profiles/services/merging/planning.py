@@ -87,7 +87,9 @@ def lock_participants(
     base_id: int, other_ids: list[int], people: Mapping[int, Person]
 ) -> tuple[Person, list[Person]]:
     """The participants from `people` (checked to exist); the others in rule order."""
-    missing = sorted({base_id, *other_ids} - people.keys())
+    # Membership tests, not `set - people.keys()`: that copies every locked id (a whole
+    # chunk's) for each group.
+    missing = sorted(pk for pk in {base_id, *other_ids} if pk not in people)
     if missing:
         raise MergeRefused(
             "No person #%(ids)s.", code="missing",

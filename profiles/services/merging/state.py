@@ -26,12 +26,19 @@ def python_value(field_name: str, value: Any) -> Any:
     return Person._meta.get_field(field_name).to_python(value)
 
 
+_SNAPSHOT_ATTNAMES: tuple[tuple[str, str], ...] = tuple(
+    (name, Person._meta.get_field(name).attname) for name in SNAPSHOT_FIELDS
+)
+
+
 def snapshot_person(person: Person) -> dict[str, Any]:
-    """Every field as stored (FKs as ids), JSON-safe: what undo puts back."""
-    return {
-        name: json_value(getattr(person, Person._meta.get_field(name).attname))
-        for name in SNAPSHOT_FIELDS
-    }
+    """Every field as stored (FKs as ids), JSON-safe: what undo puts back. (Taken of every
+    participant of every merge: the values as `json_value` gives them, without its call.)"""
+    snapshot = {}
+    for name, attname in _SNAPSHOT_ATTNAMES:
+        value = getattr(person, attname)
+        snapshot[name] = value.isoformat() if isinstance(value, datetime) else value
+    return snapshot
 
 
 def restore_snapshot(person: Person, snapshot: dict[str, Any]) -> None:

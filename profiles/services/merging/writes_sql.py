@@ -39,10 +39,12 @@ def _insert(cursor, objs: Sequence[models.Model], *, with_pk: bool) -> None:
 
 @cache
 def _update_sql(names: tuple[str, ...]) -> str:
-    """UPDATE of `names` on many people, one array per column (stable text)."""
+    """UPDATE of `names` on many people, one array per column (stable text). The arrays
+    travel in binary (`%b`): as text, every element is searched for characters to escape
+    (and each JSON attribute holds some), which cost more than the rest of the statement."""
     qn = connection.ops.quote_name
     fields = [Person._meta.get_field(name) for name in names]
-    arrays = ", ".join(["%s::bigint[]", *(f"%s::{_array_type(field)}" for field in fields)])
+    arrays = ", ".join(["%b::bigint[]", *(f"%b::{_array_type(field)}" for field in fields)])
     sets = ", ".join(f"{qn(field.column)} = m.c{i}" for i, field in enumerate(fields))
     aliases = ", ".join(f"c{i}" for i in range(len(fields)))
     return (f"UPDATE {table(Person)} p SET {sets} FROM unnest({arrays}) AS m(id, {aliases})"
