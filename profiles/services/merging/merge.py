@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from profiles.models import (
@@ -68,7 +69,7 @@ def merge_people(
 
 def merge_many(
     groups: Sequence[Group], *, actor: Any = None, reason: str = MergeReason.MANUAL,
-    dedup_run: Any = None,
+    dedup_run: Any = None, locked: bool = False,
 ) -> list[Outcome]:
     """Merge each group `(base, others[, overrides])`; one outcome per group, in order: its
     `MergeRecord`, or the `MergeRefused` saying why it was not merged (nothing written for it).
@@ -76,6 +77,10 @@ def merge_many(
     One transaction (a savepoint inside the caller's), set-based on PostgreSQL. If the database
     refuses the set (a unique clash with a row written without the person lock), the groups
     are merged one by one, so one bad group never fails the others.
+
+    `locked=True`: every participant is a `Person` the caller read `FOR UPDATE`, in id order,
+    in this transaction (the dedup's chunk read): the engine plans from those rows instead of
+    locking and reading them again, and leaves the caller's instances unchanged.
     """
     if reason not in MergeReason.values:
         raise MergeRefused("Unknown merge reason %(reason)r.", code="invalid_reason",
@@ -84,6 +89,7 @@ def merge_many(
         actor = None  # an AnonymousUser: recorded as the system, like identify and dedup
     outcomes: list[Outcome | None] = [None] * len(groups)
     requests, seen = [], set()
+    given = _locked_rows(groups) if locked else None
     for index, (base, others, *overrides) in enumerate(groups):
         try:
             base_id, other_ids = participant_ids(base, others)
@@ -95,9 +101,22 @@ def merge_many(
         seen |= {base_id, *other_ids}
         requests.append(Request(index, base_id, other_ids, (overrides or [None])[0]))
     with collector_paused():  # everything it allocates lives until the end (collector.py)
-        for index, outcome in _merge_or_split(requests, actor, str(reason), dedup_run).items():
+        for index, outcome in _merge_or_split(requests, actor, str(reason), dedup_run,
+                                              given).items():
             outcomes[index] = outcome
     return outcomes
+
+
+def _locked_rows(groups: Sequence[Group]) -> dict[int, Person]:
+    if not connection.in_atomic_block:
+        raise TypeError("merge_many(locked=True) runs in the transaction that locked the rows")
+    rows = {}
+    for base, others, *_ in groups:
+        for person in (base, *(others or ())):
+            if not isinstance(person, Person):
+                raise TypeError("merge_many(locked=True) takes Person rows, not ids")
+            rows[person.pk] = person
+    return rows
 
 
 def _merge_or_split(requests: list[Request], *context: Any) -> dict[int, Outcome]:
@@ -175,9 +194,10 @@ def _after_merge(outcomes: dict[int, Outcome]) -> None:
     hooks.after_merge([o for o in outcomes.values() if isinstance(o, MergeRecord)])
 
 
-def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
+def _merge_sql(requests, actor, reason, dedup_run, given, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
     """PostgreSQL: the lock (and, when each group has one other, the move: it does not depend
-    on the lock's answer) in round trip 1, the writes in round trip 2, then COMMIT."""
+    on the lock's answer) in round trip 1, the writes in round trip 2, then COMMIT. With rows
+    `given` (already locked by the caller), no lock: planned from copies of them."""
     now, relations = timezone.now(), person_relations()
     large = len(requests) >= LARGE
     speculative = moves_sql.applicable(relations) and not large and all(
@@ -187,11 +207,14 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
           pg.prepared_cursor() as reserving):
         if savepoint is not None:
             savepoint.open()
-        people_sql.send_lock(locking, [pk for r in requests for pk in (r.base_id, *r.other_ids)])
+        if given is None:
+            people_sql.send_lock(locking, [pk for r in requests
+                                           for pk in (r.base_id, *r.other_ids)])
         if speculative:
             moves_sql.send_move(moving, pairs, relations)
         writes_sql.send_reserve_ids(reserving, len(requests))
-        plans, refused = plan_all(requests, people_sql.locked_people(locking), now)
+        people = people_sql.locked_people(locking) if given is None else _copies(given, requests)
+        plans, refused = plan_all(requests, people, now)
         if refused and speculative:
             raise _RefusedAfterMoving(refused)
         moved = moves_sql.journals(moving.fetchall(), relations, pairs) if speculative else None
@@ -224,14 +247,14 @@ def _move(plans: list[Plan], relations) -> list[dict]:  # noqa: ANN001
     return moves_sql.move_groups(pairs, relations)
 
 
-def _merge_orm(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
+def _merge_orm(requests, actor, reason, dedup_run, given, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
     """The portable (SQLite) and reference path: the same rows through the ORM."""
     if savepoint is not None:  # PostgreSQL only (a test compares this path with the fast one)
         savepoint.open()
     now = timezone.now()
-    plans, refused = plan_all(
-        requests, lock_people([pk for r in requests for pk in (r.base_id, *r.other_ids)]), now
-    )
+    people = _copies(given, requests) if given is not None else lock_people(
+        [pk for r in requests for pk in (r.base_id, *r.other_ids)])
+    plans, refused = plan_all(requests, people, now)
     for plan in plans:
         moves = move_rows_orm(base_id=plan.base.pk, other_ids=[o.pk for o in plan.others])
         plan.record = _record(plan, moves, actor, reason, dedup_run, now)
@@ -242,6 +265,21 @@ def _merge_orm(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
     if savepoint is not None:
         savepoint.release()
     return {**refused, **{p.request.index: p.record for p in plans}}
+
+
+def _copies(given: Mapping[int, Person], requests: list[Request]) -> dict[int, Person]:
+    """The caller's locked rows as fresh instances: the merge changes its people in memory
+    (the base's values, the tombstones' pointer), and an attempt rolled back must not leave
+    that in the caller's rows (the groups are then planned again from them)."""
+    copies = {}
+    for pk in (pk for r in requests for pk in (r.base_id, *r.other_ids)):
+        person = given[pk]
+        copy = Person.__new__(Person)
+        copy.__dict__.update(person.__dict__)
+        copy._state = ModelState()
+        copy._state.adding, copy._state.db = False, person._state.db
+        copies[pk] = copy
+    return copies
 
 
 def _record(plan: Plan, moved: dict, actor, reason, dedup_run, now) -> MergeRecord:  # noqa: ANN001
