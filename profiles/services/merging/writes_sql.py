@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection, connections, models
@@ -53,9 +54,12 @@ def _update_sql(names: tuple[str, ...]) -> str:
 
 def _update_params(people: Sequence[Person], names: tuple[str, ...], db) -> list[list]:
     fields = [Person._meta.get_field(name) for name in names]
+    rows = [attrgetter(*(field.attname for field in fields))(person) for person in people]
+    if len(fields) == 1:
+        rows = [(value,) for value in rows]
     return [[person.pk for person in people], *(
-        [field.get_db_prep_save(getattr(person, field.attname), db) for person in people]
-        for field in fields
+        [prep(row[index], db) for row in rows]
+        for index, prep in enumerate(field.get_db_prep_save for field in fields)
     )]
 
 
