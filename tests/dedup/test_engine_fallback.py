@@ -84,10 +84,10 @@ def test_a_group_failing_with_an_unexpected_error_is_reported_and_the_rest_merge
     bad = groups[1][0].pk
     real = planning.plan_group
 
-    def plan_group(request, people, now):  # noqa: ANN001, ANN202
+    def plan_group(request, people, now, **options):  # noqa: ANN001, ANN003, ANN202
         if request.base_id == bad:
             raise AttributeError("'list' object has no attribute 'get'")
-        return real(request, people, now)
+        return real(request, people, now, **options)
 
     monkeypatch.setattr(planning, "plan_group", plan_group)
     before = rows_by_relation()
