@@ -79,20 +79,23 @@ def write_merges(
     history: Sequence[tuple[int, str]], actor: Any, now: datetime,
     savepoint: PipelinedSavepoint | None = None, then: Callable[[], None] | None = None,
 ) -> None:
-    """Insert the journal entries (ids set), write tombstones, then bases (a base may take
-    over a tombstone's user ID, unique among the live at every statement), history rows
-    (person id, reason), the activities; run `then` and release `savepoint` after them."""
+    """Write tombstones, then bases (a base may take over a tombstone's user ID, unique among
+    the live at every statement), history rows (person id, reason), the journal entries (ids
+    set), the activities; run `then` and release `savepoint` after them. Each statement
+    leaves as soon as it is built, so the server writes the people while Python encodes the
+    journal (the largest parameter) — the order costs nothing: nothing here reads another
+    statement's rows but the history, which copies the people as just written."""
     db = connections[connection.alias]  # the real connection, not the per-access proxy
     dead = [person for group in tombstones for person in group]
     generated = ", ".join(connection.ops.quote_name(f.column) for f in GENERATED)
     with pipeline(), prepared_cursor() as cursor, prepared_cursor() as updated:
-        _insert(cursor, records, with_pk=True)
         cursor.execute(_update_sql(TOMBSTONE_FIELDS), _update_params(dead, TOMBSTONE_FIELDS, db))
         updated.execute(_update_sql(BASE_FIELDS) + f" RETURNING p.id, {generated}",
                         _update_params(bases, BASE_FIELDS, db))
         cursor.execute(*stored_history_statement(
             model=Person, ids=[pk for pk, _ in history], history_type="~", actor=actor,
             reason=[reason for _, reason in history], at=now))
+        _insert(cursor, records, with_pk=True)
         _insert(cursor, activities, with_pk=False)
         if then is not None:
             then()
