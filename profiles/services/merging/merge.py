@@ -213,7 +213,7 @@ def _merge_sql(requests, actor, reason, dedup_run, given, savepoint=None) -> dic
     early = given is not None and moves_sql.applicable(relations)
     speculative = not early and moves_sql.applicable(relations) and not large and all(
         len(r.other_ids) == 1 for r in requests)
-    checks_off, moved = False, None
+    checks_off, moved, params = False, None, None
     with (pg.pipeline(), pg.prepared_cursor() as locking, pg.prepared_cursor() as moving,
           pg.prepared_cursor() as reserving, pg.prepared_cursor() as switching):
         if savepoint is not None:
@@ -237,6 +237,7 @@ def _merge_sql(requests, actor, reason, dedup_run, given, savepoint=None) -> dic
             for plan in plans:  # while the server moves the rows
                 decide_fields(plan, now)
                 plan.record = _record(plan, None, actor, reason, dedup_run, now)
+            params = writes_sql.people_params([p.base for p in plans], [p.others for p in plans])
         else:
             people = people_sql.locked_people(locking) if given is None \
                 else _copies(given, requests)
@@ -266,7 +267,7 @@ def _merge_sql(requests, actor, reason, dedup_run, given, savepoint=None) -> dic
         history=[(person.pk, _reason(p.record)) for p in plans for person in (*p.others, p.base)],
         actor=actor, now=now, savepoint=savepoint,
         then=(lambda: foreign_keys.check_bases_and_restore(p.base.pk for p in plans))
-        if checks_off else None,
+        if checks_off else None, params=params,
     )
     return {**refused, **{p.request.index: p.record for p in plans}}
 

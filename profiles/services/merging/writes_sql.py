@@ -73,11 +73,21 @@ def send_reserve_ids(cursor, count: int) -> None:
     cursor.execute(RESERVE_IDS, [count])
 
 
+def people_params(bases: Sequence[Person], tombstones: Sequence[Sequence[Person]]
+                  ) -> tuple[list[list], list[list]]:
+    """The tombstones' and the bases' UPDATE parameters, from the people as planned (a caller
+    that has them early builds them while the server is busy, and passes them on)."""
+    db = connections[connection.alias]
+    dead = [person for group in tombstones for person in group]
+    return (_update_params(dead, TOMBSTONE_FIELDS, db), _update_params(bases, BASE_FIELDS, db))
+
+
 def write_merges(
     *, records: Sequence[MergeRecord], bases: Sequence[Person],
     tombstones: Sequence[Sequence[Person]], activities: Sequence[Activity],
     history: Sequence[tuple[int, str]], actor: Any, now: datetime,
     savepoint: PipelinedSavepoint | None = None, then: Callable[[], None] | None = None,
+    params: tuple[list[list], list[list]] | None = None,
 ) -> None:
     """Write tombstones, then bases (a base may take over a tombstone's user ID, unique among
     the live at every statement), history rows (person id, reason), the journal entries (ids
@@ -86,12 +96,11 @@ def write_merges(
     journal (the largest parameter) — the order costs nothing: nothing here reads another
     statement's rows but the history, which copies the people as just written."""
     db = connections[connection.alias]  # the real connection, not the per-access proxy
-    dead = [person for group in tombstones for person in group]
+    dead_params, base_params = params or people_params(bases, tombstones)
     generated = ", ".join(connection.ops.quote_name(f.column) for f in GENERATED)
     with pipeline(), prepared_cursor() as cursor, prepared_cursor() as updated:
-        cursor.execute(_update_sql(TOMBSTONE_FIELDS), _update_params(dead, TOMBSTONE_FIELDS, db))
-        updated.execute(_update_sql(BASE_FIELDS) + f" RETURNING p.id, {generated}",
-                        _update_params(bases, BASE_FIELDS, db))
+        cursor.execute(_update_sql(TOMBSTONE_FIELDS), dead_params)
+        updated.execute(_update_sql(BASE_FIELDS) + f" RETURNING p.id, {generated}", base_params)
         cursor.execute(*stored_history_statement(
             model=Person, ids=[pk for pk, _ in history], history_type="~", actor=actor,
             reason=[reason for _, reason in history], at=now))
