@@ -145,3 +145,26 @@ def test_locked_mode_takes_rows_not_ids():
     with transaction.atomic(), pytest.raises(TypeError, match="Person rows"):
         merge_many([(base.pk, [other.pk])], locked=True)
     assert Person.objects.get(pk=other.pk).merged_into_id is None
+
+
+def test_locked_rows_a_refused_group_is_left_out_of_the_move():
+    """With locked rows the groups are checked before their rows move: a refused group's rows
+    never move (nothing to roll back), the others merge."""
+    from django.db import transaction
+
+    (good_base, good_others), (bad_base, bad_others) = pairs(2)
+    Person.objects.filter(pk=bad_base.pk).update(user_id="u-1")
+    Person.objects.filter(pk=bad_others[0].pk).update(user_id="u-2")
+    before = rows_by_relation()
+    with transaction.atomic():
+        ids = [p.pk for p in (good_base, *good_others, bad_base, *bad_others)]
+        rows = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=ids)
+                .order_by("pk")}
+        outcomes = merge_many([(rows[good_base.pk], [rows[good_others[0].pk]]),
+                               (rows[bad_base.pk], [rows[bad_others[0].pk]])],
+                              reason="dedup", locked=True)
+    assert isinstance(outcomes[0], MergeRecord)
+    assert isinstance(outcomes[1], MergeRefused) and outcomes[1].code == "different_user_ids"
+    assert bad_others[0].activities.count() == 2  # its rows stayed
+    assert Person.objects.get(pk=bad_others[0].pk).merged_into_id is None
+    assert conservation_problems(before) == []
