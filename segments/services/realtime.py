@@ -80,6 +80,8 @@ def after_merge(records: list[MergeRecord]) -> None:
     entry of each segment and is re-evaluated against every segment: combined counts may make
     it enter or leave, recorded once; a segment it or a merged profile was in is no entry."""
     segments = _all_segments()
+    if _index["version"][0] == 0:  # no segment at all (counted just now): nothing to settle
+        return
     base_ids = sorted({record.base_id for record in records})
     settle_entered_at(person_ids=base_ids)
     if not segments:
