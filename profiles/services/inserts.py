@@ -9,13 +9,13 @@ are bound one by one through each field's `get_db_prep_save`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import Field, Model
 
@@ -41,6 +41,16 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+def json_document(value: Any) -> str:
+    """`value` as compact JSON for the server to parse (`%s::jsonb`): what
+    `json.dumps(…, default=json_default)` writes, about five times faster (a dedup chunk's
+    journal is ~3 MB of it; `tests/profiles/test_inserts.py` compares both). Dates and times
+    still go through `json_default` (`isoformat`): orjson's own form drops the seconds of an
+    old offset (Paris before 1911 was +00:09:21)."""
+    return orjson.dumps(value, default=json_default,
+                        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+
 def insert_sql(
     model: type[Model],
     fields: Sequence[Field],
@@ -53,11 +63,7 @@ def insert_sql(
     tail = f" RETURNING {returning}" if returning else ""
     if connection.vendor == "postgresql":
         names = [f.column for f in fields]
-        document = json.dumps(
-            [dict(zip(names, row, strict=True)) for row in rows],
-            default=json_default,
-            separators=(",", ":"),
-        )
+        document = json_document([dict(zip(names, row, strict=True)) for row in rows])
         sql = (
             f"INSERT INTO {table(model)} ({columns}) SELECT {columns} FROM "
             f"ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({types})) "

@@ -28,7 +28,7 @@ from django.utils import timezone
 from profiles.models import Activity, Identity, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
 from profiles.services.history import first_contact_reason, history_statements, request_actor
-from profiles.services.inserts import Sql, column_sql, insert_sql, json_default, stored_fields
+from profiles.services.inserts import Sql, column_sql, insert_sql, json_document, stored_fields
 from profiles.services.schema import table
 from profiles.services.sql import execute
 
@@ -56,14 +56,10 @@ def update_people_sql(people: Sequence[tuple[Person, Sequence[str]]]) -> list[Sq
             )
             for person, _ in people
         ]
-    document = json.dumps(
-        [
-            {"id": person.pk, **{f.column: getattr(person, f.attname) for f in fields}}
-            for person, _ in people
-        ],
-        default=json_default,
-        separators=(",", ":"),
-    )
+    document = json_document([
+        {"id": person.pk, **{f.column: getattr(person, f.attname) for f in fields}}
+        for person, _ in people
+    ])
     _, types = column_sql(tuple(fields), connection.vendor)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
     sql = (
