@@ -9,6 +9,7 @@ are bound one by one through each field's `get_db_prep_save`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -46,9 +47,15 @@ def json_document(value: Any) -> str:
     `json.dumps(…, default=json_default)` writes, about five times faster (a dedup chunk's
     journal is ~3 MB of it; `tests/profiles/test_inserts.py` compares both). Dates and times
     still go through `json_default` (`isoformat`): orjson's own form drops the seconds of an
-    old offset (Paris before 1911 was +00:09:21)."""
-    return orjson.dumps(value, default=json_default,
-                        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    old offset (Paris before 1911 was +00:09:21). orjson refuses integers beyond 64 bits (a
+    tracked amount may hold one): such a document is written by the standard encoder."""
+    try:
+        return orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, default=json_default, separators=(",", ":"))
+
+
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def insert_sql(

@@ -16,7 +16,6 @@ bound through each field's `get_db_prep_save`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cache
 from typing import Any

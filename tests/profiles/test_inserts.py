@@ -26,7 +26,7 @@ def test_every_kind_of_value_reads_back_as_with_the_standard_encoder():
         "time": dt.time(23, 59, 59, 999999), "price": Decimal("12.50"),
         "uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"), "none": None,
         "text": "Zoë « ✓ » \"quoted\" \\ \n", "kind": ActivityKind.MERGED,
-        "nested": [{"a": [1, 2.5, True, False]}, ()], "big": 2**62,
+        "nested": [{"a": [1, 2.5, True, False]}, ()], "big": 2**62, "huge": [10**30, -(2**64)],
     }
     assert json.loads(json_document(value)) == json.loads(_standard(value))
     # Dates and times are the same text (undo and the journal read them back as written).
@@ -35,7 +35,7 @@ def test_every_kind_of_value_reads_back_as_with_the_standard_encoder():
 
 
 @given(st.recursive(
-    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text()
+    st.none() | st.booleans() | st.integers() | st.text()
     | st.datetimes(timezones=st.sampled_from([dt.UTC, ZoneInfo("Europe/Paris")]))
     | st.dates() | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=4)
