@@ -180,7 +180,10 @@ def _stored_sql(model: type[Model], vendor: str, reason_sql: str) -> str:
     if vendor == "postgresql":
         # Casts: a parameter in a SELECT list has no type of its own (None would be unknown).
         values = f"%s::timestamptz, {reason_sql}, %s::text, %s::{user_type}"
-        keys = "unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS m(id, reason, n)"
+        # The arrays travel in binary (`%b`; every PostgreSQL statement runs on a psycopg
+        # server-binding cursor, profiles/services/sql.py): as text, each reason of a dedup
+        # chunk's ~2,500 would be searched for characters to quote.
+        keys = "unnest(%b::bigint[], %b::text[]) WITH ORDINALITY AS m(id, reason, n)"
     else:
         values = f"%s, {reason_sql}, %s, %s"
         keys = ("(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS reason,"
