@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core import checks
 from django.db import models
@@ -44,9 +44,10 @@ RULE_LAST_SEEN = "of the most recently seen"
 ADDED_UP = frozenset({RULE_SUM, RULE_ADDED, RULE_COMBINED})
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The surviving value of one field (or one custom attribute key)."""
+class Decision(NamedTuple):
+    """The surviving value of one field (or one custom attribute key). Immutable; a tuple
+    rather than a frozen dataclass, whose `__init__` cost three times as much (~25 per
+    group, ~25,000 per dedup chunk)."""
 
     field: str  # a Person field name, or "attributes.<key>"
     value: Any
@@ -84,13 +85,17 @@ def _fill(field, order, values, override, now) -> Decision:
 
 def _picked(field, order, keyed, latest: bool, rule: str) -> Decision:
     """The value with the latest (earliest) key; ties go to the earlier person in rule order
-    (max/min keep the first found). `keyed`: (key, value) per person, key None = no value."""
-    candidates = [(key, person.pk, value) for person, (key, value) in zip(order, keyed, strict=True)
-                  if key is not None]
-    if not candidates:
+    (the comparisons max/min make: the first found stays). `keyed`: (key, value) per person,
+    key None = no value. Only the winner's id is read (`pk` is a property: a call each)."""
+    if len(keyed) != len(order):
+        raise ValueError(f"{len(keyed)} values for {len(order)} people")
+    best, best_key, best_value = None, None, None
+    for index, (key, value) in enumerate(keyed):
+        if key is not None and (best is None or (key > best_key if latest else key < best_key)):
+            best, best_key, best_value = index, key, value
+    if best is None:
         return Decision(field, None, None, RULE_NONE)
-    _, winner, value = (max if latest else min)(candidates, key=lambda found: found[0])
-    return Decision(field, value, winner, rule)
+    return Decision(field, best_value, order[best].pk, rule)
 
 
 def _latest(field, order, values, override, now) -> Decision:
