@@ -204,6 +204,14 @@ def sum_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {}
     for count in counts:
         for name, value in count.items():
+            # Two plain ints in range (nearly every count): `_added` would return their sum
+            # unchanged (round of an int is the int), so it is added here without the calls;
+            # a merge adds up ~40 counts a group.
+            if value.__class__ is int and -MAX_AMOUNT <= value <= MAX_AMOUNT:
+                before = total.get(name, 0)
+                if before.__class__ is int and -MAX_AMOUNT <= before <= MAX_AMOUNT:
+                    total[name] = before + value
+                    continue
             if _is_amount(value):
                 total[name] = _added(total.get(name, 0), value)
     return total
