@@ -42,13 +42,14 @@ def write_merged_people(
 
 def decisions_json(decisions: Iterable[Decision]) -> dict[str, dict]:
     """field -> {value, winner, rule}: what the journal shows and what undo compares with."""
+    # Unpacked (a tuple: no attribute look-ups): ~25 decisions a group, ~25,000 a dedup chunk.
     return {
-        decision.field: {
-            "value": json_value(decision.value),
-            "winner": decision.winner_id,
-            "rule": decision.rule,
+        field: {
+            "value": json_value(value),
+            "winner": winner,
+            "rule": rule,
         }
-        for decision in decisions
+        for field, value, winner, rule, _ in decisions
     }
 
 
