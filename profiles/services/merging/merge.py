@@ -263,8 +263,9 @@ def _merge_sql(requests, actor, reason, dedup_run, given, savepoint=None) -> dic
     writes_sql.write_merges(
         records=[p.record for p in plans], bases=[p.base for p in plans],
         tombstones=[p.others for p in plans],
-        activities=[_merged_activity(p.record, p.base, now) for p in plans],
-        history=[(person.pk, _reason(p.record)) for p in plans for person in (*p.others, p.base)],
+        activities=(_merged_activity(p.record, p.base, now) for p in plans),  # built while
+        history=((person.pk, _reason(p.record))                    # the people are written
+                 for p in plans for person in (*p.others, p.base)),
         actor=actor, now=now, savepoint=savepoint,
         then=(lambda: foreign_keys.check_bases_and_restore(p.base.pk for p in plans))
         if checks_off else None, params=params,

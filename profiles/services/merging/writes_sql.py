@@ -12,7 +12,7 @@ the models and the field-rule registry (fields.py), never from a list written he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from operator import attrgetter
@@ -108,8 +108,8 @@ def people_params(bases: Sequence[Person], tombstones: Sequence[Sequence[Person]
 
 def write_merges(
     *, records: Sequence[MergeRecord], bases: Sequence[Person],
-    tombstones: Sequence[Sequence[Person]], activities: Sequence[Activity],
-    history: Sequence[tuple[int, str]], actor: Any, now: datetime,
+    tombstones: Sequence[Sequence[Person]], activities: Iterable[Activity],
+    history: Iterable[tuple[int, str]], actor: Any, now: datetime,
     savepoint: PipelinedSavepoint | None = None, then: Callable[[], None] | None = None,
     params: tuple[list[list], list[list]] | None = None,
 ) -> None:
@@ -118,17 +118,21 @@ def write_merges(
     set), the activities; run `then` and release `savepoint` after them. Each statement
     leaves as soon as it is built, so the server writes the people while Python encodes the
     journal (the largest parameter) — the order costs nothing: nothing here reads another
-    statement's rows but the history, which copies the people as just written."""
+    statement's rows but the history, which copies the people as just written.
+    `activities` and `history` may be generators: they are read once the people's statements
+    have left (a dedup chunk's 1,000 activities take a while to build)."""
     db = connections[connection.alias]  # the real connection, not the per-access proxy
     dead_params, base_params = params or people_params(bases, tombstones)
     generated = ", ".join(connection.ops.quote_name(f.column) for f in GENERATED)
     with pipeline(), prepared_cursor() as cursor, prepared_cursor() as updated:
         cursor.execute(_update_sql(TOMBSTONE_FIELDS), dead_params)
         updated.execute(_update_sql(BASE_FIELDS) + f" RETURNING p.id, {generated}", base_params)
+        history = list(history)
         cursor.execute(*stored_history_statement(
             model=Person, ids=[pk for pk, _ in history], history_type="~", actor=actor,
             reason=[reason for _, reason in history], at=now))
         _insert(cursor, records, with_pk=True)
+        activities = list(activities)
         _insert(cursor, activities, with_pk=False)
         if then is not None:
             then()
