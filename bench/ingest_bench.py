@@ -12,7 +12,7 @@ What it does (about a minute on 2 cores):
    so the load generator takes ~0.1 ms of CPU per request), then `POST /api/v1/batch` with 100
    events per request; prints events/s next to a `bulk_create` floor: the same number of
    Activity rows written by one bulk_create in the same run. Each phase runs both through
-   nginx and on granian bare, in `--rounds` rounds (3) of bare, nginx, nginx, bare (a part of
+   nginx and on granian bare, in `--rounds` rounds (5) of bare, nginx, nginx, bare (a part of
    the events each time, so a machine speeding up or slowing down during a round weighs on
    both alike), and prints nginx/bare as the median of the rounds' ratios, with each round's:
    the front proxy's target is ≥ 0.90 of the bare server. Each phase also prints the CPU it
@@ -70,10 +70,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--single-events", type=int, default=5000)
-    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--batches", type=int, default=400)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--identifies", type=int, default=150)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="alternating rounds of each compared pair; the median ratio counts")
     return parser.parse_args()
 
