@@ -45,7 +45,8 @@ def json_default(value: Any) -> Any:
 def json_document(value: Any) -> str:
     """`value` as compact JSON for the server to parse (`%s::jsonb`): what
     `json.dumps(…, default=json_default)` writes, about five times faster (a dedup chunk's
-    journal is ~3 MB of it; `tests/profiles/test_inserts.py` compares both). Dates and times
+    journal is ~5 MB of it; `tests/profiles/test_inserts.py` compares both; NaN, which the
+    server refused and the API refuses before it gets here, would be written null). Dates and times
     still go through `json_default` (`isoformat`): orjson's own form drops the seconds of an
     old offset (Paris before 1911 was +00:09:21). orjson refuses integers beyond 64 bits (a
     tracked amount may hold one): such a document is written by the standard encoder."""
