@@ -1,0 +1,20 @@
+// The segment page's "rebuild" line: while a rebuild runs on the workers, ask for its
+// progress every two seconds and show it (plain text from the server, in the viewer's zone).
+(function () {
+  "use strict";
+  function watch(element) {
+    var timer = window.setInterval(function () {
+      fetch(element.dataset.rebuildProgress, {credentials: "same-origin"})
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          element.textContent = data.text;
+          if (!data.running) { window.clearInterval(timer); }
+        })
+        .catch(function () { /* the next tick tries again */ });
+    }, 2000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-rebuild-progress][data-running='yes']").forEach(watch);
+  });
+})();
