@@ -104,7 +104,9 @@ class SegmentAdmin(admin.ModelAdmin):
             return JsonResponse({"error": {"message": "Not allowed."}}, status=403)
         rebuild = current_rebuild(segment)
         return JsonResponse({"text": progress_words(rebuild),
-                             "running": bool(rebuild and rebuild.state == RebuildState.RUNNING)})
+                             "running": bool(rebuild and rebuild.state == RebuildState.RUNNING),
+                             "fields": {"members": self.members(segment),
+                                        "last_rebuild": self.last_rebuild(segment)}})
 
     def preview_view(self, request: HttpRequest) -> JsonResponse:
         """POST a definition: how many people it matches now and a few of them (the builder's

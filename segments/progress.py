@@ -40,8 +40,10 @@ def progress_words(rebuild: SegmentRebuild | None) -> str:
                 f"{_started(rebuild)}")
     if rebuild.state == RebuildState.FINISHED:
         took = _duration((rebuild.finished_at - rebuild.started_at).total_seconds())
+        members = rebuild.members or 0
         return (f"Last rebuild finished {when(rebuild.finished_at)} after {took}: {moved}; "
-                f"{rebuild.members or 0:,} members then. {_started(rebuild)}")
+                f"{members:,} {'member' if members == 1 else 'members'} then. "
+                f"{_started(rebuild)}")
     if rebuild.state == RebuildState.SUPERSEDED:
         return (f"Stopped after {_parts(rebuild)} ({moved}): the segment was changed "
                 f"{when(rebuild.finished_at)} and a new rebuild started. {_started(rebuild)}")
