@@ -25,7 +25,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import BooleanField, Case, F, FilteredRelation, Q, Value, When
 from django.utils import timezone
 
 from profiles.models import Person
@@ -34,7 +34,6 @@ from profiles.services.sql import execute
 from segments.models import (
     RebuildState,
     Segment,
-    SegmentMembership,
     SegmentRebuild,
     SegmentRebuildChunk,
 )
@@ -158,12 +157,17 @@ def _rebuild_range(segment: Segment, rebuild: SegmentRebuild,
 
 def _judged(segment: Segment, rule: Compiled | None, people):  # noqa: ANN001, ANN202
     """People annotated with `m` (the rule matches) and `i` (a member now), both true or
-    false (never null), so `m <> i` is exactly "must enter or leave"."""
-    match = Value(False) if rule is None else Case(
-        When(rule.q(), then=Value(True)), default=Value(False), output_field=BooleanField())
-    inside = Exists(SegmentMembership.objects.filter(segment_id=segment.pk,
-                                                     person=OuterRef("pk")))
-    return people.annotate(m=match, i=inside)
+    false (never null), so `m <> i` is exactly "must enter or leave". The membership is a
+    LEFT JOIN (one hash of the segment's rows), not a probe per person."""
+    match = Value(False) if rule is None else _boolean(rule.q())
+    people = people.annotate(mine=FilteredRelation(
+        "segment_memberships", condition=Q(segment_memberships__segment_id=segment.pk)))
+    return people.annotate(m=match, i=_boolean(Q(mine__id__isnull=False)))
+
+
+def _boolean(condition: Q) -> Case:
+    return Case(When(condition, then=Value(True)), default=Value(False),
+                output_field=BooleanField())
 
 
 def _settle(segment: Segment, rule: Compiled | None, ids: Sequence[int]) -> tuple[int, int]:
