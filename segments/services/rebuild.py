@@ -105,13 +105,15 @@ def process_chunk(*, chunk_id: int) -> bool:
     """Rebuild one chunk; True if this call did it (False: done already, or its rebuild
     stopped or was superseded by an edit)."""
     with transaction.atomic():
-        chunk = SegmentRebuildChunk.objects.select_related("rebuild").get(pk=chunk_id)
+        chunk = SegmentRebuildChunk.objects.select_related("rebuild").filter(pk=chunk_id).first()
+        if chunk is None:  # an old rebuild forgotten, or its segment deleted
+            return False
         segment = _share_lock(chunk.rebuild.segment_id)
         chunk = SegmentRebuildChunk.objects.select_for_update().select_related("rebuild") \
-            .get(pk=chunk_id)
-        rebuild = chunk.rebuild
-        if chunk.done or rebuild.state != RebuildState.RUNNING:
+            .filter(pk=chunk_id).first()
+        if chunk is None or chunk.done or chunk.rebuild.state != RebuildState.RUNNING:
             return False
+        rebuild = chunk.rebuild
         if segment is None or (segment.definition, segment.enabled) != \
                 (rebuild.definition, rebuild.enabled):  # changed past start_rebuild
             SegmentRebuild.objects.filter(pk=rebuild.pk).update(

@@ -170,3 +170,7 @@ def test_old_rebuild_records_are_forgotten():
     for _ in range(12):
         rebuild_segment(segment=segment)
     assert SegmentRebuild.objects.filter(segment=segment).count() == 11  # 10 kept + the new
+    rebuild = start_rebuild(segment=segment, in_background=True)
+    chunk_id = rebuild.chunks.get().pk
+    segment.delete()  # its rebuilds go with it: a late chunk task finds nothing to do
+    rebuild_chunk_task(chunk_id, rebuild.pk)
