@@ -164,10 +164,12 @@ def start_workers(count: int) -> list[subprocess.Popen]:
     env = {**os.environ, "DATABASE_URL": f"postgres://{settings['USER'] or 'postgres'}@"
            f"{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{RUN_DB}"}
     celery = Path(sys.executable).with_name("celery")
+    log = open(f"/tmp/segments-bench-workers-{os.getpid()}.log", "w")  # noqa: SIM115
     workers = [subprocess.Popen(
         [str(celery), "-A", "crm", "worker", "--pool=solo", "-Q", "celery", "-n",
          f"segments-bench-{n}-{os.getpid()}@%h", "--without-mingle", "--without-gossip",
-         "-l", "warning"], cwd=ROOT, env=env) for n in range(count)]
+         "-l", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        for n in range(count)]
     time.sleep(8)  # started and listening before the clock starts
     return workers
 
