@@ -9,8 +9,8 @@ import os
 from django.conf import settings
 
 DEFAULTS: dict[str, float | int] = {
-    # Live people per chunk = per transaction: bounds how long a chunk holds its people's
-    # locks and how often the progress moves; a million people are 20 chunks.
+    # Ids per chunk (so at most that many people) = per transaction: bounds how long a chunk
+    # holds its people's locks and how often the progress moves; a million people are 20.
     "SEGMENT_REBUILD_CHUNK_PEOPLE": 50_000,
     # The admin rebuilds a segment in the request when there are at most this many live
     # people, and on the Celery workers (in chunks, with progress) when there are more.

@@ -77,13 +77,15 @@ def _forget_old(segment: Segment) -> None:
 
 
 def _chunk_bounds(size: int) -> list[tuple[int | None, int | None]]:
-    """Id ranges of `size` live people each. The first and last are open-ended: people
+    """Id ranges of `size` ids (so at most `size` people each) from the first live person to
+    the last: two index lookups, not a scan. The first and last are open-ended: people
     created (or restored by an undo) while the rebuild runs fall in one of them."""
-    starts = [pk for (pk,) in execute(
-        f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM {table(Person)} "
-        "WHERE merged_into_id IS NULL) AS live WHERE (n - 1) %% %s = 0 ORDER BY id", [size])]
-    if len(starts) <= 1:
+    live = Person.objects.filter(merged_into__isnull=True).order_by("pk")
+    first = live.values_list("pk", flat=True).first()
+    last = live.reverse().values_list("pk", flat=True).first()
+    if first is None or last - first < size:
         return [(None, None)]
+    starts = list(range(first, last + 1, size))
     firsts: list[int | None] = [None, *starts[1:]]
     lasts: list[int | None] = [start - 1 for start in starts[1:]] + [None]
     return list(zip(firsts, lasts, strict=True))
