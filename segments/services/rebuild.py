@@ -196,14 +196,18 @@ def _settle(segment: Segment, rule: Compiled | None, ids: Sequence[int]) -> tupl
 def finish_if_complete(*, rebuild_id: int) -> bool:
     """Mark the rebuild finished once every chunk is done (whoever gets here last wins) and
     store the segment's `last_rebuilt_at` and `member_count`."""
+    # Without a lock first: locking the segment would wait for the chunks other workers are
+    # doing (they hold it FOR SHARE) and so make the workers take turns. The chunk that
+    # commits last sees every chunk done.
+    rebuild = SegmentRebuild.objects.filter(pk=rebuild_id).first()
+    if rebuild is None or rebuild.state != RebuildState.RUNNING or \
+            rebuild.chunks.filter(done=False).exists():
+        return False
     with transaction.atomic():
-        rebuild = SegmentRebuild.objects.filter(pk=rebuild_id).first()
-        if rebuild is None:  # the segment was deleted
-            return False
         segment = Segment.objects.select_for_update(no_key=True).filter(
             pk=rebuild.segment_id).first()
-        rebuild = SegmentRebuild.objects.select_for_update().get(pk=rebuild_id)
-        if segment is None or rebuild.state != RebuildState.RUNNING or \
+        rebuild = SegmentRebuild.objects.select_for_update().filter(pk=rebuild_id).first()
+        if segment is None or rebuild is None or rebuild.state != RebuildState.RUNNING or \
                 rebuild.chunks.filter(done=False).exists():
             return False
         now = timezone.now()
