@@ -10,11 +10,13 @@ person), checks them again under the lock and writes the changes with their
 The same functions serve the shell (`rebuild_segment`: every chunk here, one after another)
 and Celery (`segments.tasks`: one task per chunk, shared by the workers).
 
-Editing a segment starts a new rebuild and stops the running one: `start_rebuild` locks the
-segment row FOR NO KEY UPDATE, every chunk holds it FOR SHARE while it writes and goes on only
-if its rebuild is still running with the segment's current definition. So an edit waits for
-the chunks in flight, and no chunk that starts after it writes from the old definition.
-Real time never waits for either: inserting a membership only takes FOR KEY SHARE.
+Editing a segment starts a new rebuild and stops the running one. Every chunk holds the
+segment's advisory lock shared for its whole transaction, and goes on only if its rebuild is
+still running with the segment's current definition; `start_rebuild` takes it exclusive. So
+an edit waits for the chunks in flight (seconds), chunks that start meanwhile queue behind
+it (advisory locks are granted in turn: a stream of chunks from many workers cannot starve
+the edit, as a row lock held FOR SHARE could), and no chunk writes from the old definition
+after the edit commits. Real time takes neither lock.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from django.db.models import BooleanField, Case, F, FilteredRelation, Q, Value, 
 from django.utils import timezone
 
 from profiles.models import Person
-from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import (
     RebuildState,
@@ -42,6 +43,8 @@ from segments.services.compiler import Compiled, compile_node
 from segments.services.definition import parse_definition, reads
 from segments.services.membership import WRITE_CHUNK, live_members, record_changes
 
+# First key of the two-int advisory lock space: "segm" in ASCII; the segment id is the second.
+LOCK_NAMESPACE = 0x7365676D
 KEEP_REBUILDS = 10  # finished rebuilds kept per segment (the page shows the latest)
 # Why a rebuild ran, as the segment's page says it.
 CREATED, CHANGED, ASKED, TIME_WINDOWS = ("the segment was created", "the segment was changed",
@@ -55,6 +58,7 @@ def start_rebuild(*, segment: Segment, actor: Any = None, reason: str = "",
     nothing). Runs in the caller's transaction, if any."""
     with transaction.atomic():
         segment = Segment.objects.select_for_update(no_key=True).get(pk=segment.pk)
+        lock_out_chunks(segment.pk)
         now = timezone.now()
         SegmentRebuild.objects.filter(segment=segment, state=RebuildState.RUNNING).update(
             state=RebuildState.SUPERSEDED, finished_at=now)
@@ -110,7 +114,8 @@ def process_chunk(*, chunk_id: int) -> bool:
         chunk = SegmentRebuildChunk.objects.select_related("rebuild").filter(pk=chunk_id).first()
         if chunk is None:  # an old rebuild forgotten, or its segment deleted
             return False
-        segment = _share_lock(chunk.rebuild.segment_id)
+        _hold_segment(chunk.rebuild.segment_id, exclusive=False)
+        segment = Segment.objects.filter(pk=chunk.rebuild.segment_id).first()
         chunk = SegmentRebuildChunk.objects.select_for_update().select_related("rebuild") \
             .filter(pk=chunk_id).first()
         if chunk is None or chunk.done or chunk.rebuild.state != RebuildState.RUNNING:
@@ -132,11 +137,17 @@ def process_chunk(*, chunk_id: int) -> bool:
     return True
 
 
-def _share_lock(segment_id: int) -> Segment | None:
-    """The segment row, held FOR SHARE (see the module's docstring) until the commit."""
+def lock_out_chunks(segment_id: int) -> None:
+    """Wait for the segment's chunks in flight to commit; others wait until our commit."""
+    _hold_segment(segment_id, exclusive=True)
+
+
+def _hold_segment(segment_id: int, *, exclusive: bool) -> None:
+    """The segment's advisory lock until the commit (see the module's docstring)."""
     if connection.vendor == "postgresql":
-        execute(f"SELECT 1 FROM {table(Segment)} WHERE id = %s FOR SHARE", [segment_id])
-    return Segment.objects.filter(pk=segment_id).first()
+        kind = "" if exclusive else "_shared"
+        execute(f"SELECT pg_advisory_xact_lock{kind}(%s, %s)",
+                [LOCK_NAMESPACE, segment_id % 2**31])
 
 
 def _rebuild_range(segment: Segment, rebuild: SegmentRebuild,
@@ -196,9 +207,8 @@ def _settle(segment: Segment, rule: Compiled | None, ids: Sequence[int]) -> tupl
 def finish_if_complete(*, rebuild_id: int) -> bool:
     """Mark the rebuild finished once every chunk is done (whoever gets here last wins) and
     store the segment's `last_rebuilt_at` and `member_count`."""
-    # Without a lock first: locking the segment would wait for the chunks other workers are
-    # doing (they hold it FOR SHARE) and so make the workers take turns. The chunk that
-    # commits last sees every chunk done.
+    # Without a lock first: most chunks are not the last, and the chunk that commits last
+    # sees every chunk done.
     rebuild = SegmentRebuild.objects.filter(pk=rebuild_id).first()
     if rebuild is None or rebuild.state != RebuildState.RUNNING or \
             rebuild.chunks.filter(done=False).exists():

@@ -15,7 +15,13 @@ from segments.models import Segment
 from segments.services.compiler import compile_node
 from segments.services.definition import parse_definition
 from segments.services.membership import matching_people
-from segments.services.rebuild import CHANGED, CREATED, rebuild_segment, start_rebuild
+from segments.services.rebuild import (
+    CHANGED,
+    CREATED,
+    lock_out_chunks,
+    rebuild_segment,
+    start_rebuild,
+)
 
 EDITABLE = ("name", "key", "description", "enabled", "visible_to_website", "definition")
 
@@ -86,6 +92,7 @@ def update_segment(*, segment: Segment, actor: Any = None, in_background: bool =
         # NO KEY UPDATE: waits for rebuild chunks in flight (FOR SHARE), never for real time
         # (inserting a membership takes FOR KEY SHARE).
         current = Segment.objects.select_for_update(no_key=True).get(pk=segment.pk)
+        lock_out_chunks(current.pk)  # a running rebuild's chunks in flight end first
         if "key" in changes:
             changes["key"] = _clean_key(changes["key"], current.name, exclude=current.pk)
         for name, value in changes.items():
