@@ -47,8 +47,8 @@ from segments.services.membership import WRITE_CHUNK, live_members, record_chang
 LOCK_NAMESPACE = 0x7365676D
 KEEP_REBUILDS = 10  # finished rebuilds kept per segment (the page shows the latest)
 # Why a rebuild ran, as the segment's page says it.
-CREATED, CHANGED, ASKED, TIME_WINDOWS = ("the segment was created", "the segment was changed",
-                                         "asked for", "a time window passed")
+CREATED, CHANGED, TIME_WINDOWS = ("the segment was created", "the segment was changed",
+                                  "a time window passed")
 
 
 def start_rebuild(*, segment: Segment, actor: Any = None, reason: str = "",
@@ -116,8 +116,9 @@ def process_chunk(*, chunk_id: int) -> bool:
             return False
         _hold_segment(chunk.rebuild.segment_id, exclusive=False)
         segment = Segment.objects.filter(pk=chunk.rebuild.segment_id).first()
-        chunk = SegmentRebuildChunk.objects.select_for_update().select_related("rebuild") \
-            .filter(pk=chunk_id).first()
+        # Only the chunk's row: locking its rebuild's too would make the workers take turns.
+        chunk = SegmentRebuildChunk.objects.select_for_update(of=("self",)) \
+            .select_related("rebuild").filter(pk=chunk_id).first()
         if chunk is None or chunk.done or chunk.rebuild.state != RebuildState.RUNNING:
             return False
         rebuild = chunk.rebuild
