@@ -80,10 +80,13 @@ def after_merge(records: list[MergeRecord]) -> None:
     entry of each segment and is re-evaluated against every segment: combined counts may make
     it enter or leave, recorded once; a segment it or a merged profile was in is no entry."""
     segments = _all_segments()
-    bases = list(Person.objects.filter(pk__in=[r.base_id for r in records]).order_by("pk"))
-    settle_entered_at(person_ids=[b.pk for b in bases])
-    if not segments:
+    if _index["version"][0] == 0:  # no segment at all (counted just now): nothing to settle
         return
+    base_ids = sorted({record.base_id for record in records})
+    settle_entered_at(person_ids=base_ids)
+    if not segments:
+        return  # nothing to evaluate: the bases are not read (a dedup chunk has ~1,000)
+    bases = list(Person.objects.filter(pk__in=base_ids).order_by("pk"))
     merge_of = {record.base_id: record.pk for record in records}
     for base in bases:
         evaluate_people(people=[base], segments=segments, merge=merge_of[base.pk])
