@@ -10,20 +10,26 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
-from django.urls import path
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from profiles.admin.plain import when
+from profiles.models import Person
 from segments.builder import RuleBuilderWidget
-from segments.models import Segment
+from segments.models import RebuildState, Segment
+from segments.progress import progress_words
 from segments.services import (
     DefinitionError,
     SegmentRefused,
+    conf,
     count_matching,
     create_segment,
     parse_definition,
     sample_matching,
     update_segment,
 )
+from segments.services.rebuild import current_rebuild
 from segments.services.segments import EDITABLE
 from segments.services.words import describe
 
@@ -72,18 +78,35 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ["name", "key", "members", "last_rebuild", "enabled", "visible_to_website"]
     list_filter = ["enabled", "visible_to_website"]
     search_fields = ["name", "key"]
-    readonly_fields = ["rule_in_words", "matches", "members", "last_rebuild", "created",
-                       "updated"]
+    readonly_fields = ["rule_in_words", "matches", "members", "rebuild", "last_rebuild",
+                       "created", "updated"]
     fieldsets = [
         (None, {"fields": ["name", "key", "description", "enabled", "visible_to_website"]}),
         ("Rule", {"fields": ["definition", "rule_in_words", "matches"]}),
-        ("Members", {"fields": ["members", "last_rebuild", "created", "updated"]}),
+        ("Members", {"fields": ["members", "rebuild", "last_rebuild", "created", "updated"]}),
     ]
+
+    class Media:
+        js = ["segments/rebuild_progress.js"]
 
     def get_urls(self):
         preview = path("preview/", self.admin_site.admin_view(self.preview_view),
                        name="segments_segment_preview")
-        return [preview, *super().get_urls()]
+        progress = path("<int:object_id>/rebuild-progress/",
+                        self.admin_site.admin_view(self.progress_view),
+                        name="segments_segment_rebuild_progress")
+        return [preview, progress, *super().get_urls()]
+
+    def progress_view(self, request: HttpRequest, object_id: int) -> JsonResponse:
+        """GET: the latest rebuild in words (the change page asks while one runs)."""
+        segment = get_object_or_404(Segment, pk=object_id)
+        if not self.has_view_permission(request, segment):
+            return JsonResponse({"error": {"message": "Not allowed."}}, status=403)
+        rebuild = current_rebuild(segment)
+        return JsonResponse({"text": progress_words(rebuild),
+                             "running": bool(rebuild and rebuild.state == RebuildState.RUNNING),
+                             "fields": {"members": self.members(segment),
+                                        "last_rebuild": self.last_rebuild(segment)}})
 
     def preview_view(self, request: HttpRequest) -> JsonResponse:
         """POST a definition: how many people it matches now and a few of them (the builder's
@@ -124,6 +147,14 @@ class SegmentAdmin(admin.ModelAdmin):
             count = obj.memberships.filter(person__merged_into__isnull=True).count()
         return f"{count:,}"
 
+    @admin.display(description="rebuild")
+    def rebuild(self, obj: Segment) -> str:
+        rebuild = current_rebuild(obj)
+        running = bool(rebuild and rebuild.state == RebuildState.RUNNING)
+        url = reverse("admin:segments_segment_rebuild_progress", args=[obj.pk])
+        return format_html('<span data-rebuild-progress="{}" data-running="{}">{}</span>',
+                           url, "yes" if running else "", progress_words(rebuild))
+
     @admin.display(description="last rebuild", ordering="last_rebuilt_at")
     def last_rebuild(self, obj: Segment) -> str:
         return when(obj.last_rebuilt_at)
@@ -160,21 +191,33 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Segment, form, change: bool) -> None:
         data = form.cleaned_data
+        # Many people: the members are rebuilt by the Celery workers, in chunks, and the
+        # page shows the progress; few: here, before the page comes back.
+        background = Person.objects.filter(merged_into__isnull=True).count() > \
+            int(conf.get("SEGMENT_REBUILD_INLINE_MAX"))
         try:
             if change:
                 changes = {name: data[name] for name in form.changed_data if name in EDITABLE}
-                saved = update_segment(segment=obj, actor=request.user, **changes)
+                saved = update_segment(segment=obj, actor=request.user,
+                                       in_background=background, **changes)
             else:
                 saved = create_segment(
                     name=data["name"], key=data.get("key") or None,
                     description=data.get("description", ""), enabled=data["enabled"],
                     visible_to_website=data["visible_to_website"],
-                    definition=data["definition"], actor=request.user)
+                    definition=data["definition"], actor=request.user,
+                    in_background=background)
         except (SegmentRefused, DefinitionError):
             raise  # checked by the form first; a race (a key taken meanwhile): changeform_view
         for field in Segment._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
+        self.message_user(request, self._saved_words(saved, background), messages.INFO)
+
+    @staticmethod
+    def _saved_words(saved: Segment, background: bool) -> str:
+        if background:
+            return (f"“{saved.name}” is being rebuilt by the background workers; its page "
+                    "shows the progress.")
         members = saved.memberships.filter(person__merged_into__isnull=True).count()
-        self.message_user(request, f"“{saved.name}” has {members:,} "
-                          f"{'member' if members == 1 else 'members'} now.", messages.INFO)
+        return f"“{saved.name}” has {members:,} {'member' if members == 1 else 'members'} now."

@@ -66,3 +66,65 @@ class SegmentMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} in {self.segment_id}"
+
+
+class RebuildState(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    SUPERSEDED = "superseded", "Stopped: the segment was changed"
+    FAILED = "failed", "Failed"
+
+
+class SegmentRebuild(models.Model):
+    """One rebuild of a segment's members: the definition it rebuilds (a copy: an edit made
+    meanwhile starts another rebuild and this one stops), its chunks and what they did."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="rebuilds")
+    definition = models.JSONField(default=dict)
+    enabled = models.BooleanField(default=True)
+    state = models.CharField(max_length=16, choices=RebuildState.choices,
+                             default=RebuildState.RUNNING)
+    # Why it ran, in plain words ("the segment was changed", "a time window passed"…).
+    reason = models.CharField(max_length=100, blank=True)
+    in_background = models.BooleanField(default=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    entered = models.PositiveIntegerField(default=0)
+    left = models.PositiveIntegerField(default=0)
+    members = models.PositiveIntegerField(null=True, blank=True)  # when it finished
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["segment", "state"], name="segment_rebuild_state_idx")]
+
+    def __str__(self) -> str:
+        return f"Rebuild #{self.pk} of {self.segment_id}"
+
+
+class SegmentRebuildChunk(models.Model):
+    """The live people of an id range (open at either end when null) of one rebuild, done in
+    one transaction that also marks it done: a redelivered chunk task does nothing."""
+
+    rebuild = models.ForeignKey(SegmentRebuild, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_id = models.BigIntegerField(null=True, blank=True)
+    last_id = models.BigIntegerField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+    entered = models.PositiveIntegerField(default=0)
+    left = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rebuild", "index"]
+        constraints = [models.UniqueConstraint(fields=["rebuild", "index"],
+                                               name="segment_rebuild_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.index} of rebuild #{self.rebuild_id}"

@@ -34,7 +34,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 READ_ONLY = {None, "index", "app_list", "autocomplete", "jsi18n", "view_on_site",
              "password_change_done", "profiles_person_duplicates", "profiles_person_merge",
              "profiles_person_merge_search",
-             "dedup_deduprun_report", "dedup_deduprun_report_csv", "segments_segment_preview"}
+             "dedup_deduprun_report", "dedup_deduprun_report_csv", "segments_segment_preview",
+             "segments_segment_rebuild_progress"}
 # Our views (and UserAdmin's), and the one permission each needs to change anything.
 CUSTOM = {
     "profiles_person_merge_preview": "profiles.merge_person",

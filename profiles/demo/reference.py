@@ -45,6 +45,10 @@ COUNTRIES = ("FR", "FR", "DE", "ES", "PL", "GB", "PT", "IT", "NO")
 BROWSERS = ("Chrome", "Firefox", "Safari", "Edge")
 SYSTEMS = ("Windows", "macOS", "iOS", "Android", "Linux")
 PAGES = ("/", "/shoes", "/shoes/runner-2", "/sale", "/bags", "/bags/tote", "/cart", "/checkout")
+# The shop section a page view is in, sent as its `category` property (segments such as "3 sale
+# page views in 30 days" read it); derived from the page, so it draws nothing from the seed.
+PAGE_CATEGORIES = {"/shoes": "shoes", "/shoes/runner-2": "shoes", "/sale": "sale",
+                   "/bags": "bags", "/bags/tote": "bags"}
 TAGS = ("newsletter", "vip", "wholesale", "churn-risk", "beta")
 CHAT_SHARE = 0.05
 VISITOR_LINES = ("Hi! Do you ship to my country?", "Is the Runner 2 true to size?",
@@ -225,7 +229,10 @@ def _web_activities(
         when = person.created_at + timedelta(seconds=rng.randrange(span))
         roll = rng.random()
         if roll < 0.75:
-            kind, props = ActivityKind.PAGE_VIEW, {"url": rng.choice(PAGES)}
+            page = rng.choice(PAGES)
+            kind, props = ActivityKind.PAGE_VIEW, {"url": page}
+            if page in PAGE_CATEGORIES:
+                props["category"] = PAGE_CATEGORIES[page]
         elif roll < 0.88:
             kind, props = ActivityKind.EVENT, {
                 "name": rng.choice(("signup_started", "added_to_cart"))}

@@ -6,10 +6,11 @@ these.
 """
 
 from segments.services.definition import DefinitionError, parse_definition
-from segments.services.membership import (
-    evaluate_people,
+from segments.services.membership import evaluate_people
+from segments.services.rebuild import (
     rebuild_segment,
     refresh_time_windows,
+    start_rebuild,
 )
 from segments.services.segments import (
     SegmentRefused,
@@ -33,5 +34,6 @@ __all__ = [
     "refresh_time_windows",
     "sample_matching",
     "segments_of",
+    "start_rebuild",
     "update_segment",
 ]

@@ -1,4 +1,5 @@
-"""Membership writes: set-based rebuilds and per-person re-evaluation.
+"""Membership writes: the rows and activities of people entering and leaving, and per-person
+re-evaluation (rebuilds, in chunks: segments/services/rebuild.py).
 
 Entering and leaving are recorded as `segment_entered` / `segment_left` activities (source
 `system`) next to the membership rows, in the caller's transaction.
@@ -7,12 +8,12 @@ Entering and leaving are recorded as `segment_entered` / `segment_left` activiti
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Exists, F, Min, OuterRef, Subquery
+from django.db import connection
+from django.db.models import F, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -22,7 +23,7 @@ from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import Segment, SegmentMembership
 from segments.services.compiler import Compiled, PersonFacts, compile_node
-from segments.services.definition import parse_definition, reads
+from segments.services.definition import parse_definition
 
 WRITE_CHUNK = 5000
 
@@ -51,9 +52,28 @@ def _activity(segment: Segment, person_id: int, kind: str, at: dt.datetime,
     )
 
 
+def _write_activities(segment: Segment, kind: str, people: Sequence[int],
+                      at: dt.datetime) -> None:
+    """One `kind` activity for each of these people, alike but for the person: on PostgreSQL
+    one INSERT … SELECT FROM unnest (a rebuild writes tens of thousands at once)."""
+    if not people:
+        return
+    if connection.vendor != "postgresql":
+        Activity.objects.bulk_create([_activity(segment, pk, kind, at) for pk in people],
+                                     batch_size=WRITE_CHUNK)
+        return
+    sample = _activity(segment, 0, kind, at)
+    execute(f"INSERT INTO {table(Activity)} (person_id, original_person_id, kind, occurred_at, "
+            "recorded_at, source, properties) SELECT p, p, %s, %s, %s, %s, %s::jsonb "
+            "FROM unnest(%s::bigint[]) AS p",
+            [kind, at, at, sample.source, json.dumps(sample.properties), list(people)])
+
+
 def record_changes(segment: Segment, *, entered: Sequence[int], left: Sequence[int],
-                   at: dt.datetime, journal: dict[int, dict[str, Any]] | None = None) -> None:
-    """Write the membership rows and the entered/left activities for these people.
+                   at: dt.datetime,
+                   journal: dict[int, dict[str, Any]] | None = None) -> tuple[int, int]:
+    """Write the membership rows and the entered/left activities for these people; returns
+    how many entered and left.
 
     Only rows actually inserted or deleted get an activity (ON CONFLICT DO NOTHING and
     RETURNING): a rebuild and a real-time evaluation that meet on one person record the
@@ -65,11 +85,14 @@ def record_changes(segment: Segment, *, entered: Sequence[int], left: Sequence[i
     for start in range(0, len(entered), WRITE_CHUNK):
         came += _insert(segment.pk, entered[start:start + WRITE_CHUNK], at)
     journal = journal or {}
-    activities = [_activity(segment, pk, ActivityKind.SEGMENT_ENTERED, at) for pk in came]
-    activities += [_activity(segment, pk, ActivityKind.SEGMENT_LEFT, at, **journal.get(pk, {}))
-                   for pk in gone]
-    if activities:
-        Activity.objects.bulk_create(activities, batch_size=WRITE_CHUNK)
+    _write_activities(segment, ActivityKind.SEGMENT_ENTERED, came, at)
+    _write_activities(segment, ActivityKind.SEGMENT_LEFT,
+                      [pk for pk in gone if pk not in journal], at)
+    kept = [_activity(segment, pk, ActivityKind.SEGMENT_LEFT, at, **journal[pk])
+            for pk in gone if pk in journal]
+    if kept:
+        Activity.objects.bulk_create(kept)
+    return len(came), len(gone)
 
 
 def _ids_sql(ids: Sequence[int]) -> tuple[str, list[Any]]:
@@ -99,43 +122,6 @@ def _insert(segment_id: int, people: Sequence[int], at: dt.datetime) -> list[int
         rows = execute(f"INSERT INTO {table(SegmentMembership)} {columns} VALUES {values} "
                        f"{conflict}", params)
     return sorted(pk for (pk,) in rows)
-
-
-def rebuild_segment(*, segment: Segment) -> tuple[int, int]:
-    """Make the segment's members exactly the live people its definition matches, set-based:
-    who may have entered and who may have left are one query each; then those people are
-    locked (id order, as every writer locks a person) and checked again, so an event recorded
-    for one of them meanwhile is not undone by a rebuild that read before it. Returns
-    (entered, left). A disabled segment has no members."""
-    with transaction.atomic():
-        segment = Segment.objects.select_for_update().get(pk=segment.pk)
-        now = timezone.now()
-        members = live_members(segment)
-        rule = compiled(segment, now) if segment.enabled else None
-        if rule is not None:
-            matching = matching_people(rule)
-            entering = matching.exclude(Exists(SegmentMembership.objects.filter(
-                segment=segment, person=OuterRef("pk")))).values_list("pk", flat=True)
-            leaving = members.exclude(person__in=matching.values("pk")) \
-                .values_list("person_id", flat=True)
-            candidates = sorted({*entering, *leaving})
-        else:
-            candidates = sorted(members.values_list("person_id", flat=True))
-        entered, left = 0, 0
-        for start in range(0, len(candidates), WRITE_CHUNK):
-            chunk = candidates[start:start + WRITE_CHUNK]
-            list(Person.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
-                 .values_list("pk", flat=True))
-            inside = set(members.filter(person_id__in=chunk).values_list("person_id", flat=True))
-            match = set() if rule is None else set(
-                matching_people(rule).filter(pk__in=chunk).values_list("pk", flat=True))
-            record_changes(segment, entered=sorted(match - inside),
-                           left=sorted(inside - match), at=now)
-            entered, left = entered + len(match - inside), left + len(inside - match)
-        segment.last_rebuilt_at = now
-        segment.member_count = members.count()
-        segment.save(update_fields=["last_rebuilt_at", "member_count"])
-    return entered, left
 
 
 def evaluate_people(*, people: Iterable[Person], segments: Sequence[Segment],
@@ -196,19 +182,3 @@ def restore_left_on_undo(*, record: MergeRecord) -> None:
             segment_id=segment_id, person_id=owner, original_person_id=original or owner,
             entered_at=parse_datetime(row["entered_at"]),
             own_entered_at=parse_datetime(row["own_entered_at"]))
-
-
-def refresh_time_windows() -> dict[int, tuple[int, int]]:
-    """Rebuild every enabled segment whose rule depends on the clock (`within_days`,
-    `older_than_days`): people enter or leave as a window passes, with no event. Each rebuild
-    is set-based and writes only for the people who changed. Returns segment -> (entered, left).
-    """
-    done = {}
-    for segment in Segment.objects.filter(enabled=True).order_by("pk"):
-        try:
-            timed = reads(parse_definition(segment.definition))[2]
-        except ValidationError:
-            continue
-        if timed:
-            done[segment.pk] = rebuild_segment(segment=segment)
-    return done

@@ -14,7 +14,14 @@ from profiles.models import Person
 from segments.models import Segment
 from segments.services.compiler import compile_node
 from segments.services.definition import parse_definition
-from segments.services.membership import matching_people, rebuild_segment
+from segments.services.membership import matching_people
+from segments.services.rebuild import (
+    CHANGED,
+    CREATED,
+    lock_out_chunks,
+    rebuild_segment,
+    start_rebuild,
+)
 
 EDITABLE = ("name", "key", "description", "enabled", "visible_to_website", "definition")
 
@@ -51,8 +58,10 @@ def _clean_name(name: Any) -> str:
 
 def create_segment(*, name: str, definition: Any, key: str | None = None,
                    description: str = "", visible_to_website: bool = False,
-                   enabled: bool = True, actor: Any = None) -> Segment:
-    """A new segment with its members computed. Raises DefinitionError / SegmentRefused."""
+                   enabled: bool = True, actor: Any = None,
+                   in_background: bool = False) -> Segment:
+    """A new segment with its members computed — here, or by the Celery workers in chunks
+    after the commit (`in_background`). Raises DefinitionError / SegmentRefused."""
     parse_definition(definition)
     name = _clean_name(name)
     user = actor if getattr(actor, "pk", None) else None
@@ -63,13 +72,15 @@ def create_segment(*, name: str, definition: Any, key: str | None = None,
             enabled=enabled, visible_to_website=visible_to_website, definition=definition,
             created_by=user, updated_by=user, created_at=now, updated_at=now,
         )
-        rebuild_segment(segment=segment)
+        _rebuild(segment, actor, CREATED, in_background)
     segment.refresh_from_db()
     return segment
 
 
-def update_segment(*, segment: Segment, actor: Any = None, **changes: Any) -> Segment:
-    """Change the named fields (EDITABLE) and rebuild the members."""
+def update_segment(*, segment: Segment, actor: Any = None, in_background: bool = False,
+                   **changes: Any) -> Segment:
+    """Change the named fields (EDITABLE) and rebuild the members, here or by the Celery
+    workers (`in_background`); a rebuild still running stops (docs/segments.md, Rebuilds)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise SegmentRefused(f"Cannot change {', '.join(unknown)}.", field=unknown[0])
@@ -78,7 +89,10 @@ def update_segment(*, segment: Segment, actor: Any = None, **changes: Any) -> Se
     if "name" in changes:
         changes["name"] = _clean_name(changes["name"])
     with transaction.atomic():
-        current = Segment.objects.select_for_update().get(pk=segment.pk)
+        # NO KEY UPDATE: waits for rebuild chunks in flight (FOR SHARE), never for real time
+        # (inserting a membership takes FOR KEY SHARE).
+        current = Segment.objects.select_for_update(no_key=True).get(pk=segment.pk)
+        lock_out_chunks(current.pk)  # a running rebuild's chunks in flight end first
         if "key" in changes:
             changes["key"] = _clean_key(changes["key"], current.name, exclude=current.pk)
         for name, value in changes.items():
@@ -86,9 +100,19 @@ def update_segment(*, segment: Segment, actor: Any = None, **changes: Any) -> Se
         current.updated_at = timezone.now()
         current.updated_by = actor if getattr(actor, "pk", None) else None
         current.save()
-        rebuild_segment(segment=current)
+        _rebuild(current, actor, CHANGED, in_background)
     current.refresh_from_db()
     return current
+
+
+def _rebuild(segment: Segment, actor: Any, reason: str, in_background: bool) -> None:
+    if not in_background:
+        rebuild_segment(segment=segment, actor=actor, reason=reason)
+        return
+    from segments.tasks import enqueue_rebuild  # the tasks import these services
+
+    rebuild = start_rebuild(segment=segment, actor=actor, reason=reason, in_background=True)
+    enqueue_rebuild(rebuild.pk)
 
 
 def delete_segment(*, segment: Segment, actor: Any = None) -> None:
