@@ -60,6 +60,9 @@ class PersonFacts:
     _tags: set[str] | None = None
     _activities: dict[tuple[str, dt.datetime | None], list[dict[str, Any]]] = field(
         default_factory=dict)
+    # Results read beforehand in one query (real time, probe.py): a behaviour condition's
+    # count by `behaviour_key`, a tags condition's truth by the condition itself.
+    known: dict[Any, Any] = field(default_factory=dict)
 
     def tag_names(self) -> set[str]:
         if self._tags is None:
@@ -175,12 +178,23 @@ def json_q(column: str, keys: tuple[str, ...], op: str, value: Any) -> Q:
     return Q(Exact(kind, "number")) & Q(COMPARE_SQL[op](JsonNumber(column, keys), value))
 
 
-def _behaviour_q(node: BehaviourCondition, now: dt.datetime) -> Q:
-    rows = Activity.objects.filter(person=OuterRef("pk"), kind=node.kind)
+def behaviour_key(node: BehaviourCondition) -> tuple[str, tuple, int | None]:
+    """What a behaviour condition counts (conditions differing only in `count` share it)."""
+    return node.kind, node.where, node.within_days
+
+
+def counted_q(node: BehaviourCondition, now: dt.datetime) -> Q:
+    """The activities a behaviour condition counts, as a condition on Activity."""
+    rows = Q(kind=node.kind)
     if node.within_days is not None:
-        rows = rows.filter(occurred_at__gte=now - dt.timedelta(days=node.within_days))
+        rows &= Q(occurred_at__gte=now - dt.timedelta(days=node.within_days))
     for name, value in node.where:
-        rows = rows.filter(json_q("properties", (name,), "eq", value))
+        rows &= json_q("properties", (name,), "eq", value)
+    return rows
+
+
+def _behaviour_q(node: BehaviourCondition, now: dt.datetime) -> Q:
+    rows = Activity.objects.filter(person=OuterRef("pk")).filter(counted_q(node, now))
     op, count = node.count_op, node.count
     # "at least one" and "none" are EXISTS; other counts a correlated COUNT(*).
     if (op, count) in (("gte", 1), ("gt", 0), ("ne", 0)):
@@ -235,6 +249,8 @@ def check(node: Node, person: Person, facts: PersonFacts, now: dt.datetime) -> b
         return not check(node.child, person, facts, now)
     if isinstance(node, BehaviourCondition):
         return _behaviour_check(node, facts, now)
+    if facts.known and node in facts.known:  # a tags condition read with the others (probe.py)
+        return facts.known[node]
     if node.op in NEGATED:
         return not _field_check(node.kind, NEGATED[node.op], node, person, facts, now)
     return _field_check(node.kind, node.op, node, person, facts, now)
@@ -297,6 +313,9 @@ def json_check(actual: Any, op: str, value: Any) -> bool:
 
 
 def _behaviour_check(node: BehaviourCondition, facts: PersonFacts, now: dt.datetime) -> bool:
+    known = facts.known.get(behaviour_key(node))
+    if known is not None:
+        return COMPARE_PY[node.count_op](known, node.count)
     since = None if node.within_days is None else now - dt.timedelta(days=node.within_days)
     count = sum(
         1 for properties in facts.properties(node.kind, since)
