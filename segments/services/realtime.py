@@ -1,27 +1,20 @@
 """Real time: every change to a person re-evaluates, in the same transaction, the segments
 whose definition reads what changed (docs/segments.md, "Real time").
 
-Registered in `SegmentsConfig.ready()` with the recording path (track, batch, identify, chat),
-staff edits, and the merge engine (merge, undo).
+Registered in `SegmentsConfig.ready()` with the recording path (track, batch, identify, chat)
+and staff edits; merges and undo are merges.py's.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 
 from django.utils import timezone
 
-from profiles.models import MergeRecord, Person
-from segments.models import Segment
+from profiles.models import Person
 from segments.services.compiler import Compiled, PersonFacts
 from segments.services.index import Index, cached, current_version, index
-from segments.services.membership import (
-    evaluate_people,
-    record_changes,
-    restore_left_on_undo,
-    settle_entered_at,
-)
+from segments.services.membership import record_changes
 from segments.services.probe import probe
 
 
@@ -64,33 +57,3 @@ def _evaluate(changed: list[tuple[Person, set[str], set[str]]], current: Index,
     for pk in sorted({*entered, *left}):
         record_changes(involved[pk].segment, entered=sorted(entered[pk]),
                        left=sorted(left[pk]), at=now)
-
-
-def _all_segments() -> list[Segment]:
-    return [w.segment for w in index().watched]
-
-
-def after_merge(records: list[MergeRecord]) -> None:
-    """Memberships moved with the merge (the relation registry). The base keeps the earliest
-    entry of each segment and is re-evaluated against every segment: combined counts may make
-    it enter or leave, recorded once; a segment it or a merged profile was in is no entry."""
-    segments = _all_segments()
-    bases = list(Person.objects.filter(pk__in=[r.base_id for r in records]).order_by("pk"))
-    settle_entered_at(person_ids=[b.pk for b in bases])
-    if not segments:
-        return
-    merge_of = {record.base_id: record.pk for record in records}
-    for base in bases:
-        evaluate_people(people=[base], segments=segments, merge=merge_of[base.pk])
-
-
-def after_undo(record: MergeRecord) -> None:
-    """Put back the memberships the merge's re-evaluation removed, recompute each participant's
-    entry times, then re-evaluate them (the base may leave what only the merge gave it)."""
-    participants = [record.base_id, *record.merged_ids]
-    restore_left_on_undo(record=record)
-    settle_entered_at(person_ids=participants)
-    segments = _all_segments()
-    if segments:
-        people: Iterable[Person] = Person.objects.filter(pk__in=participants).order_by("pk")
-        evaluate_people(people=people, segments=segments)
