@@ -6,7 +6,8 @@ Meanings shared by both forms (docs/segments.md):
 - text compares ignore case (values were lower-cased by the parser);
 - `exists`: present and not empty (null, "", [] and {} are absent); a date or a JSON value
   that is absent fails every comparison, and `ne` / `not_in` / `not` are the exact negation;
-- `within_days D`: at or after now - D days; `older_than_days D`: before it.
+- `within_days D`: at or after now - D days; `older_than_days D`: before it — on a person
+  date or a date inside attributes (jsontime.py says what counts as one).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from segments.services.definition import (
     Not,
 )
 from segments.services.jsonsql import JsonHasItem, JsonKind, JsonLowerText, JsonNumber
+from segments.services.jsontime import JsonTime, parse_moment
 
 COMPARE_SQL = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan,
                "lte": LessThanOrEqual, "eq": Exact}
@@ -50,6 +52,7 @@ COMPARE_PY: dict[str, Callable[[Any, Any], bool]] = {
 }
 ABSENT_KINDS = ("missing", "null", "empty")
 NEGATED = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
+DAY_OPS = ("within_days", "older_than_days")
 
 
 @dataclass
@@ -126,6 +129,8 @@ def _field_q(kind: str, op: str, node: FieldCondition, now: dt.datetime) -> Q:
     if kind == "tags":
         return Q(Exists(PersonTag.objects.filter(person=OuterRef("pk")).filter(
             _text_q(Lower(F("tag__name")), op, value) if op != "exists" else Q())))
+    if kind == "json" and op in DAY_OPS:
+        return _days_q(JsonTime("attributes", node.keys), op, value, now)
     if kind == "json":
         return json_q("attributes", node.keys, op, value)
     column = F(node.field)
@@ -137,11 +142,17 @@ def _field_q(kind: str, op: str, node: FieldCondition, now: dt.datetime) -> Q:
         return present
     if op == "in":
         return present & Q(In(column, list(value)))
-    if op == "within_days":
-        return present & Q(GreaterThanOrEqual(column, now - dt.timedelta(days=value)))
-    if op == "older_than_days":
-        return present & Q(LessThan(column, now - dt.timedelta(days=value)))
+    if op in DAY_OPS:
+        return _days_q(column, op, value, now)
     return present & Q(COMPARE_SQL[op](column, value))
+
+
+def _days_q(moment: Any, op: str, days: int, now: dt.datetime) -> Q:
+    """A date (a person field, or a date inside attributes) within / older than D days;
+    an absent one is neither (two-valued: IS NOT NULL guards the comparison)."""
+    since = now - dt.timedelta(days=days)
+    compare = GreaterThanOrEqual if op == "within_days" else LessThan
+    return Q(IsNull(moment, False)) & Q(compare(moment, since))
 
 
 def _text_q(text: Any, op: str, value: Any) -> Q:
@@ -262,6 +273,8 @@ def _field_check(kind: str, op: str, node: FieldCondition, person: Person,
     if kind == "tags":
         names = facts.tag_names()
         return bool(names) if op == "exists" else any(_text_check(n, op, value) for n in names)
+    if kind == "json" and op in DAY_OPS:
+        return _days_check(parse_moment(json_at(person.attributes, node.keys)), op, value, now)
     if kind == "json":
         return json_check(json_at(person.attributes, node.keys), op, value)
     actual = getattr(person, node.field)
@@ -274,11 +287,16 @@ def _field_check(kind: str, op: str, node: FieldCondition, person: Person,
         return True
     if op == "in":
         return actual in value
-    if op == "within_days":
-        return actual >= now - dt.timedelta(days=value)
-    if op == "older_than_days":
-        return actual < now - dt.timedelta(days=value)
+    if op in DAY_OPS:
+        return _days_check(actual, op, value, now)
     return COMPARE_PY[op](actual, value)
+
+
+def _days_check(moment: dt.datetime | None, op: str, days: int, now: dt.datetime) -> bool:
+    if moment is None:
+        return False
+    since = now - dt.timedelta(days=days)
+    return moment >= since if op == "within_days" else moment < since
 
 
 def _text_check(text: str, op: str, value: Any) -> bool:

@@ -83,7 +83,7 @@ def probe(*, person_ids: Sequence[int], watched: Sequence[Watched], version: str
     """Read the version, memberships and conditions of these people for these segments
     (`version`: the index's they come from, naming the plan to reuse)."""
     if connection.vendor != "postgresql" or version is None:  # SQLite: built every time
-        return _build(watched, now, len(person_ids)).run(person_ids, now)
+        return _build(watched, now, list(person_ids)).run(person_ids, now)
     # One person (a tracked event) gets its own plan: `person_id = $1` lets PostgreSQL keep
     # one generic plan for the prepared statement instead of planning an array every time.
     single = len(person_ids) == 1
@@ -113,7 +113,10 @@ def _where(queryset: QuerySet, q: Q) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-def _build(watched: Sequence[Watched], now: dt.datetime, count: int | None) -> Plan:
+def _build(watched: Sequence[Watched], now: dt.datetime, people: int | list[int] | None
+           ) -> Plan:
+    """`people`: None, an array of them (PostgreSQL); 0, one person (PostgreSQL); a list,
+    these very ids (SQLite: a plan used once)."""
     counts: dict[tuple, BehaviourCondition] = {}
     tags: dict[FieldCondition, None] = {}
     for entry in watched:
@@ -122,12 +125,12 @@ def _build(watched: Sequence[Watched], now: dt.datetime, count: int | None) -> P
                 counts.setdefault(behaviour_key(leaf), leaf)
             elif leaf.kind == "tags":
                 tags.setdefault(leaf)
-    if count is None:  # PostgreSQL: one person (a tracked event) or an array of them
+    if people is None:
         ids, id_params = "= ANY(%s::bigint[])", [_IDS]
-    elif count == 0:
+    elif people == 0:
         ids, id_params = "= %s", [_ONE]
     else:
-        ids, id_params = f"IN ({', '.join(['%s'] * count)})", [_IDS] * count
+        ids, id_params = f"IN ({', '.join(['%s'] * len(people))})", list(people)
     arms = [f"SELECT 0, 0, CAST(({version_sql()}) AS TEXT)"]
     params: list[Any] = []
     # All of their memberships (a few rows on the (person, segment) index): naming the
