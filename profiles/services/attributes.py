@@ -8,7 +8,7 @@
   without limit (and its history, preview and journal stay small).
 
 Every writer of custom attributes checks them here: the admin form, `create_person` and
-`apply_staff_edit` (the shell), identify's traits and import. Errors are `InvalidInput`
+`apply_staff_edit` (the shell), and identify's traits. Errors are `InvalidInput`
 naming the field (the API answers them with 400; the admin shows them on the field).
 """
 
@@ -47,7 +47,7 @@ def serialized_size(value: Any) -> int:
 def clean_custom_attributes(
     value: Any, *, field: str = "attributes", stored: Any = None
 ) -> dict[str, Any]:
-    """Custom attributes as given by staff, traits or import: an object of JSON values with
+    """Custom attributes as given by staff or traits: an object of JSON values with
     string keys, no profiling key, within the limits. Returns the object.
 
     `stored`: the person's current attributes when `value` replaces their custom part (a

@@ -10,10 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from profiles.models import Identity, IdentityKind, Person, PersonStatus
+from profiles.models import TRUST_RANK, Identity, IdentityKind, IdentityTrust, Person, PersonStatus
 from profiles.naming import friendly_name, new_avatar_seed
 from profiles.services.attributes import clean_custom_attributes, custom_part, with_custom
 from profiles.services.events import notify_changed
+from profiles.services.normalize import normalize_email
 
 STAFF_EDIT = "edited by staff"
 # The fields staff edit (the admin form shows exactly these). The others belong to the
@@ -205,6 +206,23 @@ def _save(person: Person, values: dict[str, Any], *, actor: Any, reason: str) ->
     person.save(update_fields=[*values, "updated_at"])
     if "user_id" in values:
         _sync_user_id_identity(person, user=user)
+    if values.get("email", "").strip():
+        _vouch_for_email(person, user=user)
+
+
+def _vouch_for_email(person: Person, *, user: Any) -> None:
+    """An email staff set is staff's word: the person's identity for that address, when a
+    visitor typed it or a site claimed it, now counts as `staff` (the dedup reads the primary
+    email's trust from it)."""
+    identity = person.identities.filter(
+        kind=IdentityKind.EMAIL, value=normalize_email(person.email)).first()
+    if identity is None or TRUST_RANK[identity.trust] >= TRUST_RANK[IdentityTrust.STAFF]:
+        return
+    identity.trust = IdentityTrust.STAFF
+    identity._change_reason = f"{STAFF_EDIT} (staff)"
+    if user is not None:
+        identity._history_user = user
+    identity.save(update_fields=["trust"])
 
 
 def _staff_user(actor: Any) -> Any:

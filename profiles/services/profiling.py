@@ -146,7 +146,7 @@ def update_catalogue(person: Person, activity: Activity, change: ProfileChange) 
 
 @register_updater
 def update_purchases(person: Person, activity: Activity, change: ProfileChange) -> None:
-    """Purchases (online from the website, offline from import): count and revenue."""
+    """Purchases (from the website, the backend or the shell): count and revenue."""
     if activity.kind != ActivityKind.PURCHASE:
         return
     attributes = _attributes(person, change)

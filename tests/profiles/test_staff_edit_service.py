@@ -193,3 +193,24 @@ def test_create_person_with_a_user_id_gives_it_its_identity():
     assert Identity.objects.filter(person=person, kind=IdentityKind.USER_ID,
                                    value="u-new").exists()
     assert identify(anonymous_id="dev-n", user_id="u-new").pk == person.pk
+
+
+def test_an_email_staff_set_counts_as_staff_even_when_a_visitor_typed_it_first(admin_user):
+    from profiles.models import IdentityTrust
+    from profiles.services.trust import with_email_trust
+
+    person = PersonFactory(email="")
+    Identity.objects.create(person=person, original_person=person, kind=IdentityKind.EMAIL,
+                            value="ann@example.com", trust=IdentityTrust.TYPED)
+    other = Identity.objects.create(person=person, original_person=person,
+                                    kind=IdentityKind.EMAIL, value="old@example.com",
+                                    trust=IdentityTrust.TYPED)
+
+    apply_staff_edit(person=person.pk, changes={"email": " Ann@Example.com"}, actor=admin_user)
+
+    identity = person.identities.get(value="ann@example.com")
+    assert identity.trust == IdentityTrust.STAFF
+    assert identity.history.latest().history_user == admin_user
+    assert with_email_trust(Person.objects.filter(pk=person.pk)).get().email_trust == "staff"
+    other.refresh_from_db()
+    assert other.trust == IdentityTrust.TYPED  # only the address staff set
