@@ -3,8 +3,9 @@ needs beyond the Person rows the writer holds — in one statement:
 
 - the segments version (index.py), so the index costs no query of its own;
 - their current memberships in the segments being evaluated;
-- every behaviour condition's count (one pass over their activities of the kinds read, one
-  `COUNT(*) FILTER (WHERE …)` per distinct condition);
+- every behaviour condition's count, per distinct kind/where/window: those with a window in
+  one pass over the widest window, those over the whole history each up to one more than
+  the largest N it is compared with (enough for every comparison);
 - every tags condition's truth.
 
 Each condition's SQL is the compiler's own (`counted_q`, `to_q`), so its meaning is the one
@@ -35,7 +36,9 @@ from segments.services.index import Watched, version_sql
 SENTINEL = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _IDS = object()  # where the people's ids go in a plan's parameters
 _ONE = object()  # where the one person's id goes
-TAG_ITEMS = -1_000_000  # item codes: > 0 a segment, -1 the counts, TAG_ITEMS - j a tags one
+# Item codes: > 0 a segment, -1 / -2 the windowed / whole-history counts, TAG_ITEMS - j a
+# tags condition.
+TAG_ITEMS = -1_000_000
 _plans: dict[tuple, Plan] = {}
 
 
@@ -52,7 +55,8 @@ class Found:
 class Plan:
     sql: str
     params: tuple[Any, ...]
-    counts: tuple[tuple, ...]  # behaviour keys, in the order of the counts' text
+    counts: tuple[tuple, ...]  # windowed behaviour keys, in the order of item -1's text
+    capped: tuple[tuple, ...]  # whole-history ones, in the order of item -2's text
     tags: tuple[FieldCondition, ...]  # tags conditions, by item TAG_ITEMS - j
     at: dt.datetime  # the moment its windows were computed for
 
@@ -64,15 +68,16 @@ class Plan:
         rows = execute(self.sql, params)
         found = Found(next(text for pk, item, text in rows if pk == 0))
         for pk in ids:  # no row: no activity counted, no tags condition holds
-            found.known[pk].update({key: 0 for key in self.counts})
+            found.known[pk].update({key: 0 for key in (*self.counts, *self.capped)})
             found.known[pk].update({node: False for node in self.tags})
         for pk, item, text in rows:
             if pk == 0:
                 continue
             if item > 0:
                 found.members[pk].add(item)
-            elif item == -1:
-                found.known[pk].update(zip(self.counts, map(int, text.split(",")), strict=True))
+            elif item in (-1, -2):
+                keys = self.counts if item == -1 else self.capped
+                found.known[pk].update(zip(keys, map(int, text.split(",")), strict=True))
             else:
                 found.known[pk][self.tags[TAG_ITEMS - item]] = True
         return found
@@ -118,11 +123,14 @@ def _build(watched: Sequence[Watched], now: dt.datetime, people: int | list[int]
     """`people`: None, an array of them (PostgreSQL); 0, one person (PostgreSQL); a list,
     these very ids (SQLite: a plan used once)."""
     counts: dict[tuple, BehaviourCondition] = {}
+    caps: dict[tuple, int] = {}
     tags: dict[FieldCondition, None] = {}
     for entry in watched:
         for leaf in _leaves(entry.node):
             if isinstance(leaf, BehaviourCondition):
-                counts.setdefault(behaviour_key(leaf), leaf)
+                key = behaviour_key(leaf)
+                counts.setdefault(key, leaf)
+                caps[key] = max(caps.get(key, 0), leaf.count + 1)
             elif leaf.kind == "tags":
                 tags.setdefault(leaf)
     if people is None:
@@ -138,21 +146,46 @@ def _build(watched: Sequence[Watched], now: dt.datetime, people: int | list[int]
     arms.append(f"SELECT person_id, segment_id, CAST(NULL AS TEXT) "
                 f"FROM {table(SegmentMembership)} WHERE person_id {ids}")
     params += id_params
-    if counts:  # one pass over their activities of the kinds read; counts as "n,n,…"
+    windowed = [key for key in counts if key[2] is not None]
+    ever = [key for key in counts if key[2] is None]
+    if windowed:
+        # One pass over their activities of these kinds inside the widest window (the
+        # timeline index, person then newest first), one COUNT(*) FILTER per condition.
         filters = []
-        for leaf in counts.values():
-            where, where_params = _where(Activity.objects.all(), counted_q(leaf, now))
+        for key in windowed:
+            where, where_params = _where(Activity.objects.all(), counted_q(counts[key], now))
             filters.append(f"CAST(COUNT(*) FILTER (WHERE {where}) AS TEXT)")
             params += where_params
-        kinds = sorted({key[0] for key in counts})
-        joined = " || ',' || ".join(filters)
-        arms.append(f"SELECT person_id, -1, {joined} "
-                    f"FROM {table(Activity)} WHERE person_id {ids} "
-                    f"AND kind IN ({', '.join(['%s'] * len(kinds))}) GROUP BY person_id")
-        params += [*id_params, *kinds]
+        kinds = sorted({key[0] for key in windowed})
+        since = now - dt.timedelta(days=max(key[2] for key in windowed))
+        arms.append(f"SELECT person_id, -1, {_joined(filters)} FROM {table(Activity)} "
+                    f"WHERE person_id {ids} AND kind IN ({', '.join(['%s'] * len(kinds))}) "
+                    f"AND occurred_at >= %s GROUP BY person_id")
+        params += [*id_params, *kinds, since]
+    if ever:
+        # A count over the whole history stops at its cap: every comparison with N (gt,
+        # lte, eq…) answers the same for min(count, N + 1), so a long history is walked from
+        # the newest only until cap rows match.
+        activities, people_table = table(Activity), table(Person)
+        capped = []
+        for key in ever:
+            where, where_params = _where(Activity.objects.all(), counted_q(counts[key], now))
+            capped.append(
+                f"CAST((SELECT COUNT(*) FROM (SELECT 1 FROM {activities} WHERE "
+                f"{activities}.person_id = {people_table}.id AND {where} "
+                f"LIMIT {int(caps[key])}) AS found) AS TEXT)")
+            params += where_params
+        arms.append(f"SELECT id, -2, {_joined(capped)} FROM {people_table} WHERE id {ids}")
+        params += id_params
     for j, leaf in enumerate(tags):
         where, where_params = _where(Person.objects.all(), to_q(leaf, now))
         arms.append(f"SELECT id, {TAG_ITEMS - j}, NULL FROM {table(Person)} "
                     f"WHERE id {ids} AND {where}")
         params += [*id_params, *where_params]
-    return Plan(" UNION ALL ".join(arms), tuple(params), tuple(counts), tuple(tags), now)
+    return Plan(" UNION ALL ".join(arms), tuple(params), tuple(windowed), tuple(ever),
+                tuple(tags), now)
+
+
+def _joined(counts: list[str]) -> str:
+    """The counts as one text, "n,n,…" (one column whatever their number)."""
+    return " || ',' || ".join(counts)

@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from profiles.models import Activity, Person, PersonTag, Tag
-from segments.services.compiler import compile_node
+from segments.models import Segment
+from segments.services.compiler import PersonFacts, compile_node
 from segments.services.definition import parse_definition
+from segments.services.index import Watched
 from segments.services.membership import matching_people
+from segments.services.probe import probe
 
 NOW = timezone.now()
 WORDS = st.sampled_from(["paris", "Paris", "berlin", "gold", "GOLD", "sale", "a", "ab"])
@@ -133,5 +136,14 @@ class CompilerForms(TestCase):
             _create(spec)
         rule = compile_node(parse_definition(definition), NOW)
         by_sql = set(matching_people(rule).values_list("pk", flat=True))
-        by_check = {person.pk for person in Person.objects.all() if rule.matches(person)}
+        people = list(Person.objects.all())
+        by_check = {person.pk for person in people if rule.matches(person)}
         assert by_sql == by_check, definition
+        # Real time's form: the per-person check over what probe.py read in one query
+        # (windowed counts in one pass, whole-history ones capped, tags conditions).
+        watched = Watched(Segment(pk=0), rule.node, frozenset(), frozenset(), False)
+        found = probe(person_ids=[p.pk for p in people], watched=[watched], version=None,
+                      now=NOW)
+        by_probe = {person.pk for person in people if rule.matches(
+            person, PersonFacts(person, known=found.known[person.pk]))}
+        assert by_probe == by_sql, definition
