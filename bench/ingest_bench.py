@@ -12,18 +12,20 @@ What it does (about a minute on 2 cores):
    so the load generator takes ~0.1 ms of CPU per request), then `POST /api/v1/batch` with 100
    events per request; prints events/s next to a `bulk_create` floor: the same number of
    Activity rows written by one bulk_create in the same run. Each phase runs both through
-   nginx and on granian bare, in the order bare, nginx, nginx, bare (half the events each time,
-   so a machine speeding up or slowing down during the run weighs on both alike), and prints
-   nginx/bare: the front proxy's target is ≥ 0.90 of the bare server. Each phase also prints
-   the CPU it cost per event (web server and nginx, database backends, load generator, from
+   nginx and on granian bare, in `--rounds` rounds (5) of bare, nginx, nginx, bare (a part of
+   the events each time, so a machine speeding up or slowing down during a round weighs on
+   both alike), and prints nginx/bare as the median of the rounds' ratios, with each round's:
+   the front proxy's target is ≥ 0.90 of the bare server. Each phase also prints the CPU it
+   cost per event (web server, of which nginx, database backends, load generator, from
    /proc), which other load on a shared machine does not change much, and the rate that
    implies on 2 idle cores.
 4. The Segment tracking API (`POST /v1/batch`, api/segment/) next to the native `/api/v1/batch`
    in the same run, on the server clients use (nginx): 100 page views per request built by
    `segment-analytics-python` itself (its messages as its consumer sends them: Basic auth,
    `writeKey` and `sentAt` in the body) against the same page views as native track events,
-   sent native, Segment, Segment, native (a quarter each); prints events/s and CPU per event
-   of each and Segment/native (target ≥ 0.90: a translation, not a second recording path).
+   in rounds of native, Segment, Segment, native; prints events/s and CPU per event of each
+   and Segment/native as the median of the rounds' ratios (target ≥ 0.90: a translation, not
+   a second recording path).
 5. The 20-segments phase (bench/ingest_segments.py, issue 15): single events and batches
    with no segment defined and with 20 realistic ones, in the order without, with, with,
    without; prints events/s of each and with/without (target ≥ 0.85 for both).
@@ -73,9 +75,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--single-events", type=int, default=5000)
-    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--batches", type=int, default=400)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--identifies", type=int, default=150)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating rounds of each compared pair; the median ratio counts")
     parser.add_argument("--segment-singles", type=int, default=4000,
                         help="single events of the 20-segments phase (a quarter at a time)")
     parser.add_argument("--segment-batches", type=int, default=400)
@@ -264,22 +268,22 @@ class CpuMeter:
                 "AND pid <> pg_backend_pid()"
             )]
 
-    def read(self) -> tuple[float, float, float]:
-        """(web seconds: the server and nginx, database seconds, this process's seconds)."""
-        web = [pid for server in self.servers for pid in (server.pid, *_children(server.pid))]
-        server = sum(_proc_cpu(pid) for pid in web)
+    def read(self) -> tuple[float, float, float, float]:
+        """(web seconds: the server and nginx, database seconds, this process's seconds,
+        nginx's part of the web seconds: the servers after the first, the front proxy)."""
+        web = [sum(_proc_cpu(pid) for pid in (server.pid, *_children(server.pid)))
+               for server in self.servers]
         database = sum(_proc_cpu(pid) for pid in self._backends())
-        return server, database, time.process_time()
+        return sum(web), database, time.process_time(), sum(web[1:])
 
 
-def cpu_line(before: tuple[float, float, float], after: tuple[float, float, float],
-             events: int) -> str:
-    server, database, client = (1000 * (b - a) / events for a, b in zip(before, after,
-                                                                          strict=True))
+def cpu_line(before: tuple[float, ...], after: tuple[float, ...], events: int) -> str:
+    server, database, client, proxy = (1000 * (b - a) / events for a, b in zip(before, after,
+                                                                                 strict=True))
     total = server + database + client
-    return (f"  CPU per event: web {server:.2f} ms + database {database:.2f} ms + load "
-            f"generator {client:.2f} ms = {total:.2f} ms -> {2000 / total:,.0f} events/s on "
-            f"2 idle cores")
+    return (f"  CPU per event: web {server:.3f} ms (of which nginx {proxy:.3f}) + database "
+            f"{database:.3f} ms + load generator {client:.3f} ms = {total:.3f} ms -> "
+            f"{2000 / total:,.0f} events/s on 2 idle cores")
 
 
 def track_body(device: str, n: int) -> dict:
@@ -403,13 +407,13 @@ def main() -> None:
                                require_identity_verification=False)
     key = issue_site_key(site=site)
     devices = [f"bench-{uuid.uuid4().hex[:12]}" for _ in range(args.devices)]
-    # Four quarters of the single-event phase (see measure), each over its own quarter of the
-    # devices, a fifth of which are warmed first: each quarter meets as many devices for the
+    # The single-event phase's parts (four per round, see measure), each over its own part of
+    # the devices, a fifth of which are warmed first: each part meets as many devices for the
     # first time (the dearer first contact) as the others.
-    groups = [devices[k::4] for k in range(4)]
-    quarter = args.single_events // 4
+    groups = [devices[k::4 * args.rounds] for k in range(4 * args.rounds)]
+    part = args.single_events // len(groups)
     single = [json.dumps(track_body(group[n % len(group)], n)).encode()
-              for group in groups for n in range(quarter)]
+              for group in groups for n in range(part)]
     warm = [json.dumps(track_body(device, n)).encode()
             for group in groups for n, device in enumerate(group[: len(group) // 5])]
     batches = []
@@ -453,14 +457,16 @@ def main() -> None:
         return
     try:
         meter = CpuMeter(servers, database_url)
-        ceiling = measure(meter, ports, "/onefold.js", [None] * 3000, key, args.clients)
+        ceiling = measure(meter, ports, "/onefold.js", [None] * 3000, key, args.clients, 1)
         for port in ports.values():  # each server connection warmed, a fifth of the devices seen
             post_all(port, "/api/v1/track", warm, key, args.clients)
-        singles = measure(meter, ports, "/api/v1/track", single, key, args.clients)
-        batched = measure(meter, ports, "/api/v1/batch", batches, key, args.clients)
+        singles = measure(meter, ports, "/api/v1/track", single, key, args.clients,
+                          args.rounds)
+        batched = measure(meter, ports, "/api/v1/batch", batches, key, args.clients,
+                          args.rounds)
         segment = measure_apis(meter, front, {"native": ("/api/v1/batch", native_batches),
                                               "segment": ("/v1/batch", segment_batches)},
-                               key, args.clients)
+                               key, args.clients, args.rounds)
         warm_identifies = [json.dumps({"anonymous_id": d, "user_id": u}).encode()
                            for d, u in merge_warm]
         post_all(front, "/api/v1/identify", warm_identifies, key, args.clients)
@@ -516,50 +522,68 @@ class Phase:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
-    cpu: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    cpu: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
+    rounds: list[tuple[int, float]] = field(default_factory=list)  # (items, seconds) each
 
     @property
     def rate(self) -> float:
         return self.items / self.seconds
 
+    def round_rates(self) -> list[float]:
+        return [items / seconds for items, seconds in self.rounds]
+
     def add(self, meter: CpuMeter, port: int, path: str, share: list, key: str,
-            clients: int) -> None:
+            clients: int, round_: int = 0) -> None:
         """Send `share` and add its time, latencies, errors and CPU to this phase."""
         before = meter.read()
         seconds, latencies, errors = post_all(port, path, share, key, clients)
         after = meter.read()
         self.items += len(share)
         self.seconds += seconds
+        if len(self.rounds) <= round_:
+            self.rounds.append((0, 0.0))
+        items, spent = self.rounds[round_]
+        self.rounds[round_] = (items + len(share), spent + seconds)
         self.latencies += latencies
         self.errors += errors
         self.cpu = [total + b - a for total, a, b in zip(self.cpu, before, after, strict=True)]
 
 
 def measure(meter: CpuMeter, ports: dict[str, int], path: str, bodies: list, key: str,
-            clients: int) -> dict[str, Phase]:
-    """Send the bodies in four quarters, bare, nginx, nginx, bare (ABBA: a machine whose speed
-    drifts during the run favours neither); with one setup, all four to it."""
+            clients: int, rounds: int) -> dict[str, Phase]:
+    """Send the bodies in `rounds` rounds of four parts, bare, nginx, nginx, bare (ABBA: a
+    machine whose speed drifts during a round favours neither); with one setup, all to it.
+    Each round gives a ratio; the median of them is the figure (a burst of other work on a
+    shared machine spoils one round, not the result)."""
     order = ["bare", "nginx", "nginx", "bare"] if "nginx" in ports else ["bare"] * 4
-    quarter = -(-len(bodies) // 4)
+    part = -(-len(bodies) // (4 * rounds))
     phases = {name: Phase() for name in ports}
-    for index, name in enumerate(order):
-        share = bodies[index * quarter:(index + 1) * quarter]
-        phases[name].add(meter, ports[name], path, share, key, clients)
+    for index, name in enumerate(order * rounds):
+        share = bodies[index * part:(index + 1) * part]
+        phases[name].add(meter, ports[name], path, share, key, clients, index // 4)
     return phases
 
 
 def measure_apis(meter: CpuMeter, port: int, apis: dict[str, tuple[str, list]], key: str,
-                 clients: int) -> dict[str, Phase]:
-    """Each API's batches in two halves, in the order native, Segment, Segment, native, on
-    one server (ABBA, as `measure`)."""
+                 clients: int, rounds: int) -> dict[str, Phase]:
+    """Each API's batches in `rounds` rounds of native, Segment, Segment, native, on one
+    server (ABBA, as `measure`; the same page views in both APIs' parts of a round)."""
     first, second = list(apis)
     phases = {name: Phase() for name in apis}
-    for index, name in enumerate([first, second, second, first]):
+    for index, name in enumerate([first, second, second, first] * rounds):
         path, bodies = apis[name]
-        half = -(-len(bodies) // 2)
-        share = bodies[:half] if index < 2 else bodies[half:]
-        phases[name].add(meter, port, path, share, key, clients)
+        part = -(-len(bodies) // (2 * rounds))
+        number = 2 * (index // 4) + (index % 4 > 1)  # this API's part number
+        share = bodies[number * part:(number + 1) * part]
+        phases[name].add(meter, port, path, share, key, clients, index // 4)
     return phases
+
+
+def median_ratio(phase: Phase, baseline: Phase) -> str:
+    """`phase`'s rate over `baseline`'s: the median of the rounds', and each round's."""
+    ratios = [a / b for a, b in zip(phase.round_rates(), baseline.round_rates(), strict=True)]
+    each = " ".join(f"{ratio:.2f}" for ratio in ratios)
+    return f"{statistics.median(ratios):.2f} (median of {len(ratios)} rounds: {each})"
 
 
 def report_apis(phases: dict[str, Phase], *, front: str) -> None:
@@ -570,9 +594,9 @@ def report_apis(phases: dict[str, Phase], *, front: str) -> None:
               f"{events / phase.seconds:8.0f} events/s (p50 {percentile(phase.latencies, 50):.1f}"
               f" ms, p95 {percentile(phase.latencies, 95):.1f} ms per request, errors "
               f"{phase.errors})")
-        print(cpu_line((0.0, 0.0, 0.0), tuple(phase.cpu), events))
-    ratio = phases["segment"].rate / phases["native"].rate
-    print(f"  Segment / native = {ratio:.2f}   target ≥ 0.90")
+        print(cpu_line((0.0, 0.0, 0.0, 0.0), tuple(phase.cpu), events))
+    ratio = median_ratio(phases["segment"], phases["native"])
+    print(f"  Segment / native = {ratio}   target ≥ 0.90")
 
 
 def report(title: str, phases: dict[str, Phase], *, unit: str, target: str, floor: float,
@@ -584,13 +608,13 @@ def report(title: str, phases: dict[str, Phase], *, unit: str, target: str, floo
               f"{rate:8.0f} {unit}/s (p50 {percentile(phase.latencies, 50):.1f} ms, p95 "
               f"{percentile(phase.latencies, 95):.1f} ms per request, errors "
               f"{phase.errors})   target {target}")
-        print(cpu_line((0.0, 0.0, 0.0), tuple(phase.cpu), events))
+        print(cpu_line((0.0, 0.0, 0.0, 0.0), tuple(phase.cpu), events))
     front = "nginx" if "nginx" in phases else "bare"
     print(f"  bulk_create floor: {floor:8.0f} rows/s   API ({front})/floor = "
           f"{_rate(phases, per_request) / floor:.2f}")
     if "nginx" in phases:
-        ratio = phases["nginx"].rate / phases["bare"].rate
-        print(f"  through nginx / bare = {ratio:.2f}   target ≥ 0.90")
+        ratio = median_ratio(phases["nginx"], phases["bare"])
+        print(f"  through nginx / bare = {ratio}   target ≥ 0.90")
 
 
 def _rate(phases: dict[str, Phase], per_request: int) -> float:

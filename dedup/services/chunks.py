@@ -17,6 +17,7 @@ from dedup.models import DedupChunk, DedupConflict, DedupRun, DedupStatus
 from dedup.services import conf, guard
 from dedup.services.detection import group_members
 from dedup.services.groups import Decided, decide_groups
+from profiles.services.collector import collector_paused
 
 DEADLOCK_RETRIES = 3
 
@@ -34,7 +35,7 @@ def process_chunk(*, chunk_id: int) -> bool:
 
 
 def _process_chunk_once(chunk_id: int) -> bool:
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         chunk = DedupChunk.objects.select_for_update().get(pk=chunk_id)
         if chunk.done:
             return False

@@ -25,7 +25,8 @@ class ChunkOutcome:
 
 def apply_chunk(*, run: DedupRun, groups: list[tuple[str, list[Person]]]) -> ChunkOutcome:
     """Merge (or, for a dry run, plan) every group of a chunk; conflicts and refusals are
-    reported, never raised: one bad group does not fail the chunk."""
+    reported, never raised: one bad group does not fail the chunk. For a real run, `groups`
+    hold rows this transaction read `FOR UPDATE` in id order (detection.group_members)."""
     outcome = ChunkOutcome()
     mergeable = []
     for email, people in groups:
@@ -51,7 +52,10 @@ def apply_chunk(*, run: DedupRun, groups: list[tuple[str, list[Person]]]) -> Chu
 def _engine(run: DedupRun, pairs: list) -> list:  # noqa: ANN001
     if run.dry_run:
         return plan_merges(pairs)
-    return merge_many(pairs, actor=run.actor, reason=MergeReason.DEDUP, dedup_run=run)
+    # The chunk's people were read FOR UPDATE, in id order, by this transaction
+    # (detection.group_members): the engine plans from those rows instead of reading them again.
+    return merge_many(pairs, actor=run.actor, reason=MergeReason.DEDUP, dedup_run=run,
+                      locked=True)
 
 
 def _merge_each_alone_if_needed(run: DedupRun, pairs: list) -> list:

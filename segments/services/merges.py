@@ -77,9 +77,12 @@ def _enabled() -> list[Segment]:
 def after_merge(records: list[MergeRecord]) -> None:
     """After `merge_many` (one merge, or a dedup chunk's): each base keeps the earliest entry
     of each segment, then every base is re-evaluated against every enabled segment at once."""
+    current = index()
+    if current.version == "":  # no segment at all (the version just read): no membership
+        return
     bases = sorted({record.base_id for record in records})
     settle_entered_at(person_ids=bases)
-    reevaluate(person_ids=bases, segments=_enabled(),
+    reevaluate(person_ids=bases, segments=[w.segment for w in current.watched],
                merges={record.base_id: record.pk for record in records})
 
 

@@ -84,10 +84,10 @@ def test_a_group_failing_with_an_unexpected_error_is_reported_and_the_rest_merge
     bad = groups[1][0].pk
     real = planning.plan_group
 
-    def plan_group(request, people, now):  # noqa: ANN001, ANN202
+    def plan_group(request, people, now, **options):  # noqa: ANN001, ANN003, ANN202
         if request.base_id == bad:
             raise AttributeError("'list' object has no attribute 'get'")
-        return real(request, people, now)
+        return real(request, people, now, **options)
 
     monkeypatch.setattr(planning, "plan_group", plan_group)
     before = rows_by_relation()
@@ -101,4 +101,70 @@ def test_a_group_failing_with_an_unexpected_error_is_reported_and_the_rest_merge
     assert {entries[g[0].pk]["outcome"] for g in (groups[0], groups[2])} == (
         {"would merge"} if dry_run else {"merged"})
     assert Person.objects.get(pk=groups[1][1][0].pk).merged_into_id is None
+    assert conservation_problems(before) == []
+
+
+def snapshot_of(person: Person) -> dict:
+    return {f.attname: getattr(person, f.attname) for f in Person._meta.concrete_fields}
+
+
+def test_locked_rows_are_planned_from_and_left_as_they_were_even_after_the_fallback():
+    """`merge_many(locked=True)` (the dedup's chunk): the engine plans from the caller's rows
+    without reading them again, writes what it writes from ids, and never changes the
+    caller's instances — the fallback plans the groups again from them after a rollback."""
+    from django.db import transaction
+
+    groups = pairs(3)
+    for base, others in groups:
+        base.city, others[0].city = "", "Lyon"  # a value the merge takes from the other
+        Person.objects.filter(pk=others[0].pk).update(city="Lyon")
+        Person.objects.filter(pk=base.pk).update(city="")
+    refuse_journal_of(groups[1][0])
+    with transaction.atomic():
+        ids = [p.pk for base, others in groups for p in (base, *others)]
+        rows = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=ids)
+                .order_by("pk")}
+        locked = [(rows[base.pk], [rows[o.pk] for o in others]) for base, others in groups]
+        before = {pk: snapshot_of(person) for pk, person in rows.items()}
+
+        outcomes = merge_many(locked, reason="dedup", locked=True)
+
+        assert {pk: snapshot_of(person) for pk, person in rows.items()} == before
+    assert [type(o) for o in outcomes] == [MergeRecord, MergeRefused, MergeRecord]
+    for index in (0, 2):
+        base, (other,) = groups[index]
+        assert Person.objects.get(pk=base.pk).city == "Lyon"
+        assert Person.objects.get(pk=other.pk).merged_into_id == base.pk
+        assert outcomes[index].snapshot[str(base.pk)]["city"] == ""
+
+
+def test_locked_mode_takes_rows_not_ids():
+    from django.db import transaction
+
+    base, (other,) = pairs(1)[0]
+    with transaction.atomic(), pytest.raises(TypeError, match="Person rows"):
+        merge_many([(base.pk, [other.pk])], locked=True)
+    assert Person.objects.get(pk=other.pk).merged_into_id is None
+
+
+def test_locked_rows_a_refused_group_is_left_out_of_the_move():
+    """With locked rows the groups are checked before their rows move: a refused group's rows
+    never move (nothing to roll back), the others merge."""
+    from django.db import transaction
+
+    (good_base, good_others), (bad_base, bad_others) = pairs(2)
+    Person.objects.filter(pk=bad_base.pk).update(user_id="u-1")
+    Person.objects.filter(pk=bad_others[0].pk).update(user_id="u-2")
+    before = rows_by_relation()
+    with transaction.atomic():
+        ids = [p.pk for p in (good_base, *good_others, bad_base, *bad_others)]
+        rows = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=ids)
+                .order_by("pk")}
+        outcomes = merge_many([(rows[good_base.pk], [rows[good_others[0].pk]]),
+                               (rows[bad_base.pk], [rows[bad_others[0].pk]])],
+                              reason="dedup", locked=True)
+    assert isinstance(outcomes[0], MergeRecord)
+    assert isinstance(outcomes[1], MergeRefused) and outcomes[1].code == "different_user_ids"
+    assert bad_others[0].activities.count() == 2  # its rows stayed
+    assert Person.objects.get(pk=bad_others[0].pk).merged_into_id is None
     assert conservation_problems(before) == []

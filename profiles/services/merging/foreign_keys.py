@@ -28,7 +28,7 @@ from django.db import IntegrityError, connection
 from profiles.models import Activity, MergeRecord, Person
 from profiles.services.merging.relations import person_relations
 from profiles.services.schema import history_model, table
-from profiles.services.sql import execute, prepared_cursor
+from profiles.services.sql import prepared_cursor
 
 
 def _written_tables() -> list[str]:
@@ -40,23 +40,34 @@ def _written_tables() -> list[str]:
 def skip_row_checks(*, actor: Any, dedup_run: Any) -> bool:
     """Switch this (sub)transaction to replica mode if allowed; True if the checks are off.
     Call inside the merge's savepoint (its rollback restores the mode), people locked."""
+    with prepared_cursor() as cursor:
+        send_skip_row_checks(cursor, actor=actor, dedup_run=dedup_run)
+        return row_checks_skipped(cursor)
+
+
+def send_skip_row_checks(cursor: Any, *, actor: Any, dedup_run: Any) -> None:
+    """`skip_row_checks` as statements queued on `cursor` (in a pipeline, before the rows
+    move: the mode must be on when they are written); `row_checks_skipped(cursor)` answers."""
     privilege = (
         "has_parameter_privilege('session_replication_role', 'SET')"
         if connection.pg_version >= 150000
         else "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
     )
-    allowed = execute(
-        f"SELECT {privilege} AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal"
-        f" AND tgrelid = ANY(%s::regclass[]))", [_written_tables()],
-    )[0][0]
-    if not allowed:
-        return False
     for referenced in (actor, dedup_run):  # what the skipped checks would have locked
         if getattr(referenced, "pk", None) is not None:
-            execute(f"SELECT 1 FROM {table(type(referenced))} WHERE id = %s FOR KEY SHARE",
-                    [referenced.pk])
-    execute("SET LOCAL session_replication_role = replica", [])
-    return True
+            cursor.execute(f"SELECT 1 FROM {table(type(referenced))} WHERE id = %s FOR KEY SHARE",
+                           [referenced.pk])
+    # CASE evaluates set_config (SET LOCAL) only when allowed.
+    cursor.execute(
+        f"SELECT CASE WHEN {privilege} AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT"
+        f" tgisinternal AND tgrelid = ANY(%s::regclass[])) THEN"
+        f" set_config('session_replication_role', 'replica', true) = 'replica' ELSE false END",
+        [_written_tables()],
+    )
+
+
+def row_checks_skipped(cursor: Any) -> bool:
+    return bool(cursor.fetchone()[0])
 
 
 def check_bases_and_restore(base_ids: Iterable[int]) -> None:

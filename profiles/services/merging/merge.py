@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from profiles.models import (
@@ -21,6 +22,7 @@ from profiles.models import (
     Person,
 )
 from profiles.services import sql as pg
+from profiles.services.collector import collector_paused
 from profiles.services.history import merge_reason
 from profiles.services.merging import foreign_keys, hooks, moves_sql, people_sql, writes_sql
 from profiles.services.merging.errors import MergeRefused
@@ -28,7 +30,14 @@ from profiles.services.merging.fields import apply_decisions
 from profiles.services.merging.journal import decisions_json, write_merged_people
 from profiles.services.merging.locking import lock_people
 from profiles.services.merging.moves import move_rows_orm
-from profiles.services.merging.planning import Group, Plan, Request, participant_ids, plan_all
+from profiles.services.merging.planning import (
+    Group,
+    Plan,
+    Request,
+    decide_fields,
+    participant_ids,
+    plan_all,
+)
 from profiles.services.merging.relations import person_relations
 from profiles.services.merging.state import snapshot_person
 
@@ -67,7 +76,7 @@ def merge_people(
 
 def merge_many(
     groups: Sequence[Group], *, actor: Any = None, reason: str = MergeReason.MANUAL,
-    dedup_run: Any = None,
+    dedup_run: Any = None, locked: bool = False,
 ) -> list[Outcome]:
     """Merge each group `(base, others[, overrides])`; one outcome per group, in order: its
     `MergeRecord`, or the `MergeRefused` saying why it was not merged (nothing written for it).
@@ -75,6 +84,10 @@ def merge_many(
     One transaction (a savepoint inside the caller's), set-based on PostgreSQL. If the database
     refuses the set (a unique clash with a row written without the person lock), the groups
     are merged one by one, so one bad group never fails the others.
+
+    `locked=True`: every participant is a `Person` the caller read `FOR UPDATE`, in id order,
+    in this transaction (the dedup's chunk read): the engine plans from those rows instead of
+    locking and reading them again, and leaves the caller's instances unchanged.
     """
     if reason not in MergeReason.values:
         raise MergeRefused("Unknown merge reason %(reason)r.", code="invalid_reason",
@@ -83,6 +96,7 @@ def merge_many(
         actor = None  # an AnonymousUser: recorded as the system, like identify and dedup
     outcomes: list[Outcome | None] = [None] * len(groups)
     requests, seen = [], set()
+    given = _locked_rows(groups) if locked else None
     for index, (base, others, *overrides) in enumerate(groups):
         try:
             base_id, other_ids = participant_ids(base, others)
@@ -93,9 +107,23 @@ def merge_many(
             continue
         seen |= {base_id, *other_ids}
         requests.append(Request(index, base_id, other_ids, (overrides or [None])[0]))
-    for index, outcome in _merge_or_split(requests, actor, str(reason), dedup_run).items():
-        outcomes[index] = outcome
+    with collector_paused():  # everything it allocates lives until the end (collector.py)
+        for index, outcome in _merge_or_split(requests, actor, str(reason), dedup_run,
+                                              given).items():
+            outcomes[index] = outcome
     return outcomes
+
+
+def _locked_rows(groups: Sequence[Group]) -> dict[int, Person]:
+    if not connection.in_atomic_block:
+        raise TypeError("merge_many(locked=True) runs in the transaction that locked the rows")
+    rows = {}
+    for base, others, *_ in groups:
+        for person in (base, *(others or ())):
+            if not isinstance(person, Person):
+                raise TypeError("merge_many(locked=True) takes Person rows, not ids")
+            rows[person.pk] = person
+    return rows
 
 
 def _merge_or_split(requests: list[Request], *context: Any) -> dict[int, Outcome]:
@@ -173,34 +201,63 @@ def _after_merge(outcomes: dict[int, Outcome]) -> None:
     hooks.after_merge([o for o in outcomes.values() if isinstance(o, MergeRecord)])
 
 
-def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
-    """PostgreSQL: the lock (and, when each group has one other, the move: it does not depend
-    on the lock's answer) in round trip 1, the writes in round trip 2, then COMMIT."""
+def _merge_sql(requests, actor, reason, dedup_run, given, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
+    """PostgreSQL: round trip 1, the lock (and, when each group has one other, the move: it
+    does not depend on the lock's answer); round trip 2, the writes; then COMMIT.
+
+    With rows `given` (locked by the caller) there is no lock to wait for: the groups are
+    checked from copies of them first, their move is sent at once, and Python decides every
+    field while the server moves the rows (a dedup chunk: both take about as long)."""
     now, relations = timezone.now(), person_relations()
     large = len(requests) >= LARGE
-    speculative = moves_sql.applicable(relations) and not large and all(
+    early = given is not None and moves_sql.applicable(relations)
+    speculative = not early and moves_sql.applicable(relations) and not large and all(
         len(r.other_ids) == 1 for r in requests)
-    pairs = [(r.base_id, r.other_ids) for r in requests]
+    checks_off, moved, params = False, None, None
     with (pg.pipeline(), pg.prepared_cursor() as locking, pg.prepared_cursor() as moving,
-          pg.prepared_cursor() as reserving):
+          pg.prepared_cursor() as reserving, pg.prepared_cursor() as switching):
         if savepoint is not None:
             savepoint.open()
-        people_sql.send_lock(locking, [pk for r in requests for pk in (r.base_id, *r.other_ids)])
-        if speculative:
+        if early:
+            plans, refused = plan_all(requests, _copies(given, requests), now, decide=False)
+            pairs = [(p.base.pk, [o.pk for o in p.others]) for p in plans]
+            switch = bool(plans) and large
+            if switch:  # before the move: the rows must be written in replica mode
+                foreign_keys.send_skip_row_checks(switching, actor=actor, dedup_run=dedup_run)
+        else:
+            pairs = [(r.base_id, r.other_ids) for r in requests]
+            if given is None:
+                people_sql.send_lock(locking, [pk for r in requests
+                                               for pk in (r.base_id, *r.other_ids)])
+        sent = speculative or (early and bool(plans))
+        if sent:
             moves_sql.send_move(moving, pairs, relations)
         writes_sql.send_reserve_ids(reserving, len(requests))
-        plans, refused = plan_all(requests, people_sql.locked_people(locking), now)
-        if refused and speculative:
-            raise _RefusedAfterMoving(refused)
-        moved = moves_sql.journals(moving.fetchall(), relations, pairs) if speculative else None
+        if early:
+            for plan in plans:  # while the server moves the rows
+                decide_fields(plan, now)
+                plan.record = _record(plan, None, actor, reason, dedup_run, now)
+            params = writes_sql.people_params([p.base for p in plans], [p.others for p in plans])
+        else:
+            people = people_sql.locked_people(locking) if given is None \
+                else _copies(given, requests)
+            plans, refused = plan_all(requests, people, now)
+            if refused and speculative:
+                raise _RefusedAfterMoving(refused)
+        if sent:
+            moved = moves_sql.journals(moving.fetchall(), relations, pairs)
         record_ids = [row[0] for row in reserving.fetchall()]
-    checks_off = bool(plans) and large and foreign_keys.skip_row_checks(actor=actor,
-                                                                        dedup_run=dedup_run)
+        if early and switch:
+            checks_off = foreign_keys.row_checks_skipped(switching)
+    if not early:
+        checks_off = bool(plans) and large and foreign_keys.skip_row_checks(
+            actor=actor, dedup_run=dedup_run)
     if moved is None:
         moved = _move(plans, relations)
     for plan, moves, record_id in zip(plans, moved, record_ids, strict=False):
-        plan.record = _record(plan, moves, actor, reason, dedup_run, now)
-        plan.record.pk = record_id
+        if plan.record is None:
+            plan.record = _record(plan, moves, actor, reason, dedup_run, now)
+        plan.record.moved, plan.record.pk = moves, record_id
     if not plans:
         return refused
     writes_sql.write_merges(
@@ -210,7 +267,7 @@ def _merge_sql(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
         history=[(person.pk, _reason(p.record)) for p in plans for person in (*p.others, p.base)],
         actor=actor, now=now, savepoint=savepoint,
         then=(lambda: foreign_keys.check_bases_and_restore(p.base.pk for p in plans))
-        if checks_off else None,
+        if checks_off else None, params=params,
     )
     return {**refused, **{p.request.index: p.record for p in plans}}
 
@@ -222,14 +279,14 @@ def _move(plans: list[Plan], relations) -> list[dict]:  # noqa: ANN001
     return moves_sql.move_groups(pairs, relations)
 
 
-def _merge_orm(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
+def _merge_orm(requests, actor, reason, dedup_run, given, savepoint=None) -> dict[int, Outcome]:  # noqa: ANN001
     """The portable (SQLite) and reference path: the same rows through the ORM."""
     if savepoint is not None:  # PostgreSQL only (a test compares this path with the fast one)
         savepoint.open()
     now = timezone.now()
-    plans, refused = plan_all(
-        requests, lock_people([pk for r in requests for pk in (r.base_id, *r.other_ids)]), now
-    )
+    people = _copies(given, requests) if given is not None else lock_people(
+        [pk for r in requests for pk in (r.base_id, *r.other_ids)])
+    plans, refused = plan_all(requests, people, now)
     for plan in plans:
         moves = move_rows_orm(base_id=plan.base.pk, other_ids=[o.pk for o in plan.others])
         plan.record = _record(plan, moves, actor, reason, dedup_run, now)
@@ -240,6 +297,21 @@ def _merge_orm(requests, actor, reason, dedup_run, savepoint=None) -> dict[int, 
     if savepoint is not None:
         savepoint.release()
     return {**refused, **{p.request.index: p.record for p in plans}}
+
+
+def _copies(given: Mapping[int, Person], requests: list[Request]) -> dict[int, Person]:
+    """The caller's locked rows as fresh instances: the merge changes its people in memory
+    (the base's values, the tombstones' pointer), and an attempt rolled back must not leave
+    that in the caller's rows (the groups are then planned again from them)."""
+    copies = {}
+    for pk in (pk for r in requests for pk in (r.base_id, *r.other_ids)):
+        person = given[pk]
+        copy = Person.__new__(Person)
+        copy.__dict__.update(person.__dict__)
+        copy._state = ModelState()
+        copy._state.adding, copy._state.db = False, person._state.db
+        copies[pk] = copy
+    return copies
 
 
 def _record(plan: Plan, moved: dict, actor, reason, dedup_run, now) -> MergeRecord:  # noqa: ANN001

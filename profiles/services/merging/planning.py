@@ -39,6 +39,7 @@ class Plan:
     others: list[Person]  # rule order
     decisions: list[Decision]
     record: MergeRecord | None = None
+    overrides: dict[str, int] | None = None  # field -> person id, checked
 
 
 def person_id(person: Person | int) -> int:
@@ -87,7 +88,9 @@ def lock_participants(
     base_id: int, other_ids: list[int], people: Mapping[int, Person]
 ) -> tuple[Person, list[Person]]:
     """The participants from `people` (checked to exist); the others in rule order."""
-    missing = sorted({base_id, *other_ids} - people.keys())
+    # Membership tests, not `set - people.keys()`: that copies every locked id (a whole
+    # chunk's) for each group.
+    missing = sorted(pk for pk in {base_id, *other_ids} if pk not in people)
     if missing:
         raise MergeRefused(
             "No person #%(ids)s.", code="missing",
@@ -96,13 +99,23 @@ def lock_participants(
     return people[base_id], sorted((people[pk] for pk in other_ids), key=rank_key)
 
 
-def plan_group(request: Request, people: Mapping[int, Person], now: datetime) -> Plan:
-    """Check one group and decide its fields: what a merge writes and a dry run reports."""
+def plan_group(request: Request, people: Mapping[int, Person], now: datetime, *,
+               decide: bool = True) -> Plan:
+    """Check one group and decide its fields: what a merge writes and a dry run reports.
+    (`decide=False`: checked only; `decide_fields` then decides, e.g. while the database
+    moves the checked groups' rows.)"""
     base, others = lock_participants(request.base_id, request.other_ids, people)
     check_mergeable(base, others)
     chosen = clean_overrides(request.overrides, [base, *others])
-    return Plan(request, base, others, plan_fields(base=base, others=others, overrides=chosen,
-                                                     now=now))
+    plan = Plan(request, base, others, [], overrides=chosen)
+    if decide:
+        decide_fields(plan, now)
+    return plan
+
+
+def decide_fields(plan: Plan, now: datetime) -> None:
+    plan.decisions = plan_fields(base=plan.base, others=plan.others, overrides=plan.overrides,
+                                 now=now)
 
 
 def plan_merges(groups: Sequence[Group]) -> list[list[Decision] | MergeRefused]:
@@ -119,11 +132,12 @@ def plan_merges(groups: Sequence[Group]) -> list[list[Decision] | MergeRefused]:
     return plans
 
 
-def plan_all(requests: list[Request], people: Mapping[int, Person], now: datetime):  # noqa: ANN202
+def plan_all(requests: list[Request], people: Mapping[int, Person], now: datetime, *,  # noqa: ANN202
+             decide: bool = True):
     plans, refused = [], {}
     for request in requests:
         try:
-            plans.append(plan_group(request, people, now))
+            plans.append(plan_group(request, people, now, decide=decide))
         except MergeRefused as exc:
             refused[request.index] = exc
     return plans, refused
