@@ -26,7 +26,11 @@ What it does (about a minute on 2 cores):
    in rounds of native, Segment, Segment, native; prints events/s and CPU per event of each
    and Segment/native as the median of the rounds' ratios (target ≥ 0.90: a translation, not
    a second recording path).
-5. identify that merges a 50-activity anonymous profile into an existing user: p50/p95 over
+5. The 20-segments phase (bench/ingest_segments.py, issue 15): single events and batches
+   with no segment defined and with 20 realistic ones, in the order without, with, with,
+   without; prints events/s of each and with/without (target ≥ 0.85 for both).
+   `--segments-only` runs this phase alone.
+6. identify that merges a 50-activity anonymous profile into an existing user: p50/p95 over
    HTTP and in-process, next to a naive baseline (the same merge done with a per-row save()).
    Each database connection first identifies a few times unmeasured: PostgreSQL plans a
    prepared statement afresh on its first five runs per connection, and a running server's
@@ -57,6 +61,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import ingest_segments  # noqa: E402
 from deploy.stack import free_port, server_environment, start_stack  # noqa: E402
 
 
@@ -75,6 +80,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--identifies", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternating rounds of each compared pair; the median ratio counts")
+    parser.add_argument("--segment-singles", type=int, default=4000,
+                        help="single events of the 20-segments phase (a quarter at a time)")
+    parser.add_argument("--segment-batches", type=int, default=400)
+    parser.add_argument("--segments-only", action="store_true",
+                        help="run the 20-segments phase alone (bench/ingest_segments.py)")
     return parser.parse_args()
 
 
@@ -435,6 +445,16 @@ def main() -> None:
             gunicorn.terminate()
             gunicorn.wait(timeout=30)
     front = ports.get("nginx", ports["bare"])  # where clients go in production
+    if args.segments_only:
+        try:
+            post_all(front, "/api/v1/track", warm, key, args.clients)
+            with_segments = ingest_segments.measure(
+                CpuMeter(servers, database_url), front, key, devices, args.clients,
+                args.segment_singles, args.segment_batches)
+        finally:
+            stop()
+        ingest_segments.report(with_segments, front="nginx" if "nginx" in ports else "bare")
+        return
     try:
         meter = CpuMeter(servers, database_url)
         ceiling = measure(meter, ports, "/onefold.js", [None] * 3000, key, args.clients, 1)
@@ -453,6 +473,8 @@ def main() -> None:
         identify_bodies = [json.dumps({"anonymous_id": d, "user_id": u}).encode()
                            for d, u in merge_http]
         _, http_lat, http_err = post_all(front, "/api/v1/identify", identify_bodies, key, 1)
+        with_segments = ingest_segments.measure(meter, front, key, devices, args.clients,
+                                                args.segment_singles, args.segment_batches)
     finally:
         stop()
 
@@ -479,6 +501,7 @@ def main() -> None:
     report("batch (100/request)", batched, unit="events", target="≥ 10,000",
            floor=floor_batch, per_request=100)
     report_apis(segment, front="nginx" if "nginx" in ports else "bare")
+    ingest_segments.report(with_segments, front="nginx" if "nginx" in ports else "bare")
     print(f"identify merging a 50-activity profile ({merges} merges journaled):")
     print(f"  over HTTP        : p50 {percentile(http_lat, 50):5.1f} ms  p95 "
           f"{percentile(http_lat, 95):5.1f} ms  (errors {http_err})   target p95 ≤ 10 ms")

@@ -6,7 +6,8 @@ Meanings shared by both forms (docs/segments.md):
 - text compares ignore case (values were lower-cased by the parser);
 - `exists`: present and not empty (null, "", [] and {} are absent); a date or a JSON value
   that is absent fails every comparison, and `ne` / `not_in` / `not` are the exact negation;
-- `within_days D`: at or after now - D days; `older_than_days D`: before it.
+- `within_days D`: at or after now - D days; `older_than_days D`: before it — on a person
+  date or a date inside attributes (jsontime.py says what counts as one).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from segments.services.definition import (
     Not,
 )
 from segments.services.jsonsql import JsonHasItem, JsonKind, JsonLowerText, JsonNumber
+from segments.services.jsontime import JsonTime, parse_moment
 
 COMPARE_SQL = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan,
                "lte": LessThanOrEqual, "eq": Exact}
@@ -50,6 +52,7 @@ COMPARE_PY: dict[str, Callable[[Any, Any], bool]] = {
 }
 ABSENT_KINDS = ("missing", "null", "empty")
 NEGATED = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
+DAY_OPS = ("within_days", "older_than_days")
 
 
 @dataclass
@@ -60,6 +63,9 @@ class PersonFacts:
     _tags: set[str] | None = None
     _activities: dict[tuple[str, dt.datetime | None], list[dict[str, Any]]] = field(
         default_factory=dict)
+    # Results read beforehand in one query (real time, probe.py): a behaviour condition's
+    # count by `behaviour_key`, a tags condition's truth by the condition itself.
+    known: dict[Any, Any] = field(default_factory=dict)
 
     def tag_names(self) -> set[str]:
         if self._tags is None:
@@ -123,6 +129,8 @@ def _field_q(kind: str, op: str, node: FieldCondition, now: dt.datetime) -> Q:
     if kind == "tags":
         return Q(Exists(PersonTag.objects.filter(person=OuterRef("pk")).filter(
             _text_q(Lower(F("tag__name")), op, value) if op != "exists" else Q())))
+    if kind == "json" and op in DAY_OPS:
+        return _days_q(JsonTime("attributes", node.keys), op, value, now)
     if kind == "json":
         return json_q("attributes", node.keys, op, value)
     column = F(node.field)
@@ -134,11 +142,17 @@ def _field_q(kind: str, op: str, node: FieldCondition, now: dt.datetime) -> Q:
         return present
     if op == "in":
         return present & Q(In(column, list(value)))
-    if op == "within_days":
-        return present & Q(GreaterThanOrEqual(column, now - dt.timedelta(days=value)))
-    if op == "older_than_days":
-        return present & Q(LessThan(column, now - dt.timedelta(days=value)))
+    if op in DAY_OPS:
+        return _days_q(column, op, value, now)
     return present & Q(COMPARE_SQL[op](column, value))
+
+
+def _days_q(moment: Any, op: str, days: int, now: dt.datetime) -> Q:
+    """A date (a person field, or a date inside attributes) within / older than D days;
+    an absent one is neither (two-valued: IS NOT NULL guards the comparison)."""
+    since = now - dt.timedelta(days=days)
+    compare = GreaterThanOrEqual if op == "within_days" else LessThan
+    return Q(IsNull(moment, False)) & Q(compare(moment, since))
 
 
 def _text_q(text: Any, op: str, value: Any) -> Q:
@@ -175,12 +189,23 @@ def json_q(column: str, keys: tuple[str, ...], op: str, value: Any) -> Q:
     return Q(Exact(kind, "number")) & Q(COMPARE_SQL[op](JsonNumber(column, keys), value))
 
 
-def _behaviour_q(node: BehaviourCondition, now: dt.datetime) -> Q:
-    rows = Activity.objects.filter(person=OuterRef("pk"), kind=node.kind)
+def behaviour_key(node: BehaviourCondition) -> tuple[str, tuple, int | None]:
+    """What a behaviour condition counts (conditions differing only in `count` share it)."""
+    return node.kind, node.where, node.within_days
+
+
+def counted_q(node: BehaviourCondition, now: dt.datetime) -> Q:
+    """The activities a behaviour condition counts, as a condition on Activity."""
+    rows = Q(kind=node.kind)
     if node.within_days is not None:
-        rows = rows.filter(occurred_at__gte=now - dt.timedelta(days=node.within_days))
+        rows &= Q(occurred_at__gte=now - dt.timedelta(days=node.within_days))
     for name, value in node.where:
-        rows = rows.filter(json_q("properties", (name,), "eq", value))
+        rows &= json_q("properties", (name,), "eq", value)
+    return rows
+
+
+def _behaviour_q(node: BehaviourCondition, now: dt.datetime) -> Q:
+    rows = Activity.objects.filter(person=OuterRef("pk")).filter(counted_q(node, now))
     op, count = node.count_op, node.count
     # "at least one" and "none" are EXISTS; other counts a correlated COUNT(*).
     if (op, count) in (("gte", 1), ("gt", 0), ("ne", 0)):
@@ -235,6 +260,8 @@ def check(node: Node, person: Person, facts: PersonFacts, now: dt.datetime) -> b
         return not check(node.child, person, facts, now)
     if isinstance(node, BehaviourCondition):
         return _behaviour_check(node, facts, now)
+    if facts.known and node in facts.known:  # a tags condition read with the others (probe.py)
+        return facts.known[node]
     if node.op in NEGATED:
         return not _field_check(node.kind, NEGATED[node.op], node, person, facts, now)
     return _field_check(node.kind, node.op, node, person, facts, now)
@@ -246,6 +273,8 @@ def _field_check(kind: str, op: str, node: FieldCondition, person: Person,
     if kind == "tags":
         names = facts.tag_names()
         return bool(names) if op == "exists" else any(_text_check(n, op, value) for n in names)
+    if kind == "json" and op in DAY_OPS:
+        return _days_check(parse_moment(json_at(person.attributes, node.keys)), op, value, now)
     if kind == "json":
         return json_check(json_at(person.attributes, node.keys), op, value)
     actual = getattr(person, node.field)
@@ -258,11 +287,16 @@ def _field_check(kind: str, op: str, node: FieldCondition, person: Person,
         return True
     if op == "in":
         return actual in value
-    if op == "within_days":
-        return actual >= now - dt.timedelta(days=value)
-    if op == "older_than_days":
-        return actual < now - dt.timedelta(days=value)
+    if op in DAY_OPS:
+        return _days_check(actual, op, value, now)
     return COMPARE_PY[op](actual, value)
+
+
+def _days_check(moment: dt.datetime | None, op: str, days: int, now: dt.datetime) -> bool:
+    if moment is None:
+        return False
+    since = now - dt.timedelta(days=days)
+    return moment >= since if op == "within_days" else moment < since
 
 
 def _text_check(text: str, op: str, value: Any) -> bool:
@@ -297,6 +331,9 @@ def json_check(actual: Any, op: str, value: Any) -> bool:
 
 
 def _behaviour_check(node: BehaviourCondition, facts: PersonFacts, now: dt.datetime) -> bool:
+    known = facts.known.get(behaviour_key(node))
+    if known is not None:
+        return COMPARE_PY[node.count_op](known, node.count)
     since = None if node.within_days is None else now - dt.timedelta(days=node.within_days)
     count = sum(
         1 for properties in facts.properties(node.kind, since)

@@ -34,7 +34,7 @@ OPS_BY_KIND: dict[str, tuple[str, ...]] = {
     "date": ("gt", "gte", "lt", "lte", "within_days", "older_than_days", "exists",
              "not_exists"),
     "json": ("eq", "ne", "in", "not_in", "contains", "starts_with", "gt", "gte", "lt", "lte",
-             "exists", "not_exists"),
+             "within_days", "older_than_days", "exists", "not_exists"),
 }
 
 

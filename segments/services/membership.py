@@ -15,14 +15,13 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Least
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from profiles.models import Activity, ActivityKind, ActivitySource, MergeRecord, Person
 from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import Segment, SegmentMembership
-from segments.services.compiler import Compiled, PersonFacts, compile_node
+from segments.services.compiler import Compiled, compile_node
 from segments.services.definition import parse_definition
 
 WRITE_CHUNK = 5000
@@ -126,32 +125,14 @@ def _insert(segment_id: int, people: Sequence[int], at: dt.datetime) -> list[int
 
 def evaluate_people(*, people: Iterable[Person], segments: Sequence[Segment],
                     now: dt.datetime | None = None, merge: int | None = None) -> None:
-    """Re-evaluate live, locked people against these segments with the per-person check,
-    entering and leaving them (the caller's transaction: true when the call returns).
-    `merge`: the merge whose base this is; a row it removes is kept in the activity."""
-    people = [person for person in people if person.merged_into_id is None]
-    now = now or timezone.now()
-    rules = [(segment, compiled(segment, now)) for segment in segments if segment.enabled]
-    if not people or not rules:
-        return
-    current = {
-        (row.segment_id, row.person_id): row for row in SegmentMembership.objects.filter(
-            person_id__in=[p.pk for p in people], segment__in=[s for s, _ in rules])
-    }
-    for person in people:
-        facts = PersonFacts(person)
-        for segment, rule in rules:
-            row = current.get((segment.pk, person.pk))
-            if rule.matches(person, facts) == (row is not None):
-                continue
-            journal = None
-            if row is not None and merge is not None:
-                journal = {person.pk: {"merge": merge, "row": {
-                    "original_person": row.original_person_id,
-                    "entered_at": row.entered_at.isoformat(),
-                    "own_entered_at": row.own_entered_at.isoformat()}}}
-            record_changes(segment, entered=[] if row else [person.pk],
-                           left=[person.pk] if row else [], at=now, journal=journal)
+    """Re-evaluate live, locked people against these segments, set-based (one query per
+    segment for all of them: `merges.reevaluate`), entering and leaving them in the caller's
+    transaction. `merge`: the merge whose base they are; a row it removes is kept."""
+    from segments.services.merges import reevaluate  # it builds on this module
+
+    live = [person.pk for person in people if person.merged_into_id is None]
+    reevaluate(person_ids=live, segments=segments, now=now,
+               merges=None if merge is None else dict.fromkeys(live, merge))
 
 
 def settle_entered_at(*, person_ids: Sequence[int]) -> None:

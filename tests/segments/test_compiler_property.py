@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from profiles.models import Activity, Person, PersonTag, Tag
-from segments.services.compiler import compile_node
+from segments.models import Segment
+from segments.services.compiler import PersonFacts, compile_node
 from segments.services.definition import parse_definition
+from segments.services.index import Watched
 from segments.services.membership import matching_people
+from segments.services.probe import probe
 
 NOW = timezone.now()
 WORDS = st.sampled_from(["paris", "Paris", "berlin", "gold", "GOLD", "sale", "a", "ab"])
@@ -22,9 +25,24 @@ JSON_SCALARS = st.one_of(WORDS, st.integers(-3, 5), st.booleans(), st.none(),
                          st.just(""), st.just(1.5))
 JSON_VALUES = st.one_of(JSON_SCALARS, st.lists(WORDS, max_size=3),
                         st.dictionaries(WORDS, st.integers(0, 3), max_size=2))
+def _iso(days: int, hours: int, offset: int | None, separator: str) -> str:
+    """A date string as profiling or a website writes one (offset None: no offset, UTC)."""
+    moment = NOW - dt.timedelta(days=days, hours=hours)
+    if offset is None:
+        return moment.replace(tzinfo=None).isoformat(separator)
+    return moment.astimezone(dt.timezone(dt.timedelta(hours=offset))).isoformat(separator)
+
+
+DATE_TEXTS = st.one_of(
+    st.builds(_iso, st.integers(0, 60), st.integers(-3, 3),
+              st.one_of(st.none(), st.integers(-14, 14)), st.sampled_from(["T", " "])),
+    st.sampled_from(["2024-02-29", "2026-02-30", "2026-01-31T24:00:00", "yesterday",
+                     "2026-01-31T10:00:00+15:00", "2026-1-31"]),
+)
 ATTRIBUTES = st.fixed_dictionaries({}, optional={
-    "plan": JSON_VALUES, "n": JSON_VALUES,
-    "purchases": st.one_of(JSON_VALUES, st.fixed_dictionaries({"count": JSON_SCALARS})),
+    "plan": JSON_VALUES, "n": JSON_VALUES, "seen": st.one_of(DATE_TEXTS, JSON_SCALARS),
+    "purchases": st.one_of(JSON_VALUES, st.fixed_dictionaries(
+        {"count": JSON_SCALARS}, optional={"last_at": DATE_TEXTS})),
 })
 DAYS_AGO = st.one_of(st.none(), st.integers(0, 60))
 PERSON = st.fixed_dictionaries({
@@ -50,8 +68,11 @@ def field_condition(draw):
         value = draw(st.integers(-1, 6))
         value = [value, draw(st.integers(0, 6))] if op in ("in", "not_in") else value
     elif choice == "date":
-        path = "last_seen"
-        op = draw(st.sampled_from(["within_days", "older_than_days", "gt", "lt", "exists"]))
+        path = draw(st.sampled_from(["last_seen", "attributes.seen",
+                                     "attributes.purchases.last_at"]))
+        ops = ["within_days", "older_than_days"] + (["gt", "lt", "exists"]
+                                                    if path == "last_seen" else [])
+        op = draw(st.sampled_from(ops))
         days = draw(st.integers(0, 61))
         value = days if op.endswith("days") else (NOW - dt.timedelta(days=days)).isoformat()
     else:
@@ -115,5 +136,14 @@ class CompilerForms(TestCase):
             _create(spec)
         rule = compile_node(parse_definition(definition), NOW)
         by_sql = set(matching_people(rule).values_list("pk", flat=True))
-        by_check = {person.pk for person in Person.objects.all() if rule.matches(person)}
+        people = list(Person.objects.all())
+        by_check = {person.pk for person in people if rule.matches(person)}
         assert by_sql == by_check, definition
+        # Real time's form: the per-person check over what probe.py read in one query
+        # (windowed counts in one pass, whole-history ones capped, tags conditions).
+        watched = Watched(Segment(pk=0), rule.node, frozenset(), frozenset(), False)
+        found = probe(person_ids=[p.pk for p in people], watched=[watched], version=None,
+                      now=NOW)
+        by_probe = {person.pk for person in people if rule.matches(
+            person, PersonFacts(person, known=found.known[person.pk]))}
+        assert by_probe == by_sql, definition

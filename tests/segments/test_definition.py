@@ -28,7 +28,7 @@ BAD = [
     ({"field": "attributes.a.0", "op": "exists"}, "$.field", "not a number"),
     ({"field": "attributes.", "op": "exists"}, "$.field", "non-empty name"),
     ({"field": "attributes.plan", "op": "contains", "value": 3}, "$.value", "a text"),
-    ({"field": "attributes.plan", "op": "within_days", "value": 3}, "$.op", "operator"),
+    ({"field": "attributes.plan", "op": "within_days", "value": "3"}, "$.value", "whole number"),
     ({"field": "city", "op": "eq", "value": "x", "extra": 1}, "$.extra", "unknown key"),
     ({"kind": "bogus"}, "$.kind", "unknown activity kind"),
     ({"kind": "event", "where": []}, "$.where", "object"),

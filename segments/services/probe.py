@@ -1,0 +1,191 @@
+"""Real time's one query: for the people a write changed, everything the per-person check
+needs beyond the Person rows the writer holds — in one statement:
+
+- the segments version (index.py), so the index costs no query of its own;
+- their current memberships in the segments being evaluated;
+- every behaviour condition's count, per distinct kind/where/window: those with a window in
+  one pass over the widest window, those over the whole history each up to one more than
+  the largest N it is compared with (enough for every comparison);
+- every tags condition's truth.
+
+Each condition's SQL is the compiler's own (`counted_q`, `to_q`), so its meaning is the one
+the rebuild uses. On PostgreSQL the statement is built once per index version and set of
+segments and reused: only the people and the clock (windows) change between calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from profiles.models import Activity, Person
+from profiles.services.schema import table
+from profiles.services.sql import execute
+from segments.models import SegmentMembership
+from segments.services.compiler import behaviour_key, counted_q, to_q
+from segments.services.definition import BehaviourCondition, FieldCondition, Group, Node, Not
+from segments.services.index import Watched, version_sql
+
+# Plans are built at this moment; a run moves every window by (now - SENTINEL).
+SENTINEL = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_IDS = object()  # where the people's ids go in a plan's parameters
+_ONE = object()  # where the one person's id goes
+# Item codes: > 0 a segment, -1 / -2 the windowed / whole-history counts, TAG_ITEMS - j a
+# tags condition.
+TAG_ITEMS = -1_000_000
+_plans: dict[tuple, Plan] = {}
+
+
+@dataclass
+class Found:
+    """What one probe read."""
+
+    version: str
+    members: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    known: dict[int, dict[Any, Any]] = field(default_factory=lambda: defaultdict(dict))
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str
+    params: tuple[Any, ...]
+    counts: tuple[tuple, ...]  # windowed behaviour keys, in the order of item -1's text
+    capped: tuple[tuple, ...]  # whole-history ones, in the order of item -2's text
+    tags: tuple[FieldCondition, ...]  # tags conditions, by item TAG_ITEMS - j
+    at: dt.datetime  # the moment its windows were computed for
+
+    def run(self, person_ids: Sequence[int], now: dt.datetime) -> Found:
+        shift = now - self.at
+        ids = list(person_ids)
+        params = [ids if p is _IDS else ids[0] if p is _ONE
+                  else p + shift if isinstance(p, dt.datetime) else p for p in self.params]
+        rows = execute(self.sql, params)
+        found = Found(next(text for pk, item, text in rows if pk == 0))
+        for pk in ids:  # no row: no activity counted, no tags condition holds
+            found.known[pk].update({key: 0 for key in (*self.counts, *self.capped)})
+            found.known[pk].update({node: False for node in self.tags})
+        for pk, item, text in rows:
+            if pk == 0:
+                continue
+            if item > 0:
+                found.members[pk].add(item)
+            elif item in (-1, -2):
+                keys = self.counts if item == -1 else self.capped
+                found.known[pk].update(zip(keys, map(int, text.split(",")), strict=True))
+            else:
+                found.known[pk][self.tags[TAG_ITEMS - item]] = True
+        return found
+
+
+def probe(*, person_ids: Sequence[int], watched: Sequence[Watched], version: str | None,
+          now: dt.datetime) -> Found:
+    """Read the version, memberships and conditions of these people for these segments
+    (`version`: the index's they come from, naming the plan to reuse)."""
+    if connection.vendor != "postgresql" or version is None:  # SQLite: built every time
+        return _build(watched, now, list(person_ids)).run(person_ids, now)
+    # One person (a tracked event) gets its own plan: `person_id = $1` lets PostgreSQL keep
+    # one generic plan for the prepared statement instead of planning an array every time.
+    single = len(person_ids) == 1
+    key = (version, single, tuple(w.segment.pk for w in watched))
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) > 256:
+            _plans.clear()
+        plan = _plans[key] = _build(watched, SENTINEL, 0 if single else None)
+    return plan.run(person_ids, now)
+
+
+def _leaves(node: Node) -> Iterator[Node]:
+    if isinstance(node, Group):
+        for child in node.children:
+            yield from _leaves(child)
+    elif isinstance(node, Not):
+        yield from _leaves(node.child)
+    else:
+        yield node
+
+
+def _where(queryset: QuerySet, q: Q) -> tuple[str, list[Any]]:
+    """The SQL of a condition on the model's table, as the ORM writes it."""
+    query = queryset.filter(q).query
+    sql, params = query.get_compiler(connection=connection).compile(query.where)
+    return sql, list(params)
+
+
+def _build(watched: Sequence[Watched], now: dt.datetime, people: int | list[int] | None
+           ) -> Plan:
+    """`people`: None, an array of them (PostgreSQL); 0, one person (PostgreSQL); a list,
+    these very ids (SQLite: a plan used once)."""
+    counts: dict[tuple, BehaviourCondition] = {}
+    caps: dict[tuple, int] = {}
+    tags: dict[FieldCondition, None] = {}
+    for entry in watched:
+        for leaf in _leaves(entry.node):
+            if isinstance(leaf, BehaviourCondition):
+                key = behaviour_key(leaf)
+                counts.setdefault(key, leaf)
+                caps[key] = max(caps.get(key, 0), leaf.count + 1)
+            elif leaf.kind == "tags":
+                tags.setdefault(leaf)
+    if people is None:
+        ids, id_params = "= ANY(%s::bigint[])", [_IDS]
+    elif people == 0:
+        ids, id_params = "= %s", [_ONE]
+    else:
+        ids, id_params = f"IN ({', '.join(['%s'] * len(people))})", list(people)
+    arms = [f"SELECT 0, 0, CAST(({version_sql()}) AS TEXT)"]
+    params: list[Any] = []
+    # All of their memberships (a few rows on the (person, segment) index): naming the
+    # segments too makes PostgreSQL combine it with the segment index, many times dearer.
+    arms.append(f"SELECT person_id, segment_id, CAST(NULL AS TEXT) "
+                f"FROM {table(SegmentMembership)} WHERE person_id {ids}")
+    params += id_params
+    windowed = [key for key in counts if key[2] is not None]
+    ever = [key for key in counts if key[2] is None]
+    if windowed:
+        # One pass over their activities of these kinds inside the widest window (the
+        # timeline index, person then newest first), one COUNT(*) FILTER per condition.
+        filters = []
+        for key in windowed:
+            where, where_params = _where(Activity.objects.all(), counted_q(counts[key], now))
+            filters.append(f"CAST(COUNT(*) FILTER (WHERE {where}) AS TEXT)")
+            params += where_params
+        kinds = sorted({key[0] for key in windowed})
+        since = now - dt.timedelta(days=max(key[2] for key in windowed))
+        arms.append(f"SELECT person_id, -1, {_joined(filters)} FROM {table(Activity)} "
+                    f"WHERE person_id {ids} AND kind IN ({', '.join(['%s'] * len(kinds))}) "
+                    f"AND occurred_at >= %s GROUP BY person_id")
+        params += [*id_params, *kinds, since]
+    if ever:
+        # A count over the whole history stops at its cap: every comparison with N (gt,
+        # lte, eq…) answers the same for min(count, N + 1), so a long history is walked from
+        # the newest only until cap rows match.
+        activities, people_table = table(Activity), table(Person)
+        capped = []
+        for key in ever:
+            where, where_params = _where(Activity.objects.all(), counted_q(counts[key], now))
+            capped.append(
+                f"CAST((SELECT COUNT(*) FROM (SELECT 1 FROM {activities} WHERE "
+                f"{activities}.person_id = {people_table}.id AND {where} "
+                f"LIMIT {int(caps[key])}) AS found) AS TEXT)")
+            params += where_params
+        arms.append(f"SELECT id, -2, {_joined(capped)} FROM {people_table} WHERE id {ids}")
+        params += id_params
+    for j, leaf in enumerate(tags):
+        where, where_params = _where(Person.objects.all(), to_q(leaf, now))
+        arms.append(f"SELECT id, {TAG_ITEMS - j}, NULL FROM {table(Person)} "
+                    f"WHERE id {ids} AND {where}")
+        params += [*id_params, *where_params]
+    return Plan(" UNION ALL ".join(arms), tuple(params), tuple(windowed), tuple(ever),
+                tuple(tags), now)
+
+
+def _joined(counts: list[str]) -> str:
+    """The counts as one text, "n,n,…" (one column whatever their number)."""
+    return " || ',' || ".join(counts)
