@@ -119,6 +119,6 @@ def report(phases: dict[str, dict[str, Any]], *, front: str) -> None:
             print(f"  {kind:<6} {setup:<7} segments: {events:>6} events in "
                   f"{phase.seconds:6.2f} s = {rates[setup]:8.0f} events/s (errors "
                   f"{phase.errors})")
-            print("  " + cpu_line((0.0, 0.0, 0.0), tuple(phase.cpu), events))
+            print("  " + cpu_line(tuple(0.0 for _ in phase.cpu), tuple(phase.cpu), events))
         print(f"  {kind}: with / without = {rates['with'] / rates['without']:.2f}   "
               f"target ≥ 0.85")
