@@ -46,6 +46,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 
+from bench.dedup_bench import admin_sql, use_database  # noqa: E402
+from bench.dedup_bench import build_seed as build_dedup_seed  # noqa: E402
 from dedup.services import chunks as chunk_module  # noqa: E402
 from dedup.services import groups as g  # noqa: E402
 from dedup.services import run_dedup  # noqa: E402
@@ -60,44 +62,9 @@ SEED_DB = "onefold_bench_decisions_seed_{people}"
 RUN_DB = "onefold_bench_decisions_run"
 
 
-def admin_sql(sql: str, params=None, fetch: bool = False):
-    import psycopg
-
-    settings = connection.settings_dict
-    with psycopg.connect(host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
-                         user=settings["USER"] or "postgres", dbname="postgres",
-                         autocommit=True) as conn:
-        cursor = conn.execute(sql, params)
-        return cursor.fetchone() if fetch else None
-
-
-def use_database(name: str) -> None:
-    connections.close_all()
-    connection.settings_dict["NAME"] = name
-
-
 def build_seed(people: int, rebuild: bool) -> str:
-    from profiles.demo.reference import build_reference_set
-
-    name = SEED_DB.format(people=people)
-    exists = admin_sql("SELECT 1 FROM pg_database WHERE datname = %s", [name], fetch=True)
-    if exists and not rebuild:
-        print(f"reusing seeded database {name}")
-        return name
-    connections.close_all()
-    admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    admin_sql(f'CREATE DATABASE "{name}"')
-    use_database(name)
-    call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    stats = build_reference_set(people=people, seed=42, activities_per_person=0)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    print(f"seeded {stats.people:,} people ({stats.people_in_groups:,} in "
-          f"{stats.duplicate_groups:,} groups, {stats.conflict_groups:,} conflicts) in "
-          f"{time.perf_counter() - started:.1f}s")
-    connections.close_all()
-    return name
+    """The reference set without activities (decisions read people and identities only)."""
+    return build_dedup_seed(people, rebuild, name_template=SEED_DB, activities_per_person=0)
 
 
 def fresh_copy(seed: str, *, marked: float, typed: float) -> None:

@@ -107,10 +107,12 @@ def use_database(name: str) -> None:
     connection.settings_dict["NAME"] = name
 
 
-def build_seed(people: int, rebuild: bool) -> str:
+def build_seed(people: int, rebuild: bool, *, name_template: str = SEED_DB,
+               activities_per_person: int = 10) -> str:
+    """The reference set of `people` in its own database (built once, reused after)."""
     from profiles.demo.reference import build_reference_set
 
-    name = SEED_DB.format(people=people)
+    name = name_template.format(people=people)
     if database_exists(name) and not rebuild:
         print(f"reusing seeded database {name}")
         return name
@@ -120,7 +122,8 @@ def build_seed(people: int, rebuild: bool) -> str:
     use_database(name)
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    stats = build_reference_set(people=people, seed=42)
+    stats = build_reference_set(people=people, seed=42,
+                                activities_per_person=activities_per_person)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(

@@ -6,9 +6,7 @@ settings change.
 
 from __future__ import annotations
 
-import os
-
-from django.conf import settings
+from crm.knobs import read_knob
 
 DEFAULTS: dict[str, float | int | str] = {
     # Groups per chunk = per transaction: bounds lock time and the work lost to a crash.
@@ -23,10 +21,4 @@ DEFAULTS: dict[str, float | int | str] = {
 
 
 def get(name: str) -> float | int | str:
-    default = DEFAULTS[name]
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    if value is None:
-        return default
-    return type(default)(value)
+    return read_knob(name, DEFAULTS)

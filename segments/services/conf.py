@@ -4,9 +4,7 @@ change)."""
 
 from __future__ import annotations
 
-import os
-
-from django.conf import settings
+from crm.knobs import read_knob
 
 DEFAULTS: dict[str, float | int] = {
     # Ids per chunk (so at most that many people) = per transaction: bounds how long a chunk
@@ -21,10 +19,4 @@ DEFAULTS: dict[str, float | int] = {
 
 
 def get(name: str) -> float | int:
-    default = DEFAULTS[name]
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    if value is None:
-        return default
-    return type(default)(value)
+    return read_knob(name, DEFAULTS)  # type: ignore[return-value]
