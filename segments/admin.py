@@ -15,21 +15,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from profiles.admin.plain import when
-from profiles.models import Person
 from segments.builder import RuleBuilderWidget
 from segments.models import RebuildState, Segment
 from segments.progress import progress_words
 from segments.services import (
     DefinitionError,
     SegmentRefused,
-    conf,
     count_matching,
     create_segment,
     parse_definition,
     sample_matching,
     update_segment,
 )
-from segments.services.rebuild import current_rebuild
+from segments.services.rebuild import current_rebuild, rebuilds_in_background
 from segments.services.segments import EDITABLE
 from segments.services.words import describe
 
@@ -192,23 +190,20 @@ class SegmentAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Segment, form, change: bool) -> None:
         data = form.cleaned_data
         # Many people: the members are rebuilt by the Celery workers, in chunks, and the
-        # page shows the progress; few: here, before the page comes back.
-        background = Person.objects.filter(merged_into__isnull=True).count() > \
-            int(conf.get("SEGMENT_REBUILD_INLINE_MAX"))
-        try:
-            if change:
-                changes = {name: data[name] for name in form.changed_data if name in EDITABLE}
-                saved = update_segment(segment=obj, actor=request.user,
-                                       in_background=background, **changes)
-            else:
-                saved = create_segment(
-                    name=data["name"], key=data.get("key") or None,
-                    description=data.get("description", ""), enabled=data["enabled"],
-                    visible_to_website=data["visible_to_website"],
-                    definition=data["definition"], actor=request.user,
-                    in_background=background)
-        except (SegmentRefused, DefinitionError):
-            raise  # checked by the form first; a race (a key taken meanwhile): changeform_view
+        # page shows the progress; few: here, before the page comes back. A refusal (a key
+        # taken since the form checked it) reaches changeform_view.
+        background = rebuilds_in_background()
+        if change:
+            changes = {name: data[name] for name in form.changed_data if name in EDITABLE}
+            saved = update_segment(segment=obj, actor=request.user,
+                                   in_background=background, **changes)
+        else:
+            saved = create_segment(
+                name=data["name"], key=data.get("key") or None,
+                description=data.get("description", ""), enabled=data["enabled"],
+                visible_to_website=data["visible_to_website"],
+                definition=data["definition"], actor=request.user,
+                in_background=background)
         for field in Segment._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False

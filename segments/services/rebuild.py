@@ -95,6 +95,14 @@ def _chunk_bounds(size: int) -> list[tuple[int | None, int | None]]:
     return list(zip(firsts, lasts, strict=True))
 
 
+def rebuilds_in_background() -> bool:
+    """Whether a rebuild staff start from the admin goes to the Celery workers (in chunks,
+    with progress on the page): more live people than SEGMENT_REBUILD_INLINE_MAX (counted
+    up to that bound, not over every person)."""
+    limit = int(conf.get("SEGMENT_REBUILD_INLINE_MAX"))
+    return Person.objects.filter(merged_into__isnull=True)[:limit + 1].count() > limit
+
+
 def rebuild_segment(*, segment: Segment, actor: Any = None,
                     reason: str = "") -> tuple[int, int]:
     """Make the segment's members exactly the live people its definition matches (a
