@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,7 +260,7 @@ def check(node: Node, person: Person, facts: PersonFacts, now: dt.datetime) -> b
         return not check(node.child, person, facts, now)
     if isinstance(node, BehaviourCondition):
         return _behaviour_check(node, facts, now)
-    if facts.known and node in facts.known:  # a tags condition read with the others (probe.py)
+    if node.kind == "tags" and node in facts.known:  # read with the others (probe.py)
         return facts.known[node]
     if node.op in NEGATED:
         return not _field_check(node.kind, NEGATED[node.op], node, person, facts, now)
@@ -334,10 +334,32 @@ def _behaviour_check(node: BehaviourCondition, facts: PersonFacts, now: dt.datet
     known = facts.known.get(behaviour_key(node))
     if known is not None:
         return COMPARE_PY[node.count_op](known, node.count)
-    since = None if node.within_days is None else now - dt.timedelta(days=node.within_days)
-    count = sum(
-        1 for properties in facts.properties(node.kind, since)
-        if all(json_check(json_at(properties, (name,)), "eq", value)
-               for name, value in node.where)
-    )
+    count = sum(1 for properties in facts.properties(node.kind, _since(node, now))
+                if _where_check(node, properties))
     return COMPARE_PY[node.count_op](count, node.count)
+
+
+def counts_any(node: BehaviourCondition, activities: Sequence[Activity],
+               now: dt.datetime) -> bool:
+    """Whether a behaviour condition counts one of these activities (`counted_q` in
+    Python): real time skips a segment whose conditions count none of what was recorded."""
+    since = _since(node, now)
+    for activity in activities:  # loops, not generators: a batch asks this a thousand times
+        if (activity.kind == node.kind and (since is None or activity.occurred_at >= since)
+                and _where_check(node, activity.properties)):
+            return True
+    return False
+
+
+def _since(node: BehaviourCondition, now: dt.datetime) -> dt.datetime | None:
+    return None if node.within_days is None else now - dt.timedelta(days=node.within_days)
+
+
+def _where_check(node: BehaviourCondition, properties: Any) -> bool:
+    if not isinstance(properties, dict):
+        return not node.where
+    for name, value in node.where:
+        # An absent property equals nothing (json_check's "missing"), the usual miss.
+        if name not in properties or not json_check(properties[name], "eq", value):
+            return False
+    return True
