@@ -22,7 +22,7 @@ from profiles.models import Activity
 from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import Segment
-from segments.services.compiler import counts_any
+from segments.services.compiler import Check, checker, counts_any
 from segments.services.definition import (
     BehaviourCondition,
     DefinitionError,
@@ -56,12 +56,13 @@ class Watched:
     kinds: frozenset[str]
     timed: bool
     behaviours: tuple[BehaviourCondition, ...]
+    check: Check  # the per-person check, built once
 
     @classmethod
     def of(cls, segment: Segment, node: Node) -> Watched:
         fields, kinds, timed = reads(node)
         behaviours = tuple(leaf for leaf in leaves(node) if isinstance(leaf, BehaviourCondition))
-        return cls(segment, node, fields, kinds, timed, behaviours)
+        return cls(segment, node, fields, kinds, timed, behaviours, checker(node))
 
     def counts_one_of(self, recorded: Sequence[Activity], now: dt.datetime) -> bool:
         """Whether one of its behaviour conditions counts one of these activities (of its

@@ -12,7 +12,7 @@ from collections import defaultdict
 from django.utils import timezone
 
 from profiles.models import Activity, Person
-from segments.services.compiler import Compiled, PersonFacts
+from segments.services.compiler import PersonFacts
 from segments.services.index import Index, cached, current_version, index
 from segments.services.membership import record_changes
 from segments.services.probe import probe
@@ -50,13 +50,12 @@ def _evaluate(changed: list[tuple[Person, set[str], list[Activity]]], current: I
         return
     entered: dict[int, list[int]] = defaultdict(list)
     left: dict[int, list[int]] = defaultdict(list)
-    rules = {pk: Compiled(w.node, now) for pk, w in involved.items()}
-    for person, affected in work:
+    for person, affected in work:  # live people (on_people_changed)
         facts = PersonFacts(person, known=found.known[person.pk])
         inside = found.members[person.pk]
         for w in affected:
             member = w.segment.pk in inside
-            if rules[w.segment.pk].matches(person, facts) != member:
+            if w.check(person, facts, now) != member:
                 (left if member else entered)[w.segment.pk].append(person.pk)
     for pk in sorted({*entered, *left}):
         record_changes(involved[pk].segment, entered=sorted(entered[pk]),
