@@ -53,15 +53,17 @@ def decisions_json(decisions: Iterable[Decision], snapshot: dict[str, dict[str, 
 
     The journal is the largest thing a merge writes, and most of it was said twice: "winner"
     is left out when it is the base, "value" when it is the winner's own value before the
-    merge, which `snapshot` (the entry's) holds — a value computed from everyone (sums, merge
-    time) is always written. Most decisions are then a rule code alone.
+    merge, which `snapshot` (the entry's) holds, or when nobody won and it is empty (null). A
+    value computed from everyone (sums, merge time) is always written. Most decisions are then
+    a rule code alone.
     """
     # Unpacked (a tuple: no attribute look-ups): ~25 decisions a group, ~25,000 a dedup chunk.
     out = {}
     for field, value, winner, rule, _ in decisions:
         value = json_value(value)
         if winner is None:
-            out[field] = {"rule": rule, "winner": None, "value": value}
+            out[field] = {"rule": rule, "winner": None} if value is None else {
+                "rule": rule, "winner": None, "value": value}
             continue
         before = _before(snapshot.get(str(winner)), field)
         kept = value is before or (type(value) is type(before) and value == before)
@@ -100,6 +102,8 @@ def read_decisions(record: MergeRecord) -> dict[str, dict[str, Any]]:
         winner = decision.get("winner", record.base_id)
         if "value" in decision:
             value = decision["value"]
+        elif winner is None:
+            value = None
         else:
             value = _before(snapshot.get(str(winner)), field)
             value = None if value is _ABSENT else value
