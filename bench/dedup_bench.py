@@ -154,11 +154,6 @@ def fresh_copy(seed: str) -> None:
         cursor.execute("VACUUM ANALYZE profiles_person")
         for model in tables_read_by_dedup():
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')
-        # The copy is written through the WAL (4 GB at 1M people): what the measured run would
-        # otherwise share the disk with is that copy still being flushed, more for whichever
-        # of the run and the floor comes first. Each starts after a checkpoint instead.
-        cursor.execute("CHECKPOINT")
-    os.sync()
     print(f"fresh copy of the seeded data in {time.perf_counter() - started:.1f}s")
 
 
