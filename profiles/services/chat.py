@@ -190,6 +190,6 @@ def _learn_email(person: Person, email: str) -> None:
     person.updated_at = timezone.now()
     person._change_reason = REASON_EMAIL_LEARNED
     person.save(update_fields=["email", "updated_at"])
-    notify_changed([(person, {"email", "updated_at"}, set())])  # segments reading the email
+    notify_changed([(person, {"email", "updated_at"}, [])])  # segments reading the email
     person_id = person.pk
     transaction.on_commit(lambda: enrichment.enrich_person(person_id=person_id))

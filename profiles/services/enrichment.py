@@ -81,5 +81,5 @@ def _fill(*, person_id: int, found: dict[str, Any]) -> bool:
             return False
         person._change_reason = "enrichment"
         person.save(update_fields=changed)
-        notify_changed([(person, set(changed), set())])  # segments reading what was found
+        notify_changed([(person, set(changed), [])])  # segments reading what was found
         return True

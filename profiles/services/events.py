@@ -70,9 +70,9 @@ class ProfileChange:
 ProfileUpdater = Callable[[Person, Activity, ProfileChange], None]
 _UPDATERS: list[ProfileUpdater] = []
 # Called after every write of the recording path, in its transaction, with each person, the
-# fields the updaters (and an edit) changed and the kinds of the activities recorded for it.
-# Segments register one (segments/apps.py) to keep memberships true when the call returns.
-RecordedHook = Callable[[list[tuple[Person, set[str], set[str]]]], None]
+# fields the updaters (and an edit) changed and the activities recorded for it. Segments
+# register one (segments/apps.py) to keep memberships true when the call returns.
+RecordedHook = Callable[[list[tuple[Person, set[str], list[Activity]]]], None]
 _AFTER_WRITE: list[RecordedHook] = []
 
 
@@ -164,14 +164,14 @@ def _write(rows: list[Activity], changes: list[tuple[Person, ProfileChange]]) ->
             history.append((person, reason))
     insert_activities(rows, update_people=updates, history=history)
     if _AFTER_WRITE:
-        kinds: dict[int, set[str]] = {}
+        recorded: dict[int, list[Activity]] = {}
         for row in rows:
-            kinds.setdefault(row.person_id, set()).add(row.kind)
-        notify_changed([(person, change.fields, kinds.get(person.pk, set()))
+            recorded.setdefault(row.person_id, []).append(row)
+        notify_changed([(person, change.fields, recorded.get(person.pk, []))
                         for person, change in changes])
 
 
-def notify_changed(changed: list[tuple[Person, set[str], set[str]]]) -> None:
+def notify_changed(changed: list[tuple[Person, set[str], list[Activity]]]) -> None:
     """Tell the registered hooks that these people changed (the recording path, staff edits)."""
     for hook in _AFTER_WRITE:
         hook(changed)

@@ -70,7 +70,7 @@ def create_person(
         person.save()
         if person.user_id:
             _sync_user_id_identity(person, user=user)
-        notify_changed([(person, {f.name for f in Person._meta.concrete_fields}, set())])
+        notify_changed([(person, {f.name for f in Person._meta.concrete_fields}, [])])
     return person
 
 
@@ -150,7 +150,7 @@ def apply_staff_edit(
             return current
         _save(current, {name: values[name] for name in changed}, actor=actor, reason=reason)
         # Segments reading these fields are re-evaluated in this transaction.
-        notify_changed([(current, {*changed, "updated_at"}, set())])
+        notify_changed([(current, {*changed, "updated_at"}, [])])
     return current
 
 

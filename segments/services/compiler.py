@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
@@ -53,6 +54,8 @@ COMPARE_PY: dict[str, Callable[[Any, Any], bool]] = {
 ABSENT_KINDS = ("missing", "null", "empty")
 NEGATED = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
 DAY_OPS = ("within_days", "older_than_days")
+# The per-person check of a definition (see `checker`).
+Check = Callable[["Person", "PersonFacts", dt.datetime], bool]
 
 
 @dataclass
@@ -96,10 +99,14 @@ class Compiled:
     def q(self) -> Q:
         return to_q(self.node, self.now)
 
+    @cached_property
+    def check(self) -> Check:
+        return checker(self.node)
+
     def matches(self, person: Person, facts: PersonFacts | None = None) -> bool:
         if person.merged_into_id is not None:
             return False
-        return check(self.node, person, facts or PersonFacts(person), self.now)
+        return self.check(person, facts or PersonFacts(person), self.now)
 
 
 def compile_node(node: Node, now: dt.datetime | None = None) -> Compiled:
@@ -252,44 +259,77 @@ def json_kind(value: Any) -> str:
     return "missing"
 
 
-def check(node: Node, person: Person, facts: PersonFacts, now: dt.datetime) -> bool:
+def checker(node: Node) -> Check:
+    """The per-person check of a tree, built once: each operator's choice is made here, so
+    checking a person only runs the comparisons (real time checks a dozen segments for each
+    person an event changed)."""
     if isinstance(node, Group):
-        results = (check(child, person, facts, now) for child in node.children)
-        return all(results) if node.op == "all" else any(results)
+        parts = tuple(checker(child) for child in node.children)
+        if node.op == "all":
+            def all_of(person: Person, facts: PersonFacts, now: dt.datetime) -> bool:
+                for part in parts:  # noqa: SIM110 (a loop: no generator per check)
+                    if not part(person, facts, now):
+                        return False
+                return True
+            return all_of
+
+        def any_of(person: Person, facts: PersonFacts, now: dt.datetime) -> bool:
+            for part in parts:  # noqa: SIM110 (a loop: no generator per check)
+                if part(person, facts, now):
+                    return True
+            return False
+        return any_of
     if isinstance(node, Not):
-        return not check(node.child, person, facts, now)
+        inner = checker(node.child)
+        return lambda person, facts, now: not inner(person, facts, now)
     if isinstance(node, BehaviourCondition):
-        return _behaviour_check(node, facts, now)
-    if facts.known and node in facts.known:  # a tags condition read with the others (probe.py)
-        return facts.known[node]
+        return lambda person, facts, now: _behaviour_check(node, facts, now)
+    positive = _field_checker(node.kind, NEGATED.get(node.op, node.op), node)
+    if node.kind == "tags":  # read with the others when probe.py did (facts.known)
+        def tags(person: Person, facts: PersonFacts, now: dt.datetime) -> bool:
+            known = facts.known.get(node) if facts.known else None
+            if known is not None:
+                return known
+            return positive(person, facts, now) != (node.op in NEGATED)
+        return tags
     if node.op in NEGATED:
-        return not _field_check(node.kind, NEGATED[node.op], node, person, facts, now)
-    return _field_check(node.kind, node.op, node, person, facts, now)
+        return lambda person, facts, now: not positive(person, facts, now)
+    return positive
 
 
-def _field_check(kind: str, op: str, node: FieldCondition, person: Person,
-                 facts: PersonFacts, now: dt.datetime) -> bool:
-    value = node.value
+def _field_checker(kind: str, op: str, node: FieldCondition) -> Check:
+    value, name = node.value, node.field
     if kind == "tags":
-        names = facts.tag_names()
-        return bool(names) if op == "exists" else any(_text_check(n, op, value) for n in names)
-    if kind == "json" and op in DAY_OPS:
-        return _days_check(parse_moment(json_at(person.attributes, node.keys)), op, value, now)
+        if op == "exists":
+            return lambda person, facts, now: bool(facts.tag_names())
+        return lambda person, facts, now: any(_text_check(tag, op, value)
+                                              for tag in facts.tag_names())
     if kind == "json":
-        return json_check(json_at(person.attributes, node.keys), op, value)
-    actual = getattr(person, node.field)
+        keys = node.keys
+        if op in DAY_OPS:
+            return lambda person, facts, now: _days_check(
+                parse_moment(json_at(person.attributes, keys)), op, value, now)
+        return lambda person, facts, now: json_check(json_at(person.attributes, keys), op, value)
     if kind == "text":
-        text = (actual or "").lower()
-        return text != "" if op == "exists" else _text_check(text, op, value)
-    if actual is None:
-        return False
+        if op == "exists":
+            return lambda person, facts, now: bool(getattr(person, name))
+        return lambda person, facts, now: _text_check(
+            (getattr(person, name) or "").lower(), op, value)
     if op == "exists":
-        return True
+        return lambda person, facts, now: getattr(person, name) is not None
+    if op in DAY_OPS:  # a missing date fails both
+        return lambda person, facts, now: _days_check(getattr(person, name), op, value, now)
     if op == "in":
-        return actual in value
-    if op in DAY_OPS:
-        return _days_check(actual, op, value, now)
-    return COMPARE_PY[op](actual, value)
+        def within(person: Person, facts: PersonFacts, now: dt.datetime) -> bool:
+            actual = getattr(person, name)
+            return actual is not None and actual in value
+        return within
+    compare = COMPARE_PY[op]
+
+    def compared(person: Person, facts: PersonFacts, now: dt.datetime) -> bool:
+        actual = getattr(person, name)
+        return actual is not None and compare(actual, value)
+    return compared
 
 
 def _days_check(moment: dt.datetime | None, op: str, days: int, now: dt.datetime) -> bool:
@@ -334,10 +374,32 @@ def _behaviour_check(node: BehaviourCondition, facts: PersonFacts, now: dt.datet
     known = facts.known.get(behaviour_key(node))
     if known is not None:
         return COMPARE_PY[node.count_op](known, node.count)
-    since = None if node.within_days is None else now - dt.timedelta(days=node.within_days)
-    count = sum(
-        1 for properties in facts.properties(node.kind, since)
-        if all(json_check(json_at(properties, (name,)), "eq", value)
-               for name, value in node.where)
-    )
+    count = sum(1 for properties in facts.properties(node.kind, _since(node, now))
+                if _where_check(node, properties))
     return COMPARE_PY[node.count_op](count, node.count)
+
+
+def counts_any(node: BehaviourCondition, activities: Sequence[Activity],
+               now: dt.datetime) -> bool:
+    """Whether a behaviour condition counts one of these activities (`counted_q` in
+    Python): real time skips a segment whose conditions count none of what was recorded."""
+    since = _since(node, now)
+    for activity in activities:  # loops, not generators: a batch asks this a thousand times
+        if (activity.kind == node.kind and (since is None or activity.occurred_at >= since)
+                and _where_check(node, activity.properties)):
+            return True
+    return False
+
+
+def _since(node: BehaviourCondition, now: dt.datetime) -> dt.datetime | None:
+    return None if node.within_days is None else now - dt.timedelta(days=node.within_days)
+
+
+def _where_check(node: BehaviourCondition, properties: Any) -> bool:
+    if not isinstance(properties, dict):
+        return not node.where
+    for name, value in node.where:
+        # An absent property equals nothing (json_check's "missing"), the usual miss.
+        if name not in properties or not json_check(properties[name], "eq", value):
+            return False
+    return True

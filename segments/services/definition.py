@@ -8,6 +8,7 @@ so the admin, the API and the shell all show the same sentence.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -252,6 +253,17 @@ def _behaviour(data: dict[str, Any], path: str) -> BehaviourCondition:
     if within is not None:
         within = _days(within, f"{path}.within_days", minimum=1)
     return BehaviourCondition(kind, checked, count_op, count, within)
+
+
+def leaves(node: Node) -> Iterator[FieldCondition | BehaviourCondition]:
+    """The conditions of a definition, left to right."""
+    if isinstance(node, Group):
+        for child in node.children:
+            yield from leaves(child)
+    elif isinstance(node, Not):
+        yield from leaves(node.child)
+    else:
+        yield node
 
 
 def reads(node: Node) -> tuple[frozenset[str], frozenset[str], bool]:

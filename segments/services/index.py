@@ -11,15 +11,26 @@ since may read what it changed.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
 
+from profiles.models import Activity
 from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import Segment
-from segments.services.definition import DefinitionError, Node, parse_definition, reads
+from segments.services.compiler import Check, checker, counts_any
+from segments.services.definition import (
+    BehaviourCondition,
+    DefinitionError,
+    Node,
+    leaves,
+    parse_definition,
+    reads,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,29 +55,51 @@ class Watched:
     fields: frozenset[str]
     kinds: frozenset[str]
     timed: bool
+    behaviours: tuple[BehaviourCondition, ...]
+    check: Check  # the per-person check, built once
 
-    def affected_by(self, fields: set[str], kinds: set[str]) -> bool:
-        return bool(self.fields & fields or self.kinds & kinds)
+    @classmethod
+    def of(cls, segment: Segment, node: Node) -> Watched:
+        fields, kinds, timed = reads(node)
+        behaviours = tuple(leaf for leaf in leaves(node) if isinstance(leaf, BehaviourCondition))
+        return cls(segment, node, fields, kinds, timed, behaviours, checker(node))
+
+    def counts_one_of(self, recorded: Sequence[Activity], now: dt.datetime) -> bool:
+        """Whether one of its behaviour conditions counts one of these activities (of its
+        kind, inside its window, matching its `where`)."""
+        return any(counts_any(leaf, recorded, now) for leaf in self.behaviours)
 
 
 @dataclass(frozen=True)
 class Index:
     version: str | None
     watched: tuple[Watched, ...]
-    _affected: dict[tuple[frozenset[str], frozenset[str]], tuple[Watched, ...]] = field(
+    # (fields, kinds) -> (segments reading one of the fields, the others counting a kind)
+    _affected: dict[tuple[frozenset[str], frozenset[str]],
+                    tuple[tuple[Watched, ...], tuple[Watched, ...]]] = field(
         default_factory=dict, compare=False)
 
-    def affected(self, fields: set[str], kinds: set[str]) -> tuple[Watched, ...]:
-        """The segments reading one of these fields or activity kinds (remembered: a
-        recording path sends the same few combinations again and again)."""
-        key = (frozenset(fields), frozenset(kinds))
+    def affected(self, fields: set[str], recorded: Sequence[Activity],
+                 now: dt.datetime) -> list[Watched]:
+        """The segments whose answer this change may have changed: those reading one of the
+        changed fields, and those counting one of the activities just recorded. A segment
+        doing neither cannot have changed (time passing is the minute task's). Which
+        segments read which fields and kinds is remembered: a recording path sends the same
+        few combinations again and again."""
+        kinds = frozenset(activity.kind for activity in recorded)
+        key = (frozenset(fields), kinds)
         found = self._affected.get(key)
         if found is None:
             if len(self._affected) > 1024:
                 self._affected.clear()
-            found = self._affected[key] = tuple(
-                w for w in self.watched if w.affected_by(fields, kinds))
-        return found
+            reading = tuple(w for w in self.watched if w.fields & fields)
+            counting = tuple(w for w in self.watched
+                             if not w.fields & fields and w.kinds & kinds)
+            found = self._affected[key] = (reading, counting)
+        reading, counting = found
+        if not counting:
+            return list(reading)
+        return [*reading, *(w for w in counting if w.counts_one_of(recorded, now))]
 
 
 _current = Index(None, ())
@@ -100,6 +133,5 @@ def _load() -> list[Watched]:
         except DefinitionError:  # written past the services (a raw edit): skipped, said
             logger.warning("segment %s has an invalid definition; not evaluated", segment.pk)
             continue
-        fields, kinds, timed = reads(node)
-        watched.append(Watched(segment, node, fields, kinds, timed))
+        watched.append(Watched.of(segment, node))
     return watched

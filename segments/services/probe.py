@@ -3,9 +3,9 @@ needs beyond the Person rows the writer holds — in one statement:
 
 - the segments version (index.py), so the index costs no query of its own;
 - their current memberships in the segments being evaluated;
-- every behaviour condition's count, per distinct kind/where/window: those with a window in
-  one pass over the widest window, those over the whole history each up to one more than
-  the largest N it is compared with (enough for every comparison);
+- every behaviour condition's count, per distinct kind/where/window, each up to one more
+  than the largest N it is compared with (enough for every comparison), so its cost does
+  not grow with the person's history;
 - every tags condition's truth.
 
 Each condition's SQL is the compiler's own (`counted_q`, `to_q`), so its meaning is the one
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,15 +29,14 @@ from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import SegmentMembership
 from segments.services.compiler import behaviour_key, counted_q, to_q
-from segments.services.definition import BehaviourCondition, FieldCondition, Group, Node, Not
+from segments.services.definition import BehaviourCondition, FieldCondition, leaves
 from segments.services.index import Watched, version_sql
 
 # Plans are built at this moment; a run moves every window by (now - SENTINEL).
 SENTINEL = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _IDS = object()  # where the people's ids go in a plan's parameters
 _ONE = object()  # where the one person's id goes
-# Item codes: > 0 a segment, -1 / -2 the windowed / whole-history counts, TAG_ITEMS - j a
-# tags condition.
+# Item codes: > 0 a segment, -1 the behaviour counts, TAG_ITEMS - j a tags condition.
 TAG_ITEMS = -1_000_000
 _plans: dict[tuple, Plan] = {}
 
@@ -55,8 +54,7 @@ class Found:
 class Plan:
     sql: str
     params: tuple[Any, ...]
-    counts: tuple[tuple, ...]  # windowed behaviour keys, in the order of item -1's text
-    capped: tuple[tuple, ...]  # whole-history ones, in the order of item -2's text
+    counts: tuple[tuple, ...]  # behaviour keys, in the order of item -1's text
     tags: tuple[FieldCondition, ...]  # tags conditions, by item TAG_ITEMS - j
     at: dt.datetime  # the moment its windows were computed for
 
@@ -68,16 +66,15 @@ class Plan:
         rows = execute(self.sql, params)
         found = Found(next(text for pk, item, text in rows if pk == 0))
         for pk in ids:  # no row: no activity counted, no tags condition holds
-            found.known[pk].update({key: 0 for key in (*self.counts, *self.capped)})
+            found.known[pk].update({key: 0 for key in self.counts})
             found.known[pk].update({node: False for node in self.tags})
         for pk, item, text in rows:
             if pk == 0:
                 continue
             if item > 0:
                 found.members[pk].add(item)
-            elif item in (-1, -2):
-                keys = self.counts if item == -1 else self.capped
-                found.known[pk].update(zip(keys, map(int, text.split(",")), strict=True))
+            elif item == -1:
+                found.known[pk].update(zip(self.counts, map(int, text.split(",")), strict=True))
             else:
                 found.known[pk][self.tags[TAG_ITEMS - item]] = True
         return found
@@ -101,16 +98,6 @@ def probe(*, person_ids: Sequence[int], watched: Sequence[Watched], version: str
     return plan.run(person_ids, now)
 
 
-def _leaves(node: Node) -> Iterator[Node]:
-    if isinstance(node, Group):
-        for child in node.children:
-            yield from _leaves(child)
-    elif isinstance(node, Not):
-        yield from _leaves(node.child)
-    else:
-        yield node
-
-
 def _where(queryset: QuerySet, q: Q) -> tuple[str, list[Any]]:
     """The SQL of a condition on the model's table, as the ORM writes it."""
     query = queryset.filter(q).query
@@ -126,7 +113,7 @@ def _build(watched: Sequence[Watched], now: dt.datetime, people: int | list[int]
     caps: dict[tuple, int] = {}
     tags: dict[FieldCondition, None] = {}
     for entry in watched:
-        for leaf in _leaves(entry.node):
+        for leaf in leaves(entry.node):
             if isinstance(leaf, BehaviourCondition):
                 key = behaviour_key(leaf)
                 counts.setdefault(key, leaf)
@@ -146,44 +133,27 @@ def _build(watched: Sequence[Watched], now: dt.datetime, people: int | list[int]
     arms.append(f"SELECT person_id, segment_id, CAST(NULL AS TEXT) "
                 f"FROM {table(SegmentMembership)} WHERE person_id {ids}")
     params += id_params
-    windowed = [key for key in counts if key[2] is not None]
-    ever = [key for key in counts if key[2] is None]
-    if windowed:
-        # One pass over their activities of these kinds inside the widest window (the
-        # timeline index, person then newest first), one COUNT(*) FILTER per condition.
-        filters = []
-        for key in windowed:
-            where, where_params = _where(Activity.objects.all(), counted_q(counts[key], now))
-            filters.append(f"CAST(COUNT(*) FILTER (WHERE {where}) AS TEXT)")
-            params += where_params
-        kinds = sorted({key[0] for key in windowed})
-        since = now - dt.timedelta(days=max(key[2] for key in windowed))
-        arms.append(f"SELECT person_id, -1, {_joined(filters)} FROM {table(Activity)} "
-                    f"WHERE person_id {ids} AND kind IN ({', '.join(['%s'] * len(kinds))}) "
-                    f"AND occurred_at >= %s GROUP BY person_id")
-        params += [*id_params, *kinds, since]
-    if ever:
-        # A count over the whole history stops at its cap: every comparison with N (gt,
-        # lte, eq…) answers the same for min(count, N + 1), so a long history is walked from
-        # the newest only until cap rows match.
+    if counts:
+        # Each count walks the person's activities from the newest (the timeline index,
+        # bounded by its window) only until `cap` rows match: every comparison with N (gt,
+        # lte, eq…) answers the same for min(count, N + 1), so a long history costs no more.
         activities, people_table = table(Activity), table(Person)
         capped = []
-        for key in ever:
-            where, where_params = _where(Activity.objects.all(), counted_q(counts[key], now))
+        for key, leaf in counts.items():
+            where, where_params = _where(Activity.objects.all(), counted_q(leaf, now))
             capped.append(
                 f"CAST((SELECT COUNT(*) FROM (SELECT 1 FROM {activities} WHERE "
                 f"{activities}.person_id = {people_table}.id AND {where} "
                 f"LIMIT {int(caps[key])}) AS found) AS TEXT)")
             params += where_params
-        arms.append(f"SELECT id, -2, {_joined(capped)} FROM {people_table} WHERE id {ids}")
+        arms.append(f"SELECT id, -1, {_joined(capped)} FROM {people_table} WHERE id {ids}")
         params += id_params
     for j, leaf in enumerate(tags):
         where, where_params = _where(Person.objects.all(), to_q(leaf, now))
         arms.append(f"SELECT id, {TAG_ITEMS - j}, NULL FROM {table(Person)} "
                     f"WHERE id {ids} AND {where}")
         params += [*id_params, *where_params]
-    return Plan(" UNION ALL ".join(arms), tuple(params), tuple(windowed), tuple(ever),
-                tuple(tags), now)
+    return Plan(" UNION ALL ".join(arms), tuple(params), tuple(counts), tuple(tags), now)
 
 
 def _joined(counts: list[str]) -> str:

@@ -13,7 +13,7 @@ from hypothesis.extra.django import TestCase
 
 from profiles.models import Activity, Person, PersonTag, Tag
 from segments.models import Segment
-from segments.services.compiler import PersonFacts, compile_node
+from segments.services.compiler import PersonFacts, compile_node, counted_q, counts_any
 from segments.services.definition import parse_definition
 from segments.services.index import Watched
 from segments.services.membership import matching_people
@@ -140,10 +140,16 @@ class CompilerForms(TestCase):
         by_check = {person.pk for person in people if rule.matches(person)}
         assert by_sql == by_check, definition
         # Real time's form: the per-person check over what probe.py read in one query
-        # (windowed counts in one pass, whole-history ones capped, tags conditions).
-        watched = Watched(Segment(pk=0), rule.node, frozenset(), frozenset(), False)
+        # (behaviour counts capped, tags conditions).
+        watched = Watched.of(Segment(pk=0), rule.node)
         found = probe(person_ids=[p.pk for p in people], watched=[watched], version=None,
                       now=NOW)
         by_probe = {person.pk for person in people if rule.matches(
             person, PersonFacts(person, known=found.known[person.pk]))}
         assert by_probe == by_sql, definition
+        # What real time skips on: whether a behaviour condition counts an activity.
+        for leaf in watched.behaviours:
+            counted = set(Activity.objects.filter(counted_q(leaf, NOW))
+                          .values_list("pk", flat=True))
+            assert counted == {activity.pk for activity in Activity.objects.all()
+                               if counts_any(leaf, [activity], NOW)}, leaf

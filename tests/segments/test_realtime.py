@@ -86,6 +86,24 @@ def test_only_segments_reading_what_changed_are_evaluated(post):
     assert [kind for kind, _ in moves(person)] == ["segment_left", "segment_entered"]
 
 
+def test_only_behaviour_segments_counting_what_was_recorded_are_evaluated(post):
+    sales = create_segment(name="Sale browsers", definition={
+        "kind": "page_view", "where": {"category": "sale"}, "within_days": 7})
+    post("track", {"anonymous_id": "d", "kind": "page_view"})
+    person = Person.objects.get()
+    # A stale row: page views its condition does not count leave it alone…
+    SegmentMembership.objects.create(segment=sales, person=person)
+    post("track", {"anonymous_id": "d", "kind": "page_view", "properties": {"category": "new"}})
+    post("batch", {"batch": [{"type": "track", "anonymous_id": "d", "kind": "page_view",
+                              "properties": {"category": "sale"},
+                              "timestamp": "2020-01-01T00:00:00Z"}]})  # outside the window
+    assert members(sales) == {person.pk}
+    # …one it counts re-evaluates the segment (here: stays true, now with a counted view).
+    SegmentMembership.objects.filter(segment=sales).delete()
+    post("track", {"anonymous_id": "d", "kind": "page_view", "properties": {"category": "SALE"}})
+    assert members(sales) == {person.pk}
+
+
 def test_disabled_segments_are_not_evaluated(post):
     segment = create_segment(name="All", definition={"kind": "page_view"}, enabled=False)
     post("track", {"anonymous_id": "d", "kind": "page_view"})
