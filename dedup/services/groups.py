@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from dedup.models import DedupConflict, DedupRun, ReviewKind
 from dedup.services.marks import Pair, kept_apart_pairs
 from profiles.models import IdentityTrust, Person, PersonStatus
-from profiles.services.merging import choose_base, json_value, rank_key
+from profiles.services.merging import choose_base, json_value, rank_key, rule_text
 
 Groups = list[tuple[str, list[Person]]]
 PROVEN_TRUST = frozenset({IdentityTrust.STAFF, IdentityTrust.VERIFIED})
@@ -195,7 +195,7 @@ def merge_entry(group: Group, *, outcome: str, record_id: int | None = None) -> 
 def winners(decisions) -> dict[str, dict]:
     """Field -> surviving value, whose it is and the rule; fields empty for everyone left out."""
     return {
-        d.field: {"value": json_value(d.value), "from": d.winner_id, "rule": d.rule}
+        d.field: {"value": json_value(d.value), "from": d.winner_id, "rule": rule_text(d.rule)}
         for d in decisions
         if d.value is not None and d.value != "" and d.field != "updated_at"
     }

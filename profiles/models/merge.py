@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from profiles.models.fields import TextJSONField
 from profiles.models.person import Person
 
 
@@ -29,12 +30,15 @@ class MergeRecord(models.Model):
         related_name="merge_records",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Written once, read back whole (the journal page, undo), never queried inside: kept as
+    # text JSON (TextJSONField), which the server only checks.
     # Field values of every participant before the merge, keyed by person id.
-    snapshot = models.JSONField(default=dict)
+    snapshot = TextJSONField(default=dict)
     # Which original owners' rows moved, per merged person, and the counts per table.
-    moved = models.JSONField(default=dict)
-    # Per field: the surviving value, whose it was and which rule chose it.
-    decisions = models.JSONField(default=dict)
+    moved = TextJSONField(default=dict)
+    # Per field: which rule chose the surviving value, whose it was and the value
+    # (journal.decisions_json; journal.read_decisions reads every form).
+    decisions = TextJSONField(default=dict)
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -153,6 +153,10 @@ def test_merge_pick_shows_who_each_person_is_and_the_journal_reads_well(
     assert title == f"Merge #{record.pk}: Ann Lee (#{ann.pk}) ← Ann Lee (#{a_lee.pk})"
     city = page.locator("table.merge-journal tr", has_text="City").inner_text()
     assert "Paris" in city
+    # The journal stores a rule code; staff read its sentence.
+    assert "base empty: first non-empty in rule order" in city and "filled" not in city
+    rules = page.locator("table.merge-journal td.rule").all_inner_texts()
+    assert "base value kept" in rules and "sum of all" in rules and "kept" not in rules
     shot(page, artifacts_dir, "journal-entry", full=True)
 
     page.goto(f"{live_server.url}/admin/profiles/mergerecord/?undone=no")

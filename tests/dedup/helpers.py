@@ -17,6 +17,7 @@ from profiles.models import (
     PersonTag,
     Tag,
 )
+from profiles.services.merging import read_decisions
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -77,7 +78,7 @@ def canonical_state(people: list[Person], *, domain: str) -> dict:
         (
             pos(r.base_id), [pos(i) for i in r.merged_ids], r.reason, r.dedup_run_id is not None,
             _canon_snapshot(r.snapshot, pos, domain), _canon_moved(r.moved, pos),
-            _canon_decisions(r.decisions, pos, domain),
+            _canon_decisions(read_decisions(r), pos, domain),
         )
         for r in MergeRecord.objects.filter(base_id__in=ids)
     )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from profiles.models import Person, PersonStatus
 from profiles.services import merge_people, undo_merge
-from profiles.services.merging import fields
+from profiles.services.merging import fields, read_decisions
 from profiles.services.merging.state import SNAPSHOT_FIELDS, python_value, snapshot_person
 from tests.factories import PersonFactory, UserFactory
 
@@ -118,7 +118,7 @@ def _merge_and_read(values: list[dict], *, orm: bool, monkeypatch) -> dict:
         .values()
     ]
     decisions = {name: (d["value"], rename.get(d["winner"]), d["rule"])
-                 for name, d in record.decisions.items()}
+                 for name, d in read_decisions(record).items()}
     return {"base": stored(base.pk), "other": stored(other.pk), "history": history,
             "decisions": decisions, "base_pk": base.pk}
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from profiles.models import Person, PersonStatus
 from profiles.services import MergePreview, MergeRefused, choose_base, merge_people, merge_preview
+from profiles.services.merging import read_decisions
 from tests.factories import ActivityFactory, AnonymousPersonFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,9 +103,9 @@ def test_override_picks_a_field_value_from_another_person():
 
     base.refresh_from_db()
     assert base.name == "Other Name" and base.attributes == {"plan": "free"}
-    assert record.decisions["name"] == {
-        "value": "Other Name", "winner": other.pk, "rule": "chosen by staff"
-    }
+    assert record.decisions["name"] == {"rule": "staff", "winner": other.pk}
+    assert read_decisions(record)["name"] == {"value": "Other Name", "winner": other.pk,
+                                              "rule": "staff"}
 
 
 def test_override_of_a_computed_field_is_refused():

@@ -13,6 +13,7 @@ from profiles.services import MergeRefused, merge_people
 from profiles.services.merging import (
     conservation_problems,
     invariant_problems,
+    read_decisions,
     rows_by_relation,
 )
 from profiles.services.merging.moves import move_rows_orm
@@ -153,8 +154,11 @@ def test_journal_records_people_snapshot_rows_and_decisions():
     assert record.actor == staff and record.reason == "manual"
     assert record.snapshot[str(other.pk)]["name"] == "Ann"
     assert record.snapshot[str(base.pk)]["name"] == ""
-    assert record.decisions["name"]["value"] == "Ann"
-    assert record.decisions["name"]["winner"] == other.pk
+    # The short form: "Ann" is the winner's own value before, which the snapshot holds.
+    assert record.decisions["name"] == {"rule": "filled", "winner": other.pk}
+    assert read_decisions(record)["name"] == {"value": "Ann", "winner": other.pk,
+                                              "rule": "filled"}
+    assert record.decisions["city"] == {"rule": "kept"}  # the base's own value
     assert record.moved["counts"]["profiles.activity"] == {str(other.pk): 3}
     assert record.moved["origins"] == {str(other.pk): [other.pk]}
 
@@ -368,7 +372,7 @@ def test_user_id_moves_to_the_base_from_any_of_several_others():
     record = merge_people(base=base, others=[plain, owner])
 
     base.refresh_from_db()
-    assert base.user_id == "u-5" and record.decisions["user_id"]["winner"] == owner.pk
+    assert base.user_id == "u-5" and read_decisions(record)["user_id"]["winner"] == owner.pk
     assert set(Person.objects.filter(merged_into=base).values_list("pk", flat=True)) == {
         plain.pk, owner.pk
     }
@@ -411,7 +415,7 @@ def test_the_one_round_trip_writes_equal_the_orm_writes(monkeypatch):
             "note": (note.source, note.original_person_id == base.pk,
                      note.properties["merge_record"] == record.pk, note.properties["reason"]),
             "record": (record.reason, record.actor_id, record.created_at,
-                       {k: (v["value"], v["rule"]) for k, v in record.decisions.items()
+                       {k: (v["value"], v["rule"]) for k, v in read_decisions(record).items()
                         if k not in ("user_id", "avatar_seed", "email")}),
         }
 

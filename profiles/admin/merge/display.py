@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 from profiles.admin.plain import plain, when
 from profiles.avatars import avatar_data_uri
 from profiles.models import MergeRecord, Person, PersonStatus
+from profiles.services.merging import read_decisions, rule_text
 
 
 def person_link(pk: int, person: Person | None) -> str:
@@ -156,38 +157,30 @@ class DecisionRow:
 
 
 def decision_rows(record: MergeRecord) -> tuple[list[DecisionRow], str]:
-    """The journal's `decisions` with everyone's old values; and a sentence counting the
-    custom attributes left out (at most SHOWN_ATTRIBUTES are listed).
+    """The journal's `decisions` (either form, `read_decisions`) with everyone's old values
+    and the rules in words; and a sentence counting the custom attributes left out (at most
+    SHOWN_ATTRIBUTES are listed).
 
     JSON objects come back from PostgreSQL in its own key order: sort by the person page's.
     """
-    decisions = record.decisions if isinstance(record.decisions, dict) else {}
+    decisions = read_decisions(record)
     people = participants(record)
     fields, hidden = collapse_attributes(
         sorted(decisions, key=field_order), field=str,
-        notable=lambda field: _winner(decisions[field]) != record.base_id,
-        rule=lambda field: _rule(decisions[field]))
+        notable=lambda field: decisions[field]["winner"] != record.base_id,
+        rule=lambda field: rule_text(decisions[field]["rule"]))
     rows = []
     for field in fields:
-        decision = decisions[field] if isinstance(decisions[field], dict) else {}
-        winner = decision.get("winner")
+        decision = decisions[field]
+        winner = decision["winner"]
         rows.append(DecisionRow(
             label=field_label(field),
-            result=field_value(field, decision.get("value", decisions[field])),
+            result=field_value(field, decision["value"]),
             before=[(field_value(field, _before(record, pk, field)), pk == winner)
                     for pk in people],
-            rule=_rule(decision),
+            rule=rule_text(decision["rule"]),
         ))
     return rows, hidden_summary(hidden) if hidden else ""
-
-
-def _winner(decision: Any) -> Any:
-    """Whose value survived (None: computed from everyone); notable unless the base's."""
-    return decision.get("winner") if isinstance(decision, dict) else None
-
-
-def _rule(decision: Any) -> str:
-    return str(decision.get("rule", "")) if isinstance(decision, dict) else ""
 
 
 def moved_rows(record: MergeRecord) -> list[tuple[str, str]]:

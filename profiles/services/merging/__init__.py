@@ -12,13 +12,14 @@ merge in progress and land on the live base.
 """
 
 from profiles.services.merging.errors import MergeRefused, UndoRefused
-from profiles.services.merging.fields import FIELD_RULES, Decision
+from profiles.services.merging.fields import FIELD_RULES, RULE_TEXTS, Decision, rule_text
 from profiles.services.merging.hooks import register_after_merge, register_after_undo
 from profiles.services.merging.invariants import (
     conservation_problems,
     invariant_problems,
     rows_by_relation,
 )
+from profiles.services.merging.journal import read_decisions
 from profiles.services.merging.merge import merge_many, merge_people
 from profiles.services.merging.planning import check_mergeable, plan_merges
 from profiles.services.merging.preview import MergePreview, PreviewRow, PreviewValue, merge_preview
@@ -34,6 +35,7 @@ from profiles.services.merging.undo import undo_merge
 __all__ = [
     "FIELD_RULES",
     "RULE_ORDER",
+    "RULE_TEXTS",
     "Decision",
     "MergePreview",
     "MergeRefused",
@@ -52,9 +54,11 @@ __all__ = [
     "person_relations",
     "plan_merges",
     "rank_key",
+    "read_decisions",
     "register_after_merge",
     "register_after_undo",
     "rows_by_relation",
+    "rule_text",
     "undo_merge",
     "unhandled_relations",
 ]

@@ -27,21 +27,53 @@ logger = logging.getLogger(__name__)
 
 ATTRIBUTES_PREFIX = "attributes."
 
-RULE_KEPT = "base value kept"
-RULE_FILLED = f"base empty: first non-empty in rule order ({RULE_ORDER})"
-RULE_NONE = "empty for everyone"
-RULE_OVERRIDE = "chosen by staff"
-RULE_USER_ID = "the one user ID among them"
-RULE_STATUS = "user over visitor"
-RULE_SUM = "sum of all"
-RULE_LATEST = "most recent"
+# The rule a decision was made by, as the journal stores it: a short code (every decision of
+# every journal entry carries one: a dedup chunk journals ~25,000), and RULE_TEXTS, the one
+# mapping from a code to the sentence staff read (the preview, the journal, the dedup report).
+RULE_KEPT = "kept"
+RULE_FILLED = "filled"
+RULE_NONE = "none"
+RULE_OVERRIDE = "staff"
+RULE_USER_ID = "user_id"
+RULE_STATUS = "status"
+RULE_SUM = "sum"
+RULE_LATEST = "latest"
 RULE_EARLIEST = "earliest"
-RULE_NOW = "merge time (the base changed)"
-RULE_ADDED = "added up from all"
-RULE_COMBINED = "added up from all (identify's profiling)"  # journals written before 2026-12
-RULE_LAST_SEEN = "of the most recently seen"
-# Journaled rules whose value was computed from everyone: undo takes the others' share back.
-ADDED_UP = frozenset({RULE_SUM, RULE_ADDED, RULE_COMBINED})
+RULE_NOW = "now"
+RULE_ADDED = "added"
+RULE_LAST_SEEN = "last_seen"
+RULE_TEXTS: dict[str, str] = {
+    RULE_KEPT: "base value kept",
+    RULE_FILLED: f"base empty: first non-empty in rule order ({RULE_ORDER})",
+    RULE_NONE: "empty for everyone",
+    RULE_OVERRIDE: "chosen by staff",
+    RULE_USER_ID: "the one user ID among them",
+    RULE_STATUS: "user over visitor",
+    RULE_SUM: "sum of all",
+    RULE_LATEST: "most recent",
+    RULE_EARLIEST: "earliest",
+    RULE_NOW: "merge time (the base changed)",
+    RULE_ADDED: "added up from all",
+    RULE_LAST_SEEN: "of the most recently seen",
+}
+# Journals written before 2026-12 hold the sentence itself (identify's profiling had its own).
+_CODE_OF_TEXT = {text: code for code, text in RULE_TEXTS.items()} | {
+    "added up from all (identify's profiling)": RULE_ADDED}
+# Rules whose value was computed from everyone: undo takes the others' share back.
+ADDED_UP = frozenset({RULE_SUM, RULE_ADDED})
+
+
+def rule_code(rule: Any) -> Any:
+    """The code of a journaled rule, whichever form the entry holds (code or old sentence)."""
+    return _CODE_OF_TEXT.get(rule, rule) if isinstance(rule, str) else rule
+
+
+def rule_text(rule: Any) -> str:
+    """The sentence staff read for a journaled rule (a code, or an old entry's sentence; a
+    sentence no longer in RULE_TEXTS is shown as it was written)."""
+    if rule is None:
+        return ""
+    return RULE_TEXTS.get(rule_code(rule), str(rule))
 
 
 class Decision(NamedTuple):
@@ -52,7 +84,7 @@ class Decision(NamedTuple):
     field: str  # a Person field name, or "attributes.<key>"
     value: Any
     winner_id: int | None  # whose value survives (None: computed from everyone)
-    rule: str
+    rule: str  # its code (RULE_TEXTS: the sentence)
     overridable: bool = False
 
 

@@ -317,11 +317,11 @@ def _copies(given: Mapping[int, Person], requests: list[Request]) -> dict[int, P
 
 def _record(plan: Plan, moved: dict, actor, reason, dedup_run, now) -> MergeRecord:  # noqa: ANN001
     """The journal entry; the people (in memory) as the writers will store them."""
+    snapshot = {str(p.pk): snapshot_person(p) for p in (plan.base, *plan.others)}
     record = MergeRecord(
         base=plan.base, merged_ids=[other.pk for other in plan.others], reason=reason,
-        actor=actor, dedup_run=dedup_run, created_at=now, moved=moved,
-        snapshot={str(p.pk): snapshot_person(p) for p in (plan.base, *plan.others)},
-        decisions=decisions_json(plan.decisions),
+        actor=actor, dedup_run=dedup_run, created_at=now, moved=moved, snapshot=snapshot,
+        decisions=decisions_json(plan.decisions, snapshot, plan.base.pk),
     )
     for other in plan.others:
         other.merged_into, other.merged_at = plan.base, now

@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from profiles.models import Person
-from profiles.services.merging.fields import ATTRIBUTES_PREFIX, value_of
+from profiles.services.merging.fields import ATTRIBUTES_PREFIX, rule_text, value_of
 from profiles.services.merging.moves import plan_clashes
 from profiles.services.merging.planning import Request, participant_ids, plan_group
 from profiles.services.merging.relations import person_relations
@@ -31,7 +31,7 @@ class PreviewRow:
     values: list[PreviewValue]
     value: Any  # the surviving value
     winner_id: int | None  # None when computed from everyone (sums, merge time)
-    rule: str
+    rule: str  # in words
     overridable: bool
 
 
@@ -109,7 +109,7 @@ def merge_preview(
             ],
             value=decision.value,
             winner_id=decision.winner_id,
-            rule=decision.rule,
+            rule=rule_text(decision.rule),
             overridable=decision.overridable,
         )
         for decision in plan.decisions

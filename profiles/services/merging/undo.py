@@ -13,7 +13,7 @@ from profiles.services.history import undo_reason
 from profiles.services.merging import hooks
 from profiles.services.merging.errors import UndoRefused
 from profiles.services.merging.fields import ADDED_UP, ATTRIBUTES_PREFIX, attributes_of
-from profiles.services.merging.journal import merge_of, save_with_history
+from profiles.services.merging.journal import merge_of, read_decisions, save_with_history
 from profiles.services.merging.locking import lock_people
 from profiles.services.merging.merge import with_retry
 from profiles.services.merging.moves import move_back
@@ -111,9 +111,8 @@ def _check_user_ids(record: MergeRecord, base: Person) -> None:
         taken = Person.objects.filter(user_id=user_id, merged_into__isnull=True).exclude(
             pk=base.pk
         )
-        gives_back = base.user_id == user_id and record.decisions.get("user_id", {}).get(
-            "winner"
-        ) == merged_id
+        gives_back = base.user_id == user_id and read_decisions(record).get(
+            "user_id", {}).get("winner") == merged_id
         if taken.exists() or (base.user_id == user_id and not gives_back):
             raise UndoRefused(
                 "User ID %(user_id)s now belongs to another live person.",
@@ -127,14 +126,14 @@ def restore_base(base: Person, record: MergeRecord) -> None:
     merged = [record.snapshot[str(pk)] for pk in record.merged_ids]
     attributes = dict(attributes_of(base))
     own_attributes = before["attributes"] if isinstance(before["attributes"], dict) else {}
-    for name, decision in record.decisions.items():
-        if not name.startswith(ATTRIBUTES_PREFIX) and decision.get("rule") in ADDED_UP:
+    for name, decision in read_decisions(record).items():
+        if not name.startswith(ATTRIBUTES_PREFIX) and decision["rule"] in ADDED_UP:
             added = sum(snapshot[name] for snapshot in merged)
             setattr(base, name, max(0, getattr(base, name) - added))
         elif name.startswith(ATTRIBUTES_PREFIX):
             key = name[len(ATTRIBUTES_PREFIX):]
             own = own_attributes.get(key, _MISSING)
-            if decision.get("rule") in ADDED_UP:
+            if decision["rule"] in ADDED_UP:
                 # Added up from everyone: take the others' share back out, keeping what the
                 # base gained since (more page views counted after the merge stay).
                 value = _without_share(attributes.get(key, _MISSING), decision["value"], own)
