@@ -27,8 +27,9 @@ What it does (about a minute on 2 cores):
    and Segment/native as the median of the rounds' ratios (target ≥ 0.90: a translation, not
    a second recording path).
 5. The 20-segments phase (bench/ingest_segments.py, issue 15): single events and batches
-   with no segment defined and with 20 realistic ones, in the order without, with, with,
-   without; prints events/s of each and with/without (target ≥ 0.85 for both).
+   with no segment defined and with 20 realistic ones, in rounds of without, with, with,
+   without; prints events/s of each and with/without as the median of the rounds' ratios
+   (target ≥ 0.85 for both).
    `--segments-only` runs this phase alone.
 6. identify that merges a 50-activity anonymous profile into an existing user: p50/p95 over
    HTTP and in-process, next to a naive baseline (the same merge done with a per-row save()).
@@ -81,8 +82,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternating rounds of each compared pair; the median ratio counts")
     parser.add_argument("--segment-singles", type=int, default=4000,
-                        help="single events of the 20-segments phase (a quarter at a time)")
-    parser.add_argument("--segment-batches", type=int, default=400)
+                        help="single events of the 20-segments phase")
+    parser.add_argument("--segment-batches", type=int, default=2000,
+                        help="100-event batches of the 20-segments phase")
     parser.add_argument("--segments-only", action="store_true",
                         help="run the 20-segments phase alone (bench/ingest_segments.py)")
     return parser.parse_args()
@@ -450,7 +452,7 @@ def main() -> None:
             post_all(front, "/api/v1/track", warm, key, args.clients)
             with_segments = ingest_segments.measure(
                 CpuMeter(servers, database_url), front, key, devices, args.clients,
-                args.segment_singles, args.segment_batches)
+                args.segment_singles, args.segment_batches, args.rounds)
         finally:
             stop()
         ingest_segments.report(with_segments, front="nginx" if "nginx" in ports else "bare")
@@ -474,7 +476,8 @@ def main() -> None:
                            for d, u in merge_http]
         _, http_lat, http_err = post_all(front, "/api/v1/identify", identify_bodies, key, 1)
         with_segments = ingest_segments.measure(meter, front, key, devices, args.clients,
-                                                args.segment_singles, args.segment_batches)
+                                                args.segment_singles, args.segment_batches,
+                                                args.rounds)
     finally:
         stop()
 

@@ -66,11 +66,13 @@ def remove() -> None:
 
 
 def measure(meter: Any, port: int, key: str, devices: list[str], clients: int,
-            singles: int, batches: int) -> dict[str, dict[str, Any]]:
-    """Single events and 100-event batches without segments and with the 20, in the order
-    without, with, with, without (a quarter of each kind each time: a machine speeding up or
-    slowing down during the run weighs on both alike). Returns kind -> {"without", "with"}
-    Phases. Fresh message IDs: a resent event would be recognised and cost less."""
+            singles: int, batches: int, rounds: int) -> dict[str, dict[str, Any]]:
+    """Single events and 100-event batches without segments and with the 20, in `rounds`
+    rounds of without, with, with, without (ABBA: a machine speeding up or slowing down
+    during a round weighs on both alike; each round gives a ratio, and the median of them is
+    the figure, so a burst of other work spoils one round, not the result). Returns kind ->
+    {"without", "with"} Phases. Fresh message IDs: a resent event would be recognised and
+    cost less."""
     import json
 
     from bench.ingest_bench import Phase, post_all, track_body
@@ -82,11 +84,11 @@ def measure(meter: Any, port: int, key: str, devices: list[str], clients: int,
         {"type": "track", **track_body(devices[(b * 20 + n % 20) % len(devices)], n)}
         for n in range(100)]}).encode() for b in range(batches)]
     phases = {kind: {"without": Phase(), "with": Phase()} for kind in ("single", "batch")}
-    quarter_s, quarter_b = -(-singles // 4), -(-batches // 4)
-    for index, setup in enumerate(["without", "with", "with", "without"]):
-        if index == 1:  # the segments appear, then go: every server process notices
+    part_s, part_b = -(-singles // (4 * rounds)), -(-batches // (4 * rounds))
+    for index, setup in enumerate(["without", "with", "with", "without"] * rounds):
+        if index % 4 == 1:  # the segments appear, then go: every server process notices
             define()
-        elif index == 3:
+        elif index % 4 == 3:
             remove()
         # Not measured: each server connection meets the new setup (and prepares its
         # statements) first.
@@ -98,16 +100,16 @@ def measure(meter: Any, port: int, key: str, devices: list[str], clients: int,
             for n in range(20)]}).encode() for b in range(4 * clients)]
         post_all(port, "/api/v1/batch", warm, key, clients)
         phases["single"][setup].add(meter, port, "/api/v1/track",
-                                    single[index * quarter_s:(index + 1) * quarter_s],
-                                    key, clients)
+                                    single[index * part_s:(index + 1) * part_s],
+                                    key, clients, index // 4)
         phases["batch"][setup].add(meter, port, "/api/v1/batch",
-                                   batch[index * quarter_b:(index + 1) * quarter_b],
-                                   key, clients)
+                                   batch[index * part_b:(index + 1) * part_b],
+                                   key, clients, index // 4)
     return phases
 
 
 def report(phases: dict[str, dict[str, Any]], *, front: str) -> None:
-    from bench.ingest_bench import cpu_line
+    from bench.ingest_bench import cpu_line, median_ratio
 
     print(f"20 segments defined (bench/ingest_segments.py), page views through {front}:")
     for kind, per_request in (("single", 1), ("batch", 100)):
@@ -120,5 +122,5 @@ def report(phases: dict[str, dict[str, Any]], *, front: str) -> None:
                   f"{phase.seconds:6.2f} s = {rates[setup]:8.0f} events/s (errors "
                   f"{phase.errors})")
             print("  " + cpu_line(tuple(0.0 for _ in phase.cpu), tuple(phase.cpu), events))
-        print(f"  {kind}: with / without = {rates['with'] / rates['without']:.2f}   "
-              f"target ≥ 0.85")
+        ratio = median_ratio(phases[kind]["with"], phases[kind]["without"])
+        print(f"  {kind}: with / without = {ratio}   target ≥ 0.85")
