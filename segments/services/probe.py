@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 
 from profiles.models import Activity, Person
 from profiles.services.schema import table
-from profiles.services.sql import execute
+from profiles.services.sql import execute, pipeline, prepared_cursor
 from segments.models import SegmentMembership
 from segments.services.compiler import behaviour_key, counted_q, to_q
 from segments.services.definition import BehaviourCondition, FieldCondition, leaves
@@ -63,7 +63,8 @@ class Plan:
         ids = list(person_ids)
         params = [ids if p is _IDS else ids[0] if p is _ONE
                   else p + shift if isinstance(p, dt.datetime) else p for p in self.params]
-        rows = execute(self.sql, params)
+        rows = (_run_generic(self.sql, params) if connection.vendor == "postgresql"
+                else execute(self.sql, params))
         found = Found(next(text for pk, item, text in rows if pk == 0))
         for pk in ids:  # no row: no activity counted, no tags condition holds
             found.known[pk].update({key: 0 for key in self.counts})
@@ -78,6 +79,18 @@ class Plan:
             else:
                 found.known[pk][self.tags[TAG_ITEMS - item]] = True
         return found
+
+
+def _run_generic(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """The statement on its generic plan, in one round trip. Its windows are parameters, so
+    PostgreSQL estimates its generic plan dearer than a plan for the values at hand and, by
+    default, plans it again at every call: measured, ~0.6 ms of planning for ~0.2 ms of
+    running. Set for this statement only (`SET LOCAL`, put back right after it)."""
+    with pipeline(), prepared_cursor(prepare=False) as setting, prepared_cursor() as cursor:
+        setting.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(sql, params)
+        setting.execute("SET LOCAL plan_cache_mode = DEFAULT")
+        return cursor.fetchall()
 
 
 def probe(*, person_ids: Sequence[int], watched: Sequence[Watched], version: str | None,
