@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from profiles.admin.plain import when
 from segments.builder import RuleBuilderWidget
-from segments.models import RebuildState, Segment
+from segments.models import Segment
 from segments.progress import progress_words
 from segments.services import (
     DefinitionError,
@@ -27,6 +27,7 @@ from segments.services import (
     sample_matching,
     update_segment,
 )
+from segments.services.membership import live_members
 from segments.services.rebuild import current_rebuild, rebuilds_in_background
 from segments.services.segments import EDITABLE
 from segments.services.words import describe
@@ -102,7 +103,7 @@ class SegmentAdmin(admin.ModelAdmin):
             return JsonResponse({"error": {"message": "Not allowed."}}, status=403)
         rebuild = current_rebuild(segment)
         return JsonResponse({"text": progress_words(rebuild),
-                             "running": bool(rebuild and rebuild.state == RebuildState.RUNNING),
+                             "running": bool(rebuild and rebuild.running),
                              "fields": {"members": self.members(segment),
                                         "last_rebuild": self.last_rebuild(segment)}})
 
@@ -142,13 +143,13 @@ class SegmentAdmin(admin.ModelAdmin):
     def members(self, obj: Segment) -> str:
         count = getattr(obj, "_members", None)
         if count is None:
-            count = obj.memberships.filter(person__merged_into__isnull=True).count()
+            count = live_members(obj).count()
         return f"{count:,}"
 
     @admin.display(description="rebuild")
     def rebuild(self, obj: Segment) -> str:
         rebuild = current_rebuild(obj)
-        running = bool(rebuild and rebuild.state == RebuildState.RUNNING)
+        running = bool(rebuild and rebuild.running)
         url = reverse("admin:segments_segment_rebuild_progress", args=[obj.pk])
         return format_html('<span data-rebuild-progress="{}" data-running="{}">{}</span>',
                            url, "yes" if running else "", progress_words(rebuild))
@@ -214,5 +215,5 @@ class SegmentAdmin(admin.ModelAdmin):
         if background:
             return (f"“{saved.name}” is being rebuilt by the background workers; its page "
                     "shows the progress.")
-        members = saved.memberships.filter(person__merged_into__isnull=True).count()
+        members = live_members(saved).count()
         return f"“{saved.name}” has {members:,} {'member' if members == 1 else 'members'} now."

@@ -107,6 +107,10 @@ class SegmentRebuild(models.Model):
     def __str__(self) -> str:
         return f"Rebuild #{self.pk} of {self.segment_id}"
 
+    @property
+    def running(self) -> bool:
+        return self.state == RebuildState.RUNNING
+
 
 class SegmentRebuildChunk(models.Model):
     """The live people of an id range (open at either end when null) of one rebuild, done in

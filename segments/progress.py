@@ -34,7 +34,7 @@ def progress_words(rebuild: SegmentRebuild | None) -> str:
     if rebuild is None:
         return "Not rebuilt yet."
     moved = f"{_people(rebuild.entered)} entered and {_people(rebuild.left)} left"
-    if rebuild.state == RebuildState.RUNNING:
+    if rebuild.running:
         where = "on the background workers" if rebuild.in_background else "now"
         return (f"Rebuilding {where}: {_parts(rebuild)} done, {moved} so far. "
                 f"{_started(rebuild)}")

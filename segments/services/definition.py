@@ -272,17 +272,11 @@ def reads(node: Node) -> tuple[frozenset[str], frozenset[str], bool]:
     fields: set[str] = set()
     kinds: set[str] = set()
     timed = False
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, Group):
-            stack.extend(current.children)
-        elif isinstance(current, Not):
-            stack.append(current.child)
-        elif isinstance(current, FieldCondition):
-            fields.add(current.field.split(".")[0])
-            timed = timed or current.op in ("within_days", "older_than_days")
+    for leaf in leaves(node):
+        if isinstance(leaf, FieldCondition):
+            fields.add(leaf.field.split(".")[0])
+            timed = timed or leaf.op in ("within_days", "older_than_days")
         else:
-            kinds.add(current.kind)
-            timed = timed or current.within_days is not None
+            kinds.add(leaf.kind)
+            timed = timed or leaf.within_days is not None
     return frozenset(fields), frozenset(kinds), timed
