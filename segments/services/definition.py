@@ -28,6 +28,12 @@ MAX_DAYS = 36500
 HIDDEN_FIELDS = frozenset({"id", "email_normalized", "avatar_seed", "merged_into", "merged_at",
                            "attributes"})
 COUNT_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
+# Meanings both forms of the compiler share (compiler.py, checks.py): a negated operator is
+# the exact negation of its positive one; day operators compare with now - D days; these
+# JSON kinds are absent for `exists`.
+NEGATED = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
+DAY_OPS = ("within_days", "older_than_days")
+ABSENT_KINDS = ("missing", "null", "empty")
 OPS_BY_KIND: dict[str, tuple[str, ...]] = {
     "text": ("eq", "ne", "in", "not_in", "contains", "starts_with", "exists", "not_exists"),
     "tags": ("eq", "ne", "in", "not_in", "contains", "starts_with", "exists", "not_exists"),
@@ -182,7 +188,7 @@ def _field(data: dict[str, Any], path: str) -> FieldCondition:
 
 
 def _value(kind: str, op: str, value: Any, path: str) -> Any:
-    if op in ("within_days", "older_than_days"):
+    if op in DAY_OPS:
         return _days(value, path)
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value or len(value) > MAX_LIST:
@@ -275,7 +281,7 @@ def reads(node: Node) -> tuple[frozenset[str], frozenset[str], bool]:
     for leaf in leaves(node):
         if isinstance(leaf, FieldCondition):
             fields.add(leaf.field.split(".")[0])
-            timed = timed or leaf.op in ("within_days", "older_than_days")
+            timed = timed or leaf.op in DAY_OPS
         else:
             kinds.add(leaf.kind)
             timed = timed or leaf.within_days is not None

@@ -22,7 +22,7 @@ from profiles.models import Activity
 from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import Segment
-from segments.services.compiler import Check, checker, counts_any
+from segments.services.checks import Check, Decide, checker, counts_any, decider, read_beyond_row
 from segments.services.definition import (
     BehaviourCondition,
     DefinitionError,
@@ -57,12 +57,15 @@ class Watched:
     timed: bool
     behaviours: tuple[BehaviourCondition, ...]
     check: Check  # the per-person check, built once
+    decide: Decide  # what the person's row alone decides (checks.decider)
+    beyond_row: bool  # whether it reads behaviour or tags (what probe.py reads)
 
     @classmethod
     def of(cls, segment: Segment, node: Node) -> Watched:
         fields, kinds, timed = reads(node)
         behaviours = tuple(leaf for leaf in leaves(node) if isinstance(leaf, BehaviourCondition))
-        return cls(segment, node, fields, kinds, timed, behaviours, checker(node))
+        return cls(segment, node, fields, kinds, timed, behaviours, checker(node),
+                   decider(node), read_beyond_row(node))
 
     def counts_one_of(self, recorded: Sequence[Activity], now: dt.datetime) -> bool:
         """Whether one of its behaviour conditions counts one of these activities (of its
@@ -79,10 +82,10 @@ class Index:
                     tuple[tuple[Watched, ...], tuple[Watched, ...]]] = field(
         default_factory=dict, compare=False)
 
-    def affected(self, fields: set[str], recorded: Sequence[Activity],
-                 now: dt.datetime) -> list[Watched]:
-        """The segments whose answer this change may have changed: those reading one of the
-        changed fields, and those counting one of the activities just recorded. A segment
+    def affected(self, fields: set[str], recorded: Sequence[Activity], now: dt.datetime
+                 ) -> tuple[Sequence[Watched], list[Watched]]:
+        """The segments whose answer this change may have changed: (those reading one of the
+        changed fields, the others counting one of the activities just recorded). A segment
         doing neither cannot have changed (time passing is the minute task's). Which
         segments read which fields and kinds is remembered: a recording path sends the same
         few combinations again and again."""
@@ -97,9 +100,7 @@ class Index:
                              if not w.fields & fields and w.kinds & kinds)
             found = self._affected[key] = (reading, counting)
         reading, counting = found
-        if not counting:
-            return list(reading)
-        return [*reading, *(w for w in counting if w.counts_one_of(recorded, now))]
+        return reading, [w for w in counting if w.counts_one_of(recorded, now)]
 
 
 _current = Index(None, ())

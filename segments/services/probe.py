@@ -16,19 +16,22 @@ segments and reused: only the people and the clock (windows) change between call
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from profiles.models import Activity, Person
 from profiles.services.schema import table
-from profiles.services.sql import execute, prepared_cursor
+from profiles.services.sql import execute
 from segments.models import SegmentMembership
-from segments.services.compiler import behaviour_key, counted_q, to_q
+from segments.services.checks import behaviour_key
+from segments.services.compiler import counted_q, to_q
 from segments.services.definition import BehaviourCondition, FieldCondition, leaves
 from segments.services.index import Watched, version_sql
 
@@ -38,6 +41,7 @@ _IDS = object()  # where the people's ids go in a plan's parameters
 _ONE = object()  # where the one person's id goes
 # Item codes: > 0 a segment, -1 the behaviour counts, TAG_ITEMS - j a tags condition.
 TAG_ITEMS = -1_000_000
+_PLACEHOLDER = re.compile(r"%[s%]")
 _plans: dict[tuple, Plan] = {}
 
 
@@ -63,8 +67,7 @@ class Plan:
         ids = list(person_ids)
         params = [ids if p is _IDS else ids[0] if p is _ONE
                   else p + shift if isinstance(p, dt.datetime) else p for p in self.params]
-        rows = (_run_generic(self.sql, params) if connection.vendor == "postgresql"
-                else execute(self.sql, params))
+        rows = execute(self.sql, params)
         found = Found(next(text for pk, item, text in rows if pk == 0))
         for pk in ids:  # no row: no activity counted, no tags condition holds
             found.known[pk].update({key: 0 for key in self.counts})
@@ -81,15 +84,14 @@ class Plan:
         return found
 
 
-def _run_generic(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """The statement on its generic plan. Its windows are parameters, so PostgreSQL estimates
-    its generic plan dearer than a plan for the values at hand and, by default, plans it again
-    at every call: measured, ~0.6 ms of planning for ~0.2 ms of running. Set for the rest of
-    the transaction only (`SET LOCAL`: the few statements after it in a recording transaction
-    are simple enough for generic plans too)."""
-    with prepared_cursor(prepare=False) as cursor:
-        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-    return execute(sql, params)
+def _opaque(since: dt.datetime) -> RawSQL:
+    """A window's start as a sub-select: its value is then unknown to the planner in every
+    plan, so the plan made for the first values costs the same as the generic one, and
+    PostgreSQL keeps the generic plan of the prepared statement (from the sixth call on)
+    instead of planning again at every call — measured, planning cost ~0.6 ms where running
+    costs ~0.2 ms. As a plain parameter, a custom plan would know the window narrow and look
+    cheaper than the generic one, so PostgreSQL kept re-planning."""
+    return RawSQL("SELECT %s::timestamptz", [since], output_field=DateTimeField())
 
 
 def probe(*, person_ids: Sequence[int], watched: Sequence[Watched], version: str | None,
@@ -152,7 +154,8 @@ def _build(watched: Sequence[Watched], now: dt.datetime, people: int | list[int]
         activities, people_table = table(Activity), table(Person)
         capped = []
         for key, leaf in counts.items():
-            where, where_params = _where(Activity.objects.all(), counted_q(leaf, now))
+            where, where_params = _where(Activity.objects.all(), counted_q(
+                leaf, now, _opaque if connection.vendor == "postgresql" else None))
             capped.append(
                 f"CAST((SELECT COUNT(*) FROM (SELECT 1 FROM {activities} WHERE "
                 f"{activities}.person_id = {people_table}.id AND {where} "
@@ -165,7 +168,30 @@ def _build(watched: Sequence[Watched], now: dt.datetime, people: int | list[int]
         arms.append(f"SELECT id, {TAG_ITEMS - j}, NULL FROM {table(Person)} "
                     f"WHERE id {ids} AND {where}")
         params += [*id_params, *where_params]
-    return Plan(" UNION ALL ".join(arms), tuple(params), tuple(counts), tuple(tags), now)
+    sql = " UNION ALL ".join(arms)
+    if connection.vendor == "postgresql":
+        sql, params = _inlined(sql, params)
+    return Plan(sql, tuple(params), tuple(counts), tuple(tags), now)
+
+
+def _inlined(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """The statement with the definitions' own values (kinds, properties, tag names) written
+    in as literals, quoted by psycopg: they never change for a plan, and as parameters a plan
+    made for them looks cheaper than the generic plan (PostgreSQL knows how common
+    'page_view' is), which made it plan again at every call (see `_opaque`). Only the people
+    and the windows stay parameters."""
+    kept: list[Any] = []
+    values = iter(params)
+
+    def put(match: re.Match[str]) -> str:
+        if match.group() == "%%":
+            return "%%"
+        value = next(values)
+        if value is _IDS or value is _ONE or isinstance(value, dt.datetime):
+            kept.append(value)
+            return "%s"
+        return connection.ops.compose_sql("%s", [value]).replace("%", "%%")
+    return _PLACEHOLDER.sub(put, sql), kept
 
 
 def _joined(counts: list[str]) -> str:

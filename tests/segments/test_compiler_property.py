@@ -13,7 +13,8 @@ from hypothesis.extra.django import TestCase
 
 from profiles.models import Activity, Person, PersonTag, Tag
 from segments.models import Segment
-from segments.services.compiler import PersonFacts, compile_node, counted_q, counts_any
+from segments.services.checks import PersonFacts, counts_any
+from segments.services.compiler import compile_node, counted_q
 from segments.services.definition import parse_definition
 from segments.services.index import Watched
 from segments.services.membership import matching_people
@@ -153,3 +154,9 @@ class CompilerForms(TestCase):
                           .values_list("pk", flat=True))
             assert counted == {activity.pk for activity in Activity.objects.all()
                                if counts_any(leaf, [activity], NOW)}, leaf
+        # What real time decides from the person's row alone, when it decides, is the answer.
+        for person in people:
+            decided = watched.decide(person, NOW)
+            assert decided is None or decided == (person.pk in by_sql), (definition, person.pk)
+        if not watched.beyond_row:
+            assert all(watched.decide(person, NOW) is not None for person in people)

@@ -117,3 +117,62 @@ def test_a_person_created_by_staff_enters_at_once():
         "field": "city", "op": "eq", "value": "Paris"})
     person = create_person(email="ann@example.com", city="Paris")
     assert members(paris) == {person.pk}
+
+
+def test_counts_are_read_only_for_segments_the_row_leaves_open(post):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    regulars = create_segment(name="Paris regulars", definition={"all": [
+        {"field": "city", "op": "eq", "value": "Paris"},
+        {"kind": "page_view", "count": {"op": "gte", "value": 2}, "within_days": 7}]})
+    post("track", {"anonymous_id": "d", "kind": "page_view"})
+    person = Person.objects.get()
+    # Not in Paris: the row settles the answer, so a page view reads no count for it, and a
+    # stale row is left alone as for a segment the view does not concern…
+    SegmentMembership.objects.create(segment=regulars, person=person)
+    with CaptureQueriesContext(connection) as queries:
+        post("track", {"anonymous_id": "d", "kind": "page_view"})
+    assert not any("LIMIT 3" in query["sql"] for query in queries.captured_queries)
+    assert members(regulars) == {person.pk}
+    # …in Paris, the count decides: the second view within the week enters, read in one query.
+    SegmentMembership.objects.all().delete()
+    person.city = "Paris"
+    person.save(update_fields=["city"])
+    with CaptureQueriesContext(connection) as queries:
+        post("track", {"anonymous_id": "d", "kind": "page_view"})
+    assert any("LIMIT 3" in query["sql"] for query in queries.captured_queries)
+    assert members(regulars) == {person.pk}
+
+
+@pytest.mark.postgres
+def test_the_probe_keeps_its_generic_plan(post):
+    """PostgreSQL plans a prepared statement again at every call when a plan for the values
+    at hand looks cheaper than its generic plan; the probe's windows are sub-selects and its
+    definitions' values literals so that never happens (probe.py, `_opaque`)."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    create_segment(name="Sale browsers", definition={
+        "kind": "page_view", "where": {"category": "sale"}, "count": {"op": "gte", "value": 3},
+        "within_days": 30})
+    create_segment(name="Browsers", definition={
+        "kind": "page_view", "count": {"op": "gte", "value": 10}})
+    others = PersonFactory.create_batch(20)
+    Activity.objects.bulk_create(  # statistics: page views common, a year of history
+        Activity(person=person, original_person=person,
+                 kind=ActivityKind.PAGE_VIEW if n % 10 else ActivityKind.EVENT,
+                 occurred_at=timezone.now() - dt.timedelta(days=n * 0.365))
+        for person in others for n in range(1000))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE profiles_activity")
+    for n in range(8):
+        post("track", {"anonymous_id": "d", "kind": "page_view",
+                       "properties": {"category": "sale", "n": n}})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'SELECT 0, 0, %'")
+        [(generic, custom)] = cursor.fetchall()
+    assert (generic, custom) == (3, 5)
