@@ -81,8 +81,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--identifies", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternating rounds of each compared pair; the median ratio counts")
-    parser.add_argument("--segment-singles", type=int, default=4000,
-                        help="single events of the 20-segments phase")
+    parser.add_argument("--segment-singles", type=int, default=16000,
+                        help="single events of the 20-segments phase (a phase of a round "
+                             "lasts ~1 s at 16,000: shorter ones swung 0.6-1.2 on a busy "
+                             "machine)")
     parser.add_argument("--segment-batches", type=int, default=2000,
                         help="100-event batches of the 20-segments phase")
     parser.add_argument("--segments-only", action="store_true",
