@@ -22,7 +22,7 @@ from profiles.models import Activity
 from profiles.services.schema import table
 from profiles.services.sql import execute
 from segments.models import Segment
-from segments.services.checks import Check, Decide, checker, counts_any, decider, read_beyond_row
+from segments.services.checks import Check, Decide, checker, counts_any, decider
 from segments.services.definition import (
     BehaviourCondition,
     DefinitionError,
@@ -58,14 +58,13 @@ class Watched:
     behaviours: tuple[BehaviourCondition, ...]
     check: Check  # the per-person check, built once
     decide: Decide  # what the person's row alone decides (checks.decider)
-    beyond_row: bool  # whether it reads behaviour or tags (what probe.py reads)
 
     @classmethod
     def of(cls, segment: Segment, node: Node) -> Watched:
         fields, kinds, timed = reads(node)
         behaviours = tuple(leaf for leaf in leaves(node) if isinstance(leaf, BehaviourCondition))
         return cls(segment, node, fields, kinds, timed, behaviours, checker(node),
-                   decider(node), read_beyond_row(node))
+                   decider(node))
 
     def counts_one_of(self, recorded: Sequence[Activity], now: dt.datetime) -> bool:
         """Whether one of its behaviour conditions counts one of these activities (of its

@@ -13,7 +13,7 @@ from hypothesis.extra.django import TestCase
 
 from profiles.models import Activity, Person, PersonTag, Tag
 from segments.models import Segment
-from segments.services.checks import PersonFacts, counts_any
+from segments.services.checks import PersonFacts, counts_any, read_beyond_row
 from segments.services.compiler import compile_node, counted_q
 from segments.services.definition import parse_definition
 from segments.services.index import Watched
@@ -158,5 +158,5 @@ class CompilerForms(TestCase):
         for person in people:
             decided = watched.decide(person, NOW)
             assert decided is None or decided == (person.pk in by_sql), (definition, person.pk)
-        if not watched.beyond_row:
+        if not read_beyond_row(rule.node):
             assert all(watched.decide(person, NOW) is not None for person in people)
