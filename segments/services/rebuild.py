@@ -27,7 +27,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, F, FilteredRelation, Q, Value, When
+from django.db.models import BooleanField, Case, F, FilteredRelation, Lookup, Q, Value, When
 from django.utils import timezone
 
 from profiles.models import Person
@@ -197,12 +197,13 @@ def _boolean(condition: Q) -> Case:
 def _settle(segment: Segment, rule: Compiled | None, ids: Sequence[int]) -> tuple[int, int]:
     """Lock these people (id order) and check them again: a change committed for one of
     them since the set-based read is not undone. Writes only what still differs."""
-    list(Person.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    list(Person.objects.select_for_update().filter(Q(InIds(F("pk"), ids))).order_by("pk")
          .values_list("pk", flat=True))
     if rule is not None:  # compiled again: time windows count from now, after the wait
         rule = compile_node(rule.node)
     now = timezone.now()
-    rows = _judged(segment, rule, Person.objects.filter(merged_into__isnull=True, pk__in=ids))
+    rows = _judged(segment, rule, Person.objects.filter(
+        Q(InIds(F("pk"), ids)), merged_into__isnull=True))
     entered, left = [], []
     for pk, match, inside in rows.values_list("pk", "m", "i"):
         if match and not inside:
@@ -211,6 +212,23 @@ def _settle(segment: Segment, rule: Compiled | None, ids: Sequence[int]) -> tupl
             left.append(pk)
     came, gone = record_changes(segment, entered=sorted(entered), left=sorted(left), at=now)
     return came, gone
+
+
+class InIds(Lookup):
+    """`column IN (ids)` as one array parameter on PostgreSQL (`= ANY(%s)`): a chunk's write
+    batch holds thousands of ids, and as thousands of parameters they cost Django building
+    the statement and PostgreSQL parsing and planning it (measured at 1M people: the lock
+    and the second look of a rebuild's writes, 1.25 s of a 6 s first rebuild)."""
+
+    lookup_name = "in_ids"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        column, params = self.process_lhs(compiler, connection)
+        ids = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{column} = ANY(%s::bigint[])", [*params, ids]
+        return f"{column} IN ({', '.join(['%s'] * len(ids))})", [*params, *ids]
 
 
 def finish_if_complete(*, rebuild_id: int) -> bool:
