@@ -269,10 +269,7 @@ def floor_chunk(bounds: tuple[str, str]) -> int:
                 for position, person in enumerate(others, 1):
                     pairs.setdefault(position, []).append((person.pk, base.pk))
             everyone = [pair for position in sorted(pairs) for pair in pairs[position]]
-            # The dedup chunk's own settings (dedup/services/chunks.py): asynchronous commit,
-            # no JIT compilation.
-            execute("SELECT set_config('synchronous_commit', 'off', true),"
-                    " set_config('jit', 'off', true)", [])
+            execute("SET LOCAL synchronous_commit = off", [])  # as the dedup's chunks commit
             for relation in person_relations():
                 table, column = relation.model._meta.db_table, relation.column
                 keys = [relation.model._meta.get_field(name).column

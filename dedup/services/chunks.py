@@ -44,29 +44,21 @@ def _process_chunk_once(chunk_id: int) -> bool:
         run = DedupRun.objects.get(pk=chunk.run_id)
         if run.status != DedupStatus.RUNNING:
             return False
-        _chunk_settings()
+        _commit_without_waiting_for_disk()
         outcome, decided = _merge_or_preview(run, chunk)
         _record(run, chunk, outcome, decided)
     return True
 
 
-def _chunk_settings() -> None:
-    """This chunk transaction's own settings (docs/dedup.md, "Per-transaction settings of a
-    chunk"), one statement, gone at its end:
-
-    - Asynchronous commit: its COMMIT returns before the WAL reaches the disk. A server crash
-      in that short window loses the whole chunk — merges, journal, report and its `done` flag
-      together, never half of it — so the chunk is simply not done and the next run merges its
-      groups again. Any later synchronous commit (the run's `succeeded`, any other write)
-      flushes it first.
-    - No JIT compilation: the merge's statements, planned for a chunk's thousands of people,
-      cost more than `jit_above_cost`, so PostgreSQL compiled them at every execution — 60–160
-      ms a chunk for the move alone, for statements that spend their time in index look-ups
-      and writes, which compiled expressions do not make faster."""
+def _commit_without_waiting_for_disk() -> None:
+    """Asynchronous commit for this chunk transaction only (docs/dedup.md, "Asynchronous
+    commit"): its COMMIT returns before the WAL reaches the disk. A server crash in that short
+    window loses the whole chunk — merges, journal, report and its `done` flag together, never
+    half of it — so the chunk is simply not done and the next run merges its groups again. Any
+    later synchronous commit (the run's `succeeded`, any other write) flushes it first."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('synchronous_commit', 'off', true),"
-                           " set_config('jit', 'off', true)")
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _merge_or_preview(run: DedupRun, chunk: DedupChunk):  # noqa: ANN202 (ChunkOutcome, Decided)

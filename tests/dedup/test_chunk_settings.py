@@ -1,12 +1,12 @@
-"""Per-transaction settings of a dedup chunk: asynchronous commit, no JIT compilation, and the
-foreign-key checks of a large merge done once (replica mode only while the merge writes)."""
+"""Per-transaction settings of a dedup chunk: asynchronous commit, and the foreign-key checks
+of a large merge done once (replica mode only while the merge writes)."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
 
-from dedup.services.chunks import _chunk_settings
+from dedup.services.chunks import _commit_without_waiting_for_disk
 
 
 def setting(name: str) -> str:
@@ -17,14 +17,11 @@ def setting(name: str) -> str:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_chunk_commits_asynchronously_and_compiles_nothing_only_inside_the_chunk():
-    jit = setting("jit")
+def test_chunk_commits_are_asynchronous_only_inside_the_chunk():
     with transaction.atomic():
-        _chunk_settings()
+        _commit_without_waiting_for_disk()
         assert setting("synchronous_commit") == "off"
-        assert setting("jit") == "off"
     assert setting("synchronous_commit") == "on"
-    assert setting("jit") == jit
 
 
 # --- Foreign-key checks once per large merge (profiles/services/merging/foreign_keys.py) ------
