@@ -152,14 +152,9 @@ def stored_history_statement(
     reason: str | Sequence[str],
     at: datetime | None = None,
     reason_sql: str = "m.reason",
-    source: str | None = None,
 ) -> Sql:
-    """`write_stored_history` as one statement. Its text depends only on the model,
-    `reason_sql` and `source` (the values are parameters), so it can be prepared once per
-    connection. `source` (PostgreSQL): where the rows are read, the model's table by default;
-    a caller that writes them in the same statement names the rows its `UPDATE … RETURNING`
-    gave back (a WITH query holding the model's columns), the rows as stored by then, without
-    looking each one up again."""
+    """`write_stored_history` as one statement. Its text depends only on the model and
+    `reason_sql` (the values are parameters), so it can be prepared once per connection."""
     _check_type(history_type)
     historical = history_model(model)
     limit = _reason_limit(historical)
@@ -171,11 +166,11 @@ def stored_history_statement(
         params += [[int(pk) for pk in ids], reasons]
     else:
         params.append(json.dumps([[int(pk), text] for pk, text in zip(ids, reasons, strict=True)]))
-    return _stored_sql(model, connection.vendor, reason_sql, source), params
+    return _stored_sql(model, connection.vendor, reason_sql), params
 
 
 @cache
-def _stored_sql(model: type[Model], vendor: str, reason_sql: str, source: str | None) -> str:
+def _stored_sql(model: type[Model], vendor: str, reason_sql: str) -> str:
     historical = history_model(model)
     quote = connection.ops.quote_name
     tracked = [quote(field.column) for field in historical.tracked_fields]
@@ -196,8 +191,7 @@ def _stored_sql(model: type[Model], vendor: str, reason_sql: str, source: str | 
     return (
         f"INSERT INTO {table(historical)} ({', '.join(tracked)}, {meta}) "
         f"SELECT {', '.join('p.' + column for column in tracked)}, {values} "
-        f"FROM {source or table(model)} AS p "
-        f"JOIN {keys} ON p.{quote(model._meta.pk.column)} = m.id "
+        f"FROM {table(model)} AS p JOIN {keys} ON p.{quote(model._meta.pk.column)} = m.id "
         f"ORDER BY m.n"
     )
 

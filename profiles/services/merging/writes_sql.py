@@ -2,8 +2,7 @@
 
 For every group at once: the journal entries (their ids reserved beforehand, so nothing waits
 for an INSERT's answer), the tombstones, the bases, their history rows (the one history
-writer's statement, copying the rows the two UPDATEs give back: one statement for the three)
-and the `merged` activities — the rows the ORM path writes (merge.py
+writer's statement) and the `merged` activities — the rows the ORM path writes (merge.py
 `_merge_orm`; a property test compares both over every Person field). People's values go
 through each field's `get_db_prep_save` and travel as one array per column (`unnest`), new rows
 as one JSON document (`inserts.insert_sql`), bound server-side: the statements' text never
@@ -93,27 +92,6 @@ RESERVE_IDS = (f"SELECT nextval(pg_get_serial_sequence('{MergeRecord._meta.db_ta
                f" '{MergeRecord._meta.pk.column}')) FROM generate_series(1, %s)")
 
 
-@cache
-def _people_sql(history_sql: str) -> str:
-    """Tombstones, bases and their history rows in one statement (one plan, one execution,
-    and each history row copied from the row its UPDATE gave back instead of being looked up
-    again by id: a dedup chunk's ~3,000). The bases' UPDATE starts only once the tombstones'
-    is done (its condition reads the tombstones' count, which PostgreSQL computes first): a
-    base may take over a tombstone's user ID, unique among live people at every row write.
-    Returns each base's id and database-generated columns."""
-    generated = ", ".join(connection.ops.quote_name(f.column) for f in GENERATED)
-    return (f"WITH {_TOMBSTONES} AS ({_update_sql(TOMBSTONE_FIELDS)} RETURNING p.*),"
-            f" {_BASES} AS ({_update_sql(BASE_FIELDS)}"
-            f" AND (SELECT count(*) FROM {_TOMBSTONES}) >= 0 RETURNING p.*),"
-            f" history AS ({history_sql})"
-            f" SELECT id, {generated} FROM {_BASES}")
-
-
-_TOMBSTONES, _BASES = "tombstones", "bases"
-# The rows the history copies: the people as the statement wrote them.
-_WRITTEN = f"(SELECT * FROM {_TOMBSTONES} UNION ALL SELECT * FROM {_BASES})"
-
-
 def send_reserve_ids(cursor, count: int) -> None:
     """Queue the reservation of `count` journal ids (read with `cursor.fetchall()`)."""
     cursor.execute(RESERVE_IDS, [count])
@@ -136,21 +114,23 @@ def write_merges(
     params: tuple[list[list], list[list]] | None = None,
 ) -> None:
     """Write tombstones, then bases (a base may take over a tombstone's user ID, unique among
-    the live at every row write) and their history rows (person id, reason) in one statement,
-    then the journal entries (ids set), the activities; run `then` and release `savepoint`
-    after them. Each statement leaves as soon as it is built, so the server writes the people
-    while Python encodes the journal (the largest parameter) — the order costs nothing:
-    nothing here reads another statement's rows. `activities` may be a generator: it is read
-    once the people's statement has left (a dedup chunk's 1,000 activities take a while to
-    build)."""
+    the live at every statement), history rows (person id, reason), the journal entries (ids
+    set), the activities; run `then` and release `savepoint` after them. Each statement
+    leaves as soon as it is built, so the server writes the people while Python encodes the
+    journal (the largest parameter) — the order costs nothing: nothing here reads another
+    statement's rows but the history, which copies the people as just written.
+    `activities` and `history` may be generators: they are read once the people's statements
+    have left (a dedup chunk's 1,000 activities take a while to build)."""
     db = connections[connection.alias]  # the real connection, not the per-access proxy
     dead_params, base_params = params or people_params(bases, tombstones)
-    history = list(history)
-    history_sql, history_params = stored_history_statement(
-        model=Person, ids=[pk for pk, _ in history], history_type="~", actor=actor,
-        reason=[reason for _, reason in history], at=now, source=_WRITTEN)
+    generated = ", ".join(connection.ops.quote_name(f.column) for f in GENERATED)
     with pipeline(), prepared_cursor() as cursor, prepared_cursor() as updated:
-        updated.execute(_people_sql(history_sql), [*dead_params, *base_params, *history_params])
+        cursor.execute(_update_sql(TOMBSTONE_FIELDS), dead_params)
+        updated.execute(_update_sql(BASE_FIELDS) + f" RETURNING p.id, {generated}", base_params)
+        history = list(history)
+        cursor.execute(*stored_history_statement(
+            model=Person, ids=[pk for pk, _ in history], history_type="~", actor=actor,
+            reason=[reason for _, reason in history], at=now))
         _insert(cursor, records, with_pk=True)
         activities = list(activities)
         _insert(cursor, activities, with_pk=False)
