@@ -51,14 +51,22 @@ def json_document(value: Any) -> str:
     server refused and the API refuses before it gets here, would be written null). Dates and times
     still go through `json_default` (`isoformat`): orjson's own form drops the seconds of an
     old offset (Paris before 1911 was +00:09:21). orjson refuses integers beyond 64 bits (a
-    tracked amount may hold one): such a document is written by the standard encoder."""
-    try:
-        return orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value, default=json_default, separators=(",", ":"))
+    tracked amount may hold one): such a document is written by the standard encoder.
+
+    Keys are tried as text first: orjson's option for other keys (an int key, written as
+    json.dumps writes it) slows every dict it encodes, ~1.5 times on a dedup chunk's journal
+    (19.7 ms against 13.4 ms for 1,000 entries), whose keys are all text; a document with
+    another key is encoded again with it."""
+    for options in _ORJSON_OPTIONS:
+        try:
+            return orjson.dumps(value, default=json_default, option=options).decode()
+        except orjson.JSONEncodeError:
+            continue
+    return json.dumps(value, default=json_default, separators=(",", ":"))
 
 
-_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME,
+                   orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def insert_sql(

@@ -44,3 +44,11 @@ def test_every_kind_of_value_reads_back_as_with_the_standard_encoder():
 ))
 def test_generated_values_read_back_as_with_the_standard_encoder(value):
     assert json.loads(json_document(value)) == json.loads(_standard(value))
+
+
+def test_keys_of_every_kind_read_back_as_with_the_standard_encoder():
+    # Text keys take orjson's fast form; any other key (an int, a text subclass such as a
+    # choice) is written as json.dumps writes it.
+    for value in ({"a": 1}, {1: "a"}, {ActivityKind.MERGED: 1}, [{"a": {2: [{"b": 3}]}}],
+                  {"nested": {True: None, 2.5: "x"}}):
+        assert json_document(value) == _standard(value)
