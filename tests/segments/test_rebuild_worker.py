@@ -1,5 +1,6 @@
 """A rebuild on real Celery workers on a real Redis broker (PostgreSQL, committed data): two
-worker processes share its chunks, and the members come out exact.
+worker processes share its chunks, and the members come out exact; the minute task, sent as
+the beat sends it, makes people leave when a window passes.
 
 The workers are subprocesses (`celery -A crm worker --pool=solo`) pointed at this test
 database and at the Redis database CELERY_BROKER_URL names (each developer's own; CI's),
@@ -8,6 +9,7 @@ purged before and after.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -18,10 +20,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from profiles.models import Activity, ActivityKind
 from segments.models import RebuildState, SegmentRebuild
 from segments.services import create_segment, update_segment
+from segments.tasks import refresh_time_windows_task
 from tests.dedup.test_worker import database_url
 from tests.factories import ActivityFactory, PersonFactory
 from tests.segments.helpers import matched
@@ -124,3 +128,30 @@ def test_two_workers_share_the_chunks_and_the_members_are_exact(workers):
     assert latest.state == RebuildState.FINISHED
     oslo = matched({"field": "city", "op": "eq", "value": "Oslo"})
     assert set(first.memberships.values_list("person_id", flat=True)) == oslo
+
+
+def test_the_minute_task_on_a_worker_makes_people_leave_when_a_window_passes(workers):
+    recent, lapsing = PersonFactory(), PersonFactory()
+    ActivityFactory(person=recent, kind=ActivityKind.PURCHASE,
+                    occurred_at=timezone.now() - dt.timedelta(days=1))
+    lapse = ActivityFactory(person=lapsing, kind=ActivityKind.PURCHASE,
+                            occurred_at=timezone.now() - dt.timedelta(days=29))
+    buyers = create_segment(name="Bought this month", definition={
+        "kind": "purchase", "within_days": 30})
+    assert set(buyers.memberships.values_list("person_id", flat=True)) == {recent.pk,
+                                                                          lapsing.pk}
+    # Two days later, as far as the data is concerned; the beat's task, sent to the broker.
+    Activity.objects.filter(pk=lapse.pk).update(
+        occurred_at=lapse.occurred_at - dt.timedelta(days=2))
+    refresh_time_windows_task.delay()
+    deadline = time.monotonic() + 60
+    while buyers.memberships.filter(person=lapsing).exists():
+        if time.monotonic() > deadline:
+            logs = "\n".join(log.read_text()[-2000:] for log, _ in workers)
+            pytest.fail(f"the minute task did not run on a worker\n{logs}")
+        time.sleep(0.1)
+    assert set(buyers.memberships.values_list("person_id", flat=True)) == {recent.pk}
+    assert Activity.objects.filter(kind=ActivityKind.SEGMENT_LEFT, person=lapsing,
+                                   properties__segment_id=buyers.pk).count() == 1
+    took = [log.read_text().count("segments.tasks.refresh_time_windows") for log, _ in workers]
+    assert sum(took) >= 1, took
