@@ -76,8 +76,6 @@ class PersonFacts:
         return self._activities[key]
 
 
-# --- Python ----------------------------------------------------------------------------------
-
 _MISSING = object()
 
 

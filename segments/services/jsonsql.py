@@ -1,5 +1,5 @@
 """SQL for values inside a JSON column (`attributes`, an activity's `properties`), on
-PostgreSQL and SQLite, with the meaning `compiler.json_kind` gives them in Python.
+PostgreSQL and SQLite, with the meaning `checks.json_kind` gives them in Python.
 
 Each expression is two-valued where a condition needs it: `JsonKind` is never NULL (a missing
 value is 'missing'), so a condition guarded by it is true or false, never unknown, and `not`
