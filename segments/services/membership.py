@@ -94,14 +94,16 @@ def record_changes(segment: Segment, *, entered: Sequence[int], left: Sequence[i
     return len(came), len(gone)
 
 
-def _ids_sql(ids: Sequence[int]) -> tuple[str, list[Any]]:
+def ids_sql(ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """"IN these ids" for a column: one array parameter on PostgreSQL (a batch holds thousands
+    of ids; as thousands of parameters they cost building, parsing and planning)."""
     if connection.vendor == "postgresql":
         return "= ANY(%s::bigint[])", [list(ids)]
     return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def _delete(segment_id: int, people: Sequence[int]) -> list[int]:
-    condition, params = _ids_sql(people)
+    condition, params = ids_sql(people)
     rows = execute(f"DELETE FROM {table(SegmentMembership)} WHERE segment_id = %s "
                    f"AND person_id {condition} RETURNING person_id", [segment_id, *params])
     return sorted(pk for (pk,) in rows)
