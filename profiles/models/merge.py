@@ -18,7 +18,10 @@ class MergeReason(models.TextChoices):
 class MergeRecord(models.Model):
     """The journal of one merge: enough to show what happened and to undo it exactly."""
 
-    base = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merge_records")
+    # Looked up through merge_base_idx (base, -created_at), which serves base alone too: a
+    # second index of its own would only cost each journal entry an index write.
+    base = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merge_records",
+                             db_index=False)
     merged_ids = models.JSONField(default=list, help_text="IDs of the people merged into base")
     reason = models.CharField(max_length=16, choices=MergeReason.choices)
     actor = models.ForeignKey(

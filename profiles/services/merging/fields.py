@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from django.core import checks
@@ -89,7 +91,7 @@ class Decision(NamedTuple):
 
 
 # decide(field, people in rule order, their values, override person id, merge time)
-Decide = Callable[[str, list[Person], list[Any], "int | None", datetime], Decision]
+Decide = Callable[[str, list[Person], Sequence[Any], "int | None", datetime], Decision]
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ def _shaped(field: str, order, values, kind: type) -> list:
     return kept
 
 
+@cache
 def _profiling():  # imported late: profiling imports the recording path, which imports us
     from profiles.services import profiling
 
@@ -317,10 +320,13 @@ def plan_fields(
 
     Runs once per group of every merge (a dedup chunk: ~1,000 times), so it reads each value
     once, directly: the same decisions as `rule_of(name).decide(name, order, [value_of(p,
-    name) …])` field by field, without the per-value look-ups.
+    name) …])` field by field, without the per-value look-ups (each person's decided fields
+    are read in one call, `_DECIDED_VALUES`, and turned into one column per field).
     """
     get_override = (overrides or {}).get
     order = rule_order(base, others)
+    columns = dict(zip(_DECIDED_NAMES, zip(*map(_DECIDED_VALUES, order), strict=True),
+                       strict=True))
     decisions = []
     for name, rule in FIELD_RULES.items():
         if rule is ATTRIBUTES:
@@ -331,9 +337,15 @@ def plan_fields(
                     field, order, [found.get(key) for found in attributes],
                     get_override(field), now))
         elif rule.decide is not None:
-            decisions.append(rule.decide(name, order, [getattr(p, name) for p in order],
-                                         get_override(name), now))
+            decisions.append(rule.decide(name, order, columns[name], get_override(name), now))
     return decisions
+
+
+# The fields plan_fields decides by their own rule (every other is a key, generated, written on
+# the tombstones, or the attributes, decided key by key), read per person in one C call.
+_DECIDED_NAMES = tuple(name for name, rule in FIELD_RULES.items()
+                       if rule.decide is not None and rule is not ATTRIBUTES)
+_DECIDED_VALUES = attrgetter(*_DECIDED_NAMES)
 
 
 def apply_decisions(person: Person, decisions: Iterable[Decision]) -> None:
