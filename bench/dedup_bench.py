@@ -5,7 +5,7 @@ Usage:
     .venv/bin/python bench/dedup_bench.py [--people 100000] [--naive-groups 200]
                                           [--engine-groups 200] [--workers 1] [--parallel 2]
                                           [--rebuild] [--drop] [--seed-only]
-                                          [--no-statistics] [--rounds 1]
+                                          [--no-statistics] [--rounds 1] [--paired]
 
 Data: the reference set of docs/rules.md, Scale built by `seed_demo`'s bulk writer
 (profiles.demo.reference: 10% of people in duplicate email groups of 2–5 with case and
@@ -34,6 +34,9 @@ database):
    with `--rounds N`, 2. and 3. are measured N times, each on its own fresh copy, the rounds
    alternating which goes first, and the median round's ratio counts (one 1M run of either
    moves by ±15% on a shared machine: a single pair cannot tell a few percent apart);
+   with `--paired`, the run and the floor also taking turns on one copy, batch of chunks by
+   batch, then with the roles swapped on a fresh copy: each merges every chunk once, seconds
+   apart from the other (run_paired);
 4. the naive baseline: `--naive-groups` groups merged the way generic merge tools do (one
    transaction per group through the ORM, every related row moved with `save()`), timed and
    extrapolated to every group, and the ratio;
@@ -196,6 +199,32 @@ def report_analyze() -> None:
     runs.refresh_stale_statistics = timed_refresh
 
 
+def cpu_times() -> list[int] | None:
+    """The machine's CPU time so far (/proc/stat: user, nice, system, idle, iowait, …), or
+    None where there is no /proc."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:8]]
+    except OSError:
+        return None
+
+
+def cpu_use(before: list[int] | None) -> tuple[str, float | None]:
+    """How the machine's cores spent a phase: when both cores are busy, what a run does beyond
+    the floor costs its full CPU time, whichever process (Python or the server) spends it."""
+    after = cpu_times()
+    if before is None or after is None:
+        return "CPU use: not available here", None
+    user, nice, system, idle, iowait, irq, softirq = (a - b for a, b in zip(after, before,
+                                                                           strict=True))
+    total = max(user + nice + system + idle + iowait + irq + softirq, 1)
+    busy = user + nice + system + irq + softirq
+    hz = os.sysconf("SC_CLK_TCK")
+    return (f"CPU busy {busy / total:.0%} ({busy / hz:.1f} CPU-s: user {(user + nice) / total:.0%}"
+            f", system {(system + irq + softirq) / total:.0%}; idle {idle / total:.0%}, "
+            f"I/O wait {iowait / total:.0%})"), busy / hz
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -304,6 +333,57 @@ def run_floor(parallel: int) -> int:
                             chunksize=1))
 
 
+def flush_writes() -> None:
+    """CHECKPOINT: every page written so far goes to disk now. Without it, a batch leaves its
+    dirty pages (and WAL towards the next checkpoint) for the next batch to write out, and the
+    run, which writes more, would hand part of its cost to the floor."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    finally:
+        connection.close()  # the parent keeps no connection across the pool's work
+
+
+def run_paired(seed: str, processes: int) -> tuple[float, float, list[float]]:
+    """The run and the floor taking turns on one copy: its chunks in batches of `processes`,
+    the batches given to the run and the floor in turn, each batch followed by a CHECKPOINT
+    counted in its time; then, on a fresh copy, the same with the roles swapped. So each side
+    merges every chunk once, on the same data, with the same caches, seconds apart: minutes
+    apart, a shared machine can run 40% slower. Returns (run seconds, floor seconds, each
+    round's ratio); each side's time includes its planning."""
+    from dedup.services import create_run, start_run
+    from dedup.services.runs import _chunk_alone
+
+    spent = {"run": 0.0, "floor": 0.0}
+    ratios = []
+    for round_ in range(2):
+        fresh_copy(seed)
+        before = dict(spent)
+        started = time.perf_counter()
+        run = create_run(trigger="shell")
+        chunk_ids = start_run(run_id=run.pk)
+        spent["run"] += time.perf_counter() - started
+        started = time.perf_counter()
+        plan_chunks(chunk_groups=1000)  # what run_floor pays before its chunks
+        spent["floor"] += time.perf_counter() - started
+        bounds = list(run.chunks.order_by("index").values_list("first_email", "last_email"))
+        connections.close_all()  # the pool's processes open their own
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            for batch, first in enumerate(range(0, len(chunk_ids), processes)):
+                side = ("run", "floor")[(batch + round_) % 2]
+                function, items = ((_chunk_alone, chunk_ids) if side == "run"
+                                   else (floor_chunk, bounds))
+                started = time.perf_counter()
+                pool.map(function, items[first:first + processes], chunksize=1)
+                flush_writes()  # each side pays for writing out its own pages, not the next
+                spent[side] += time.perf_counter() - started
+        ratios.append((spent["run"] - before["run"]) / (spent["floor"] - before["floor"]))
+        print(f"  round {round_ + 1}: the run took the {'even' if round_ == 0 else 'odd'} "
+              f"batches of {processes} chunks ({spent['run'] - before['run']:.2f} s), the floor "
+              f"the others ({spent['floor'] - before['floor']:.2f} s)")
+    return spent["run"], spent["floor"], ratios
+
+
 def _chunk_in_worker(chunk_id: int) -> None:
     from dedup.services.chunks import process_chunk
 
@@ -324,33 +404,36 @@ def run_with_workers(workers: int):
     return run
 
 
-def measure_run(args: argparse.Namespace, shape: str):  # noqa: ANN201 (DedupRun, seconds)
+def measure_run(args: argparse.Namespace, shape: str):  # noqa: ANN201 (DedupRun, s, CPU-s)
     """The full run_dedup over every group of the current copy, timed and printed."""
     print(f"\n2. run_dedup (set-based chunks of 1,000 groups), every group, {shape}")
     if args.no_statistics:
         forget_statistics()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_times()
     run = run_dedup(trigger="shell") if args.workers == 1 else run_with_workers(args.workers)
     full_s = time.perf_counter() - started
+    used, run_cpu = cpu_use(cpu)
     per_group = full_s / max(run.groups_found, 1)
     print(f"  status {run.status}: {run.groups_found:,} groups found, {run.groups_merged:,} "
           f"merged, {run.people_merged:,} people merged, {run.conflicts:,} conflicts, "
           f"{run.chunks_total} chunks")
     print(f"  full run: {full_s:.2f} s ({per_group * 1000:.2f} ms/group), "
           f"{run.rows_moved:,} rows moved = {run.rows_moved / full_s:,.0f} rows/s")
-    print(f"  load average after the run: {load_average()}")
-    return run, full_s
+    print(f"  machine during the run: {used}; load average after it: {load_average()}")
+    return run, full_s, run_cpu
 
 
-def measure_floor(processes: int) -> float:
+def measure_floor(processes: int) -> tuple[float, float | None]:
     """The floor over every chunk of the current copy, timed and printed."""
     print(f"\n3. Floor: the same row moves as bare SQL, no journal/history, {processes} "
           f"process(es)")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_times()
     floor_rows = run_floor(processes)
     floor_s = time.perf_counter() - started
-    print(f"  {floor_rows:,} rows moved in {floor_s:.2f} s; load average {load_average()}")
-    return floor_s
+    used, floor_cpu = cpu_use(cpu)
+    print(f"  {floor_rows:,} rows moved in {floor_s:.2f} s; machine during the floor: "
+          f"{used}; load average {load_average()}")
+    return floor_s, floor_cpu
 
 
 def main() -> None:
@@ -369,6 +452,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternating rounds of run and floor, each on its own fresh copy; "
                              "the median ratio counts (default 1)")
+    parser.add_argument("--paired", action="store_true",
+                        help="also measure run and floor side by side, batch by batch")
     parser.add_argument("--no-statistics", action="store_true",
                         help="start run_dedup without planner statistics (no prior ANALYZE)")
     args = parser.parse_args()
@@ -411,14 +496,15 @@ def main() -> None:
                 if round_ or order[0] == "floor":
                     print("\n   (a fresh copy of the same data for the run)")
                     fresh_copy(seed)
-                run, full_s = measure_run(args, shape)
+                run, full_s, run_cpu = measure_run(args, shape)
             else:
                 print("\n   (a fresh copy of the same data for the floor)")
                 fresh_copy(seed)
-                floor_s = measure_floor(processes)
+                floor_s, floor_cpu = measure_floor(processes)
         ratios.append((full_s, floor_s))
+        cpu_ratio = f"; CPU-s {run_cpu / floor_cpu:.2f}x" if run_cpu and floor_cpu else ""
         print(f"  round {round_ + 1}: run_dedup {full_s:.2f} s, floor {floor_s:.2f} s -> ratio "
-              f"{full_s / floor_s:.2f}x (target <= 1.3x)")
+              f"{full_s / floor_s:.2f}x (target <= 1.3x){cpu_ratio}")
     full_s, floor_s = sorted(ratios, key=lambda pair: pair[0] / pair[1])[len(ratios) // 2]
     per_group = full_s / max(run.groups_found, 1)
     if args.rounds > 1:
@@ -426,6 +512,13 @@ def main() -> None:
               f"{full_s / floor_s:.2f}x (its round: run_dedup {full_s:.2f} s, floor "
               f"{floor_s:.2f} s); run_dedup median {statistics.median(f for f, _ in ratios):.2f} s"
               f" (target <= 45 s)")
+    if args.paired:
+        print(f"\n2+3. Taking turns: batches of {processes} chunk(s) for the run and the floor "
+              f"in turn on one copy, then the roles swapped on a fresh one")
+        paired_run, paired_floor, round_ratios = run_paired(seed, processes)
+        print(f"  every chunk once each: run {paired_run:.2f} s, floor {paired_floor:.2f} s -> "
+              f"ratio {paired_run / paired_floor:.2f}x (target <= 1.3x); the two rounds' "
+              f"halves: {', '.join(f'{r:.2f}x' for r in round_ratios)}")
     if not args.naive_groups:
         print(f"\n  people: {args.people:,}; detection {detect_s:.3f} s; run_dedup {full_s:.1f} s; "
               f"floor {floor_s:.1f} s ({full_s / floor_s:.2f}x); load average {load_average()} "
