@@ -343,8 +343,7 @@ def plan_fields(
 
 # The fields plan_fields decides by their own rule (every other is a key, generated, written on
 # the tombstones, or the attributes, decided key by key), read per person in one C call.
-_DECIDED_NAMES = tuple(name for name, rule in FIELD_RULES.items()
-                       if rule.decide is not None and rule is not ATTRIBUTES)
+_DECIDED_NAMES = tuple(name for name, rule in FIELD_RULES.items() if rule.decide is not None)
 _DECIDED_VALUES = attrgetter(*_DECIDED_NAMES)
 
 
