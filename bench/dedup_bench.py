@@ -453,7 +453,7 @@ def main() -> None:
                         help="alternating rounds of run and floor, each on its own fresh copy; "
                              "the median ratio counts (default 1)")
     parser.add_argument("--paired", action="store_true",
-                        help="also measure run and floor side by side, batch by batch")
+                        help="also let run and floor take turns, batch by batch, on one copy")
     parser.add_argument("--no-statistics", action="store_true",
                         help="start run_dedup without planner statistics (no prior ANALYZE)")
     args = parser.parse_args()
