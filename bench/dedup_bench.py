@@ -143,6 +143,18 @@ def build_seed(people: int, rebuild: bool, *, name_template: str = SEED_DB,
     return name
 
 
+def copy_database(seed: str, name: str) -> None:
+    """`name` as a new copy of `seed`, migrated, and in use from here on."""
+    connections.close_all()
+    admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
+    # FILE_COPY, not PostgreSQL 15's default WAL_LOG: a WAL-logged copy of a 4 GB seed writes
+    # it all to the WAL, which the server may still be checkpointing while a measurement runs
+    # (runs of one day varied by ±20%).
+    admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{seed}" STRATEGY FILE_COPY')
+    use_database(name)
+    call_command("migrate", verbosity=0)  # a seed built by older code gets the new indexes
+
+
 def fresh_copy(seed: str) -> None:
     """A copy of the seed, analyzed as the seed was. (A template copy keeps the planner
     statistics but not the counters saying when they were taken, so `run_dedup` would find
@@ -151,15 +163,8 @@ def fresh_copy(seed: str) -> None:
     statistics pays.)"""
     from dedup.services.statistics import tables_read_by_dedup
 
-    connections.close_all()
-    admin_sql(f'DROP DATABASE IF EXISTS "{RUN_DB}"')
     started = time.perf_counter()
-    # FILE_COPY, not PostgreSQL 15's default WAL_LOG: a WAL-logged copy of a 4 GB seed writes
-    # it all to the WAL, which the server may still be checkpointing while a measurement runs
-    # (runs of one day varied by ±20%).
-    admin_sql(f'CREATE DATABASE "{RUN_DB}" TEMPLATE "{seed}" STRATEGY FILE_COPY')
-    use_database(RUN_DB)
-    call_command("migrate", verbosity=0)  # a seed built by older code gets the new indexes
+    copy_database(seed, RUN_DB)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE profiles_person")
         for model in tables_read_by_dedup():

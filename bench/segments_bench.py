@@ -52,11 +52,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.dedup_bench import admin_sql, database_exists, use_database  # noqa: E402
+from bench.dedup_bench import admin_sql, copy_database, database_exists  # noqa: E402
 from profiles.models import ActivityKind, Person  # noqa: E402
 from profiles.services.events import Event, record_events  # noqa: E402
 from profiles.services.resolution import lock_live  # noqa: E402
@@ -86,14 +85,8 @@ def seed(people: int) -> str:
 
 
 def fresh_copy(seed_name: str) -> None:
-    connections.close_all()
-    admin_sql(f'DROP DATABASE IF EXISTS "{RUN_DB}"')
     started = time.perf_counter()
-    # FILE_COPY, as bench/dedup_bench.py copies: PostgreSQL 15's default WAL_LOG writes the
-    # 4 GB seed to the WAL, which the server may still be checkpointing during a rebuild.
-    admin_sql(f'CREATE DATABASE "{RUN_DB}" TEMPLATE "{seed_name}" STRATEGY FILE_COPY')
-    use_database(RUN_DB)
-    call_command("migrate", verbosity=0)
+    copy_database(seed_name, RUN_DB)
     with connection.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM profiles_activity WHERE kind = 'page_view' "
                        "AND properties ? 'category')")
