@@ -308,6 +308,7 @@ def floor_chunk(bounds: tuple[str, str]) -> int:
                     pairs.setdefault(position, []).append((person.pk, base.pk))
             everyone = [pair for position in sorted(pairs) for pair in pairs[position]]
             execute("SET LOCAL synchronous_commit = off", [])  # as the dedup's chunks commit
+            execute("SET LOCAL jit = off", [])  # as the engine moves rows (moves_sql.JIT_OFF)
             for relation in person_relations():
                 table, column = relation.model._meta.db_table, relation.column
                 keys = [relation.model._meta.get_field(name).column

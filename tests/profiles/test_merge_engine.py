@@ -4,7 +4,8 @@ and a preview that says which rows stay (parked) as the journal will."""
 from __future__ import annotations
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from profiles.models import MergeRecord, Person
 from profiles.services import merge_preview, undo_merge
@@ -13,6 +14,7 @@ from profiles.services.merging import (
     conservation_problems,
     invariant_problems,
     merge_many,
+    moves_sql,
     rows_by_relation,
 )
 from tests.factories import (
@@ -118,3 +120,22 @@ def test_the_preview_says_which_rows_stay_and_does_not_count_them_as_moving():
     assert preview.moves[label] == 1
     assert "parked" in preview.parked[label]
     assert len(record.moved["parked"]["profiles.persontag"]) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's JIT setting")
+@pytest.mark.parametrize("others", [1, 2])  # one other: the move rides with the lock
+@pytest.mark.parametrize("before", ["on", "off"])
+def test_the_move_runs_without_jit_and_the_callers_setting_comes_back(others, before):
+    base, rest = group(others=others)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('jit', %s, true)", [before])
+        with CaptureQueriesContext(connection) as queries:
+            merge_many([(base, rest)])
+        sent = [query["sql"] for query in queries.captured_queries]
+        move = next(i for i, sql in enumerate(sent) if sql.startswith("WITH m AS"))
+        assert sent[move - 1:move + 2:2] == [moves_sql.JIT_OFF, moves_sql.JIT_BACK]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('jit')")
+            assert cursor.fetchone()[0] == before
+    assert Person.objects.filter(merged_into=base).count() == others
