@@ -125,17 +125,29 @@ def test_the_preview_says_which_rows_stay_and_does_not_count_them_as_moving():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's JIT setting")
 @pytest.mark.parametrize("others", [1, 2])  # one other: the move rides with the lock
 @pytest.mark.parametrize("before", ["on", "off"])
-def test_the_move_runs_without_jit_and_the_callers_setting_comes_back(others, before):
-    base, rest = group(others=others)
+def test_a_move_of_many_groups_runs_without_jit_and_the_callers_setting_comes_back(
+        others, before, monkeypatch):
+    monkeypatch.setattr(moves_sql, "NO_JIT_FROM", 2)  # as for a dedup chunk's ~1,000 groups
+    groups = [group(others=others), group(others=others)]
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('jit', %s, true)", [before])
         with CaptureQueriesContext(connection) as queries:
-            merge_many([(base, rest)])
+            merge_many(groups)
         sent = [query["sql"] for query in queries.captured_queries]
         move = next(i for i, sql in enumerate(sent) if sql.startswith("WITH m AS"))
         assert sent[move - 1:move + 2:2] == [moves_sql.JIT_OFF, moves_sql.JIT_BACK]
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('jit')")
             assert cursor.fetchone()[0] == before
-    assert Person.objects.filter(merged_into=base).count() == others
+    assert Person.objects.filter(merged_into__in=[base for base, _ in groups]).count() == \
+        2 * others
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's JIT setting")
+def test_a_single_merge_sends_no_jit_setting():
+    base, rest = group(others=1)
+    with CaptureQueriesContext(connection) as queries:
+        merge_many([(base, rest)])
+    sent = [query["sql"] for query in queries.captured_queries]
+    assert moves_sql.JIT_OFF not in sent and moves_sql.JIT_BACK not in sent

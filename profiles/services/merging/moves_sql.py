@@ -26,12 +26,15 @@ from django.db import connection
 from profiles.services.merging.relations import PersonRelation
 from profiles.services.sql import pipeline, prepared_cursor
 
-# No JIT compilation for the move: PostgreSQL compiles a statement whose estimated cost passes
-# `jit_above_cost` at every execution, and the move of a dedup chunk (~3,000 people) or of one
-# person with 100,000 activities passes it — ~100 ms of a chunk's ~1 s move (160 functions),
-# for index look-ups and row updates that compiled code does not speed up. The setting in
-# force is kept in a custom one and put back right after, so the caller's transaction goes on
-# as it was (no round trip: both are queued with the move).
+# No JIT compilation for the move of many groups: PostgreSQL compiles a statement whose
+# estimated cost passes `jit_above_cost` at every execution, and a dedup chunk's move (~3,000
+# people) passes it — ~100 ms of its ~1 s (160 functions), for index look-ups and row updates
+# that compiled code does not speed up. The setting in force is kept in a custom one and put
+# back right after, so the caller's transaction goes on as it was (no round trip: both are
+# queued with the move). A move of fewer groups is estimated far below it (no statement of
+# `bench/merge_bench.py` was compiled, a person with 100,000 activities included), so it is
+# sent alone.
+NO_JIT_FROM = 100  # groups
 JIT_OFF = ("SELECT set_config('onefold.jit_before_move', current_setting('jit'), true),"
            " set_config('jit', 'off', true)")
 JIT_BACK = "SELECT set_config('jit', current_setting('onefold.jit_before_move'), true)"
@@ -110,13 +113,16 @@ def move_params(groups: Sequence[tuple[int, Sequence[int]]]) -> list[list[int]]:
 
 def send_move(cursor, groups: Sequence[tuple[int, Sequence[int]]],
               relations: Sequence[PersonRelation]) -> None:
-    """Execute (or, in a pipeline, queue) the move, without JIT compilation (JIT_OFF);
-    `journals(cursor.fetchall(), …)` reads it."""
-    with prepared_cursor() as switch:
-        switch.execute(JIT_OFF)
+    """Execute (or, in a pipeline, queue) the move (of many groups: without JIT compilation,
+    NO_JIT_FROM); `journals(cursor.fetchall(), …)` reads it."""
+    switch = len(groups) >= NO_JIT_FROM
+    if switch:
+        with prepared_cursor() as setting:
+            setting.execute(JIT_OFF)
     cursor.execute(move_statement(tuple(relations)), move_params(groups))
-    with prepared_cursor() as switch:
-        switch.execute(JIT_BACK)
+    if switch:
+        with prepared_cursor() as setting:
+            setting.execute(JIT_BACK)
 
 
 def move_groups(groups: Sequence[tuple[int, Sequence[int]]],
