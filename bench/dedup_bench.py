@@ -6,6 +6,7 @@ Usage:
                                           [--engine-groups 200] [--workers 1] [--parallel 2]
                                           [--rebuild] [--drop] [--seed-only]
                                           [--no-statistics] [--rounds 1] [--paired]
+                                          [--statements]
 
 Data: the reference set of docs/rules.md, Scale built by `seed_demo`'s bulk writer
 (profiles.demo.reference: 10% of people in duplicate email groups of 2–5 with case and
@@ -29,14 +30,18 @@ then, each on a fresh copy of the same data (so no measurement warms or dirties 
 database):
 3. the floor: the same row moves as bare SQL statements — per chunk, one transaction locking
    the groups, one `UPDATE … FROM unnest(duplicate[], base[])` per related table (a row whose
-   key the base holds stays) and the tombstones; no decisions, journal, history or timeline —
-   with the same number of processes, and our ratio to it (target <= 1.3x);
+   key the base holds stays) and the tombstones, with asynchronous commit and no JIT as a
+   chunk's move; no decisions, journal, history or timeline — with the same number of
+   processes, and our ratio to it (target <= 1.3x);
    with `--rounds N`, 2. and 3. are measured N times, each on its own fresh copy, the rounds
    alternating which goes first, and the median round's ratio counts (one 1M run of either
    moves by ±15% on a shared machine: a single pair cannot tell a few percent apart);
    with `--paired`, the run and the floor also taking turns on one copy, batch of chunks by
    batch, then with the roles swapped on a fresh copy: each merges every chunk once, seconds
    apart from the other (run_paired);
+   with `--statements`, the server's own account of 2. and 3. after each: its execution time,
+   JIT compilation and WAL, in all and for the costliest statements (pg_stat_statements, when
+   the server loads it: bench/server_statements.py);
 4. the naive baseline: `--naive-groups` groups merged the way generic merge tools do (one
    transaction per group through the ORM, every related row moved with `save()`), timed and
    extrapolated to every group, and the ratio;
@@ -68,6 +73,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 
+from bench import server_statements  # noqa: E402
 from dedup.services import run_dedup  # noqa: E402
 from dedup.services.detection import duplicate_emails, live_with_email, plan_chunks  # noqa: E402
 from profiles.models import (  # noqa: E402
@@ -415,6 +421,9 @@ def measure_run(args: argparse.Namespace, shape: str):  # noqa: ANN201 (DedupRun
     print(f"\n2. run_dedup (set-based chunks of 1,000 groups), every group, {shape}")
     if args.no_statistics:
         forget_statistics()
+    statements = args.statements and server_statements.available()
+    if statements:
+        server_statements.reset()
     started, cpu = time.perf_counter(), cpu_times()
     run = run_dedup(trigger="shell") if args.workers == 1 else run_with_workers(args.workers)
     full_s = time.perf_counter() - started
@@ -426,11 +435,16 @@ def measure_run(args: argparse.Namespace, shape: str):  # noqa: ANN201 (DedupRun
     print(f"  full run: {full_s:.2f} s ({per_group * 1000:.2f} ms/group), "
           f"{run.rows_moved:,} rows moved = {run.rows_moved / full_s:,.0f} rows/s")
     print(f"  machine during the run: {used}; load average after it: {load_average()}")
+    if statements:
+        server_statements.report()
     return run, full_s, run_cpu
 
 
-def measure_floor(processes: int) -> tuple[float, float | None]:
+def measure_floor(processes: int, statements: bool = False) -> tuple[float, float | None]:
     """The floor over every chunk of the current copy, timed and printed."""
+    statements = statements and server_statements.available()
+    if statements:
+        server_statements.reset()
     print(f"\n3. Floor: the same row moves as bare SQL, no journal/history, {processes} "
           f"process(es)")
     started, cpu = time.perf_counter(), cpu_times()
@@ -439,6 +453,8 @@ def measure_floor(processes: int) -> tuple[float, float | None]:
     used, floor_cpu = cpu_use(cpu)
     print(f"  {floor_rows:,} rows moved in {floor_s:.2f} s; machine during the floor: "
           f"{used}; load average {load_average()}")
+    if statements:
+        server_statements.report()
     return floor_s, floor_cpu
 
 
@@ -460,6 +476,9 @@ def main() -> None:
                              "the median ratio counts (default 1)")
     parser.add_argument("--paired", action="store_true",
                         help="also let run and floor take turns, batch by batch, on one copy")
+    parser.add_argument("--statements", action="store_true",
+                        help="print the server's time per statement of the run and the floor "
+                             "(needs pg_stat_statements loaded: bench/server_statements.py)")
     parser.add_argument("--no-statistics", action="store_true",
                         help="start run_dedup without planner statistics (no prior ANALYZE)")
     args = parser.parse_args()
@@ -506,7 +525,7 @@ def main() -> None:
             else:
                 print("\n   (a fresh copy of the same data for the floor)")
                 fresh_copy(seed)
-                floor_s, floor_cpu = measure_floor(processes)
+                floor_s, floor_cpu = measure_floor(processes, args.statements)
         ratios.append((full_s, floor_s))
         cpu_ratio = f"; CPU-s {run_cpu / floor_cpu:.2f}x" if run_cpu and floor_cpu else ""
         print(f"  round {round_ + 1}: run_dedup {full_s:.2f} s, floor {floor_s:.2f} s -> ratio "
