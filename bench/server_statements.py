@@ -20,6 +20,8 @@ def available() -> bool:
         cursor.execute("SELECT current_setting('shared_preload_libraries') LIKE"
                        " '%%pg_stat_statements%%'")
         if not cursor.fetchone()[0]:
+            print("  (--statements: the server does not load pg_stat_statements; nothing to "
+                  "show)")
             return False
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     return True
