@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from functools import cache
 
 from django.db import connection
@@ -127,8 +128,10 @@ def send_move(cursor, groups: Sequence[tuple[int, Sequence[int]]],
 
 def move_groups(groups: Sequence[tuple[int, Sequence[int]]],
                 relations: Sequence[PersonRelation]) -> list[dict]:
-    """Move now; each group's `moved` journal part."""
-    with pipeline(), prepared_cursor() as cursor:
+    """Move now; each group's `moved` journal part (a move of many groups in one pipeline with
+    its JIT setting: no round trip more)."""
+    queued = pipeline() if len(groups) >= NO_JIT_FROM else nullcontext()
+    with queued, prepared_cursor() as cursor:
         send_move(cursor, groups, relations)
         return journals(cursor.fetchall(), relations, groups)
 
