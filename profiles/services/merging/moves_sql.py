@@ -41,6 +41,10 @@ JIT_OFF = ("SELECT set_config('onefold.jit_before_move', current_setting('jit'),
 JIT_BACK = "SELECT set_config('jit', current_setting('onefold.jit_before_move'), true)"
 
 
+def _without_jit(groups: Sequence) -> bool:
+    return len(groups) >= NO_JIT_FROM
+
+
 def applicable(relations: Sequence[PersonRelation]) -> bool:
     """Partial unique rules (a condition) would need SQL for the condition: ORM path then."""
     return connection.vendor == "postgresql" and all(
@@ -116,7 +120,7 @@ def send_move(cursor, groups: Sequence[tuple[int, Sequence[int]]],
               relations: Sequence[PersonRelation]) -> None:
     """Execute (or, in a pipeline, queue) the move (of many groups: without JIT compilation,
     NO_JIT_FROM); `journals(cursor.fetchall(), …)` reads it."""
-    switch = len(groups) >= NO_JIT_FROM
+    switch = _without_jit(groups)
     if switch:
         with prepared_cursor() as setting:
             setting.execute(JIT_OFF)
@@ -130,7 +134,7 @@ def move_groups(groups: Sequence[tuple[int, Sequence[int]]],
                 relations: Sequence[PersonRelation]) -> list[dict]:
     """Move now; each group's `moved` journal part (a move of many groups in one pipeline with
     its JIT setting: no round trip more)."""
-    queued = pipeline() if len(groups) >= NO_JIT_FROM else nullcontext()
+    queued = pipeline() if _without_jit(groups) else nullcontext()
     with queued, prepared_cursor() as cursor:
         send_move(cursor, groups, relations)
         return journals(cursor.fetchall(), relations, groups)
